@@ -1,0 +1,1 @@
+"""Settings per environment: default, testing, production; the environment overrides them."""

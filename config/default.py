@@ -1,0 +1,89 @@
+"""Safe defaults for a single machine: SQLite under instance/, no Redis, no Stripe key."""
+import os
+
+DEV_SECRET_KEY = "dev-only-secret-change-me"  # noqa: S105 - refused by production.py
+
+SECRET_KEY = DEV_SECRET_KEY
+DEBUG = False
+TESTING = False
+
+SITE_NAME = "ESS Marché"
+# Absolute base used in emails and QR codes when no request is at hand (CLI, jobs).
+SERVER_BASE_URL = "http://127.0.0.1:5000"
+
+# Database: an SQLite file under instance/ unless DATABASE_URL says otherwise.
+SQLALCHEMY_DATABASE_URI = None  # resolved in create_app (needs the instance path)
+SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+# Seconds a request waits for a row lock before answering "busy, please try again".
+DB_LOCK_TIMEOUT_SECONDS = 5
+
+# Sessions and cookies
+SESSION_COOKIE_NAME = "ess_session"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = False
+REMEMBER_COOKIE_NAME = "ess_remember"
+REMEMBER_COOKIE_HTTPONLY = True
+REMEMBER_COOKIE_SAMESITE = "Lax"
+REMEMBER_COOKIE_SECURE = False
+REMEMBER_COOKIE_DURATION_DAYS = 30
+PERMANENT_SESSION_LIFETIME_DAYS = 14
+PREFERRED_URL_SCHEME = "http"
+
+# CSRF
+WTF_CSRF_ENABLED = True
+WTF_CSRF_TIME_LIMIT = 8 * 3600
+
+# Extra origins allowed as form targets and frames (Stripe Checkout is added by the payments domain).
+CSP_EXTRA_FORM_ACTION: list[str] = []
+HSTS_SECONDS = 0
+
+# i18n
+BABEL_DEFAULT_LOCALE = "fr"
+BABEL_DEFAULT_TIMEZONE = "Europe/Paris"
+LANGUAGES = {"fr": "Français", "en": "English"}
+
+# Passwords: argon2id; these are argon2-cffi's RFC 9106 "low memory" profile.
+ARGON2_TIME_COST = 3
+ARGON2_MEMORY_COST = 64 * 1024
+ARGON2_PARALLELISM = 4
+PASSWORD_MIN_LENGTH = 10
+EMAIL_VERIFICATION_MAX_AGE = 3 * 24 * 3600
+PASSWORD_RESET_MAX_AGE = 3600
+INVITATION_MAX_AGE_DAYS = 14
+
+# Throttling (Flask-Limiter); memory:// is per process, production uses Redis.
+RATELIMIT_ENABLED = True
+RATELIMIT_STORAGE_URI = "memory://"
+RATELIMIT_HEADERS_ENABLED = True
+LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
+LOGIN_PER_EMAIL_RATE_LIMIT = "5 per minute;20 per hour"
+PASSWORD_RESET_RATE_LIMIT = "5 per 15 minutes;20 per day"
+REGISTER_RATE_LIMIT = "10 per hour"
+
+# Mail (Flask-Mailman). Development writes every mail to the outbox folder, shown at /dev/outbox.
+MAIL_BACKEND = "marketplace.notifications.outbox.EmailBackend"
+MAIL_OUTBOX_DIR = None  # resolved in create_app: instance/outbox
+MAIL_DEFAULT_SENDER = "ESS Marché <ne-pas-repondre@ess-marche.localhost>"
+MAIL_SERVER = "localhost"
+MAIL_PORT = 25
+MAIL_USE_TLS = False
+MAIL_USE_SSL = False
+MAIL_USERNAME = None
+MAIL_PASSWORD = None
+DEV_OUTBOX_ENABLED = False  # /dev/outbox; only ever on with DEBUG
+
+# Celery: with no broker, tasks run in-process (eager).
+CELERY_BROKER_URL = None
+CELERY_RESULT_BACKEND = None
+
+# Uploads (used by the catalogue)
+UPLOAD_DIR = None  # resolved in create_app: instance/uploads
+
+# Platform admin contact shown in legal pages
+PLATFORM_LEGAL_NAME = "ESS Marché (association loi 1901)"
+PLATFORM_CONTACT_EMAIL = "contact@ess-marche.localhost"
+PLATFORM_ADDRESS = "12 rue de la Solidarité, 69001 Lyon"
+
+STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY")
+STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET")

@@ -1,0 +1,150 @@
+"""The marketplace application: create_app wires config, extensions, blueprints, CLI and errors."""
+from __future__ import annotations
+
+import importlib
+import os
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Blueprint modules, each exposing `bp`. A domain adds its views here.
+BLUEPRINTS = [
+    "marketplace.site.views",
+    "marketplace.accounts.views",
+    "marketplace.organizations.views",
+    "marketplace.admin.views",
+    "marketplace.notifications.views",
+]
+
+# Environment variables that override the settings files, and how to read them.
+ENV_OVERRIDES = {
+    "SECRET_KEY": str,
+    "DATABASE_URL": str,
+    "SERVER_BASE_URL": str,
+    "STRIPE_SECRET_KEY": str,
+    "STRIPE_WEBHOOK_SECRET": str,
+    "REDIS_URL": str,
+    "MAIL_SERVER": str,
+    "MAIL_PORT": int,
+    "MAIL_USERNAME": str,
+    "MAIL_PASSWORD": str,
+    "MAIL_USE_TLS": lambda v: v.lower() in {"1", "true", "yes", "on"},
+    "MAIL_USE_SSL": lambda v: v.lower() in {"1", "true", "yes", "on"},
+    "MAIL_DEFAULT_SENDER": str,
+    "MAIL_BACKEND": str,
+    "UPLOAD_DIR": str,
+}
+
+
+def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("INSTANCE_PATH", str(ROOT / "instance")),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    _configure(app, config_name or os.environ.get("MARKETPLACE_CONFIG", "development"), overrides)
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    _register_error_handlers(app)
+    return app
+
+
+def _configure(app: Flask, config_name: str, overrides: dict | None) -> None:
+    app.config.from_object("config.default")
+    app.config.from_object(f"config.{config_name}")
+    app.config["CONFIG_NAME"] = config_name
+    for key, cast in ENV_OVERRIDES.items():
+        value = os.environ.get(key)
+        if value not in (None, ""):
+            app.config[key] = cast(value)
+    if overrides:
+        app.config.update(overrides)
+
+    instance = Path(app.instance_path)
+    database_url = app.config.pop("DATABASE_URL", None) or app.config["SQLALCHEMY_DATABASE_URI"]
+    if not database_url:
+        instance.mkdir(parents=True, exist_ok=True)
+        database_url = f"sqlite:///{instance / 'marketplace.sqlite3'}"
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_url
+    if database_url.startswith("sqlite"):
+        # Writers wait for each other instead of failing at once.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            "connect_args": {"timeout": app.config["DB_LOCK_TIMEOUT_SECONDS"]},
+            **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+        }
+    app.config["MAIL_OUTBOX_DIR"] = app.config["MAIL_OUTBOX_DIR"] or str(instance / "outbox")
+    app.config["UPLOAD_DIR"] = app.config["UPLOAD_DIR"] or str(instance / "uploads")
+    redis_url = app.config.get("REDIS_URL")
+    if redis_url:
+        app.config["CELERY_BROKER_URL"] = app.config["CELERY_BROKER_URL"] or redis_url
+        if app.config["RATELIMIT_STORAGE_URI"] == "memory://":
+            app.config["RATELIMIT_STORAGE_URI"] = redis_url
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(
+        days=app.config["PERMANENT_SESSION_LIFETIME_DAYS"]
+    )
+    app.config["REMEMBER_COOKIE_DURATION"] = timedelta(days=app.config["REMEMBER_COOKIE_DURATION_DAYS"])
+
+    if config_name == "production":
+        from config.default import DEV_SECRET_KEY
+
+        secret = app.config.get("SECRET_KEY") or ""
+        if secret == DEV_SECRET_KEY or len(secret) < 32:
+            raise RuntimeError(
+                "Production refuses to start without a real SECRET_KEY: set the SECRET_KEY "
+                "environment variable to a random string of at least 32 characters "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(48))')."
+            )
+        if database_url.startswith("sqlite") and not os.environ.get("ALLOW_SQLITE_IN_PRODUCTION"):
+            app.logger.warning("Production is running on SQLite; set DATABASE_URL to PostgreSQL.")
+
+
+def _init_extensions(app: Flask) -> None:
+    from marketplace import i18n, security
+    from marketplace.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
+    from marketplace.jobs import init_celery
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    mail.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=i18n.select_locale,
+        default_translation_directories=str(ROOT / "translations"),
+    )
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message_category = "info"
+    init_celery(app)
+    i18n.init_app(app)
+    security.init_app(app)
+
+    # Import every models module so metadata (and Alembic) sees all tables.
+    from marketplace import models  # noqa: F401
+    from marketplace.notifications import services as notifications
+
+    notifications.init_app(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    for module_name in BLUEPRINTS:
+        module = importlib.import_module(module_name)
+        app.register_blueprint(module.bp)
+
+
+def _register_cli(app: Flask) -> None:
+    from marketplace.cli import register
+
+    register(app)
+
+
+def _register_error_handlers(app: Flask) -> None:
+    from marketplace.errors import register
+
+    register(app)

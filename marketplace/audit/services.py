@@ -1,0 +1,57 @@
+"""audit.record(...): one line in the audit log, flushed with the unit of work."""
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import has_request_context, request
+
+from marketplace.audit.models import AuditEntry
+from marketplace.db import db
+
+
+def record(
+    action: str,
+    subject: Any,
+    *,
+    by=None,
+    organization=None,
+    data: dict | None = None,
+) -> AuditEntry:
+    """Record `action` (e.g. "organization.approved") on `subject` (a model instance).
+
+    `organization` defaults to the subject itself when it is an organization, or to its
+    `organization` attribute, so a seller can later see its own log.
+    """
+    if organization is None:
+        if type(subject).__name__ == "Organization":
+            organization = subject
+        else:
+            organization = getattr(subject, "organization", None)
+    db.session.flush()  # the subject needs its id
+    entry = AuditEntry(
+        action=action,
+        actor_id=getattr(by, "id", None),
+        organization_id=getattr(organization, "id", None),
+        subject_type=type(subject).__name__,
+        subject_id=getattr(subject, "id", None),
+        data=data or {},
+        ip_address=request.remote_addr if has_request_context() else None,
+    )
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+def search(
+    *, action: str | None = None, organization_id: int | None = None, actor_id: int | None = None
+) -> sa.Select:
+    """Newest first; filters combine."""
+    stmt = sa.select(AuditEntry).order_by(AuditEntry.id.desc())
+    if action:
+        stmt = stmt.where(AuditEntry.action.startswith(action))
+    if organization_id:
+        stmt = stmt.where(AuditEntry.organization_id == organization_id)
+    if actor_id:
+        stmt = stmt.where(AuditEntry.actor_id == actor_id)
+    return stmt

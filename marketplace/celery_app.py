@@ -1,0 +1,8 @@
+"""Entry point for `celery -A marketplace.celery_app worker`: builds the app and imports tasks."""
+from marketplace import create_app
+from marketplace.extensions import celery
+
+app = create_app()
+celery.autodiscover_tasks(["marketplace.notifications"], related_name="tasks")
+
+__all__ = ["app", "celery"]

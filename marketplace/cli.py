@@ -1,0 +1,42 @@
+"""flask commands: seed-demo, create-admin (the operations' commands join them as domains grow)."""
+from __future__ import annotations
+
+import click
+from flask import Flask
+
+from marketplace.db import db
+
+
+def register(app: Flask) -> None:
+    @app.cli.command("seed-demo")
+    @click.option("--if-empty", is_flag=True, help="Only seed when the database has no user yet.")
+    def seed_demo(if_empty: bool):
+        """Load the demo sellers, works council, admin and staff (safe to run twice)."""
+        from marketplace import demo
+
+        if if_empty and not demo.database_is_empty():
+            click.echo("The database already has data: demo data not loaded.")
+            return
+        report = demo.seed()
+        db.session.commit()
+        click.echo(demo.describe(report))
+
+    @app.cli.command("create-admin")
+    @click.argument("email")
+    @click.option("--name", default="Administrateur", show_default=True)
+    @click.password_option(
+        "--password", envvar="ADMIN_PASSWORD", help="Asked for when not given (or ADMIN_PASSWORD)."
+    )
+    def create_admin(email: str, name: str, password: str):
+        """Create a platform admin, or make an existing account one."""
+        from marketplace.accounts import services as accounts
+        from marketplace.errors import DomainError
+
+        try:
+            user, created = accounts.create_admin(email=email, name=name, password=password)
+        except DomainError as exc:
+            db.session.rollback()
+            raise click.ClickException(str(exc.message)) from exc
+        db.session.commit()
+        verb = "created" if created else "promoted to admin (password unchanged)"
+        click.echo(f"Admin {user.email} {verb}.")

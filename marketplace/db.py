@@ -1,0 +1,96 @@
+"""Declarative base with a constraint naming convention, common mixins and lock helpers."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
+
+
+def utcnow() -> datetime:
+    """Aware UTC now; every timestamp is stored in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored in UTC and always read back timezone-aware (SQLite forgets the zone)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False
+    )
+
+
+class LockTimeout(Exception):
+    """A row lock could not be had in time: the user is asked to try again."""
+
+
+def lock_rows(model, ids: Iterable[int]) -> list:
+    """SELECT ... FOR UPDATE the rows of `model` with these ids, in id order to avoid deadlocks.
+
+    On PostgreSQL the wait is bounded by DB_LOCK_TIMEOUT_SECONDS (SET LOCAL lock_timeout); a
+    timeout raises LockTimeout. SQLite serialises writers itself and ignores FOR UPDATE.
+    """
+    from flask import current_app
+
+    ids = sorted(set(ids))
+    if not ids:
+        return []
+    session = db.session
+    if session.get_bind().dialect.name == "postgresql":
+        timeout_ms = int(current_app.config["DB_LOCK_TIMEOUT_SECONDS"] * 1000)
+        session.execute(sa.text(f"SET LOCAL lock_timeout = {timeout_ms}"))
+    stmt = sa.select(model).where(model.id.in_(ids)).order_by(model.id).with_for_update()
+    try:
+        return list(session.scalars(stmt))
+    except OperationalError as exc:
+        if is_lock_timeout(exc):
+            raise LockTimeout() from exc
+        raise
+
+
+def is_lock_timeout(exc: BaseException) -> bool:
+    """True for PostgreSQL's lock_not_available (55P03) and SQLite's 'database is locked'."""
+    orig = getattr(exc, "orig", None)
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if sqlstate == "55P03":
+        return True
+    return "database is locked" in str(exc)

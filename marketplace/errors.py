@@ -1,0 +1,86 @@
+"""Domain errors with human messages, and error pages in the site's layout."""
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from marketplace.db import LockTimeout, db
+
+
+class DomainError(Exception):
+    """An error a user can cause; its message is shown as-is (already translated/lazy)."""
+
+    status_code = 400
+
+    def __init__(self, message, *, status_code: int | None = None):
+        super().__init__(str(message))
+        self.message = message
+        if status_code is not None:
+            self.status_code = status_code
+
+
+class PermissionDenied(DomainError):
+    status_code = 403
+
+
+MESSAGES = {
+    400: _l("The request could not be understood."),
+    403: _l("You are not allowed to see this page."),
+    404: _l("This page does not exist or was moved."),
+    405: _l("This action is not allowed here."),
+    413: _l("The file you sent is too large."),
+    429: _l("Too many attempts. Please wait a little before trying again."),
+    500: _l("Something went wrong on our side. The team has been told; please try again later."),
+    503: _l("The service is busy, please try again in a moment."),
+}
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or (
+        request.accept_mimetypes.best == "application/json"
+    )
+
+
+def render_error(status: int, message=None):
+    message = message or MESSAGES.get(status, MESSAGES[500])
+    if _wants_json():
+        return jsonify({"status": status, "message": str(message)}), status
+    return render_template("errors/error.html", status=status, message=message), status
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return render_error(
+            400, _l("The form expired or was sent without its security token. Please try again.")
+        )
+
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):
+        db.session.rollback()
+        return render_error(exc.status_code, exc.message)
+
+    @app.errorhandler(LockTimeout)
+    def lock_timeout(exc):
+        db.session.rollback()
+        return render_error(503, _l("This item is busy right now, please try again."))
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if exc.code and exc.code < 400:
+            return exc
+        if exc.code == 429:
+            return render_error(429)
+        return render_error(exc.code or 500, None if exc.code in MESSAGES else exc.description)
+
+    @app.errorhandler(Exception)
+    def unexpected_error(exc):
+        if isinstance(exc, HTTPException):
+            return http_error(exc)
+        db.session.rollback()
+        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        if app.config.get("TESTING") and app.config.get("PROPAGATE_TEST_ERRORS", True):
+            raise exc
+        return render_error(500)

@@ -1,0 +1,36 @@
+"""Celery bound to the app: a Redis broker in production, eager (in-process) without one."""
+from __future__ import annotations
+
+from celery import Task
+from flask import Flask, has_app_context
+
+
+class AppContextTask(Task):
+    """Runs inside the Flask app context: the caller's when eager, the worker's app otherwise."""
+
+    abstract = True
+
+    def __call__(self, *args, **kwargs):
+        if has_app_context():
+            return self.run(*args, **kwargs)
+        with self.app.flask_app.app_context():
+            return self.run(*args, **kwargs)
+
+
+def init_celery(app: Flask) -> None:
+    from marketplace.extensions import celery
+
+    broker = app.config.get("CELERY_BROKER_URL")
+    celery.conf.update(
+        broker_url=broker or "memory://",
+        result_backend=app.config.get("CELERY_RESULT_BACKEND"),
+        task_always_eager=not broker,
+        task_eager_propagates=True,
+        task_ignore_result=True,
+        task_acks_late=True,
+        worker_prefetch_multiplier=1,
+        timezone="Europe/Paris",
+        enable_utc=True,
+    )
+    celery.flask_app = app
+    app.extensions["celery"] = celery

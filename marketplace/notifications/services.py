@@ -1,0 +1,132 @@
+"""Emails: rendered and queued during the unit of work, sent only after its commit."""
+from __future__ import annotations
+
+import base64
+from dataclasses import asdict, dataclass, field
+
+from flask import Flask, current_app, render_template
+from flask_babel import force_locale
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from marketplace.db import db
+
+_QUEUE_KEY = "outgoing_emails"
+
+
+@dataclass
+class Attachment:
+    filename: str
+    content_b64: str
+    mimetype: str
+    inline_cid: str | None = None  # set for images shown inside the HTML body
+
+    @classmethod
+    def from_bytes(cls, filename: str, content: bytes, mimetype: str, inline_cid=None):
+        return cls(filename, base64.b64encode(content).decode("ascii"), mimetype, inline_cid)
+
+
+@dataclass
+class OutgoingEmail:
+    """A fully rendered email, serialisable so a Celery worker can send it."""
+
+    to: list[str]
+    subject: str
+    body: str
+    html: str | None = None
+    reply_to: list[str] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> OutgoingEmail:
+        data = dict(data)
+        data["attachments"] = [Attachment(**a) for a in data.get("attachments", [])]
+        return cls(**data)
+
+
+def render_email(template: str, *, to: str | list[str], locale: str | None = None, **context):
+    """Render templates/emails/<template>.{subject,txt,html} in the recipient's language."""
+    recipients = [to] if isinstance(to, str) else list(to)
+    locale = locale or current_app.config["BABEL_DEFAULT_LOCALE"]
+    context.setdefault("site_name", current_app.config["SITE_NAME"])
+    with force_locale(locale):
+        subject = render_template(f"emails/{template}.subject.txt", **context).strip()
+        body = render_template(f"emails/{template}.txt", **context)
+        try:
+            html = render_template(f"emails/{template}.html", **context)
+        except Exception as exc:  # noqa: BLE001 - the HTML part is optional
+            if type(exc).__name__ != "TemplateNotFound":
+                raise
+            html = None
+    return OutgoingEmail(to=recipients, subject=subject, body=body, html=html)
+
+
+def queue_email(template: str, *, to: str | list[str], locale: str | None = None, **context):
+    """Render now (request context, right language) and send after the unit of work commits."""
+    message = render_email(template, to=to, locale=locale, **context)
+    queue(message)
+    return message
+
+
+def queue(message: OutgoingEmail) -> None:
+    session = db.session()
+    if not session.in_transaction():
+        session.begin()
+    session.info.setdefault(_QUEUE_KEY, []).append(message)
+
+
+def pending() -> list[OutgoingEmail]:
+    """Emails queued in the current unit of work and not yet sent (for tests and debugging)."""
+    return list(db.session().info.get(_QUEUE_KEY, []))
+
+
+def send_now(message: OutgoingEmail) -> None:
+    from flask_mailman import EmailMultiAlternatives
+
+    email = EmailMultiAlternatives(
+        subject=message.subject,
+        body=message.body,
+        from_email=current_app.config["MAIL_DEFAULT_SENDER"],
+        to=message.to,
+        reply_to=message.reply_to or None,
+    )
+    if message.html:
+        email.attach_alternative(message.html, "text/html")
+    for attachment in message.attachments:
+        content = base64.b64decode(attachment.content_b64)
+        if attachment.inline_cid:
+            from email.mime.image import MIMEImage
+
+            part = MIMEImage(content, _subtype=attachment.mimetype.split("/")[-1])
+            part.add_header("Content-ID", f"<{attachment.inline_cid}>")
+            part.add_header("Content-Disposition", "inline", filename=attachment.filename)
+            email.attach(part)
+        else:
+            email.attach(attachment.filename, content, attachment.mimetype)
+    email.send()
+
+
+def _after_commit(session: Session) -> None:
+    messages = session.info.pop(_QUEUE_KEY, None)
+    if not messages:
+        return
+    from marketplace.notifications.tasks import send_email
+
+    for message in messages:
+        try:
+            send_email.delay(message.to_dict())
+        except Exception:  # noqa: BLE001 - the commit stands; a lost mail is logged, not a 500
+            current_app.logger.exception("Could not send or queue email %r", message.subject)
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_QUEUE_KEY, None)
+
+
+def init_app(app: Flask) -> None:
+    if not event.contains(Session, "after_commit", _after_commit):
+        event.listen(Session, "after_commit", _after_commit)
+        event.listen(Session, "after_rollback", _after_rollback)

@@ -1,0 +1,148 @@
+"""Test fixtures: one database per test session (SQLite file, or a PostgreSQL database made and
+dropped here when TEST_DATABASE_URL points at a server), emptied after every test."""
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from marketplace import create_app
+from marketplace.db import db
+
+from tests import factories
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+ON_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
+
+
+def pytest_collection_modifyitems(config, items):
+    if ON_POSTGRES:
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL: set TEST_DATABASE_URL")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> Iterator[str]:
+    if not ON_POSTGRES:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+        return
+    url = sa.make_url(TEST_DATABASE_URL)
+    name = f"test_ess_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": name},
+            )
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _schema(database_url, tmp_path_factory) -> str:
+    """Tables made once per session from the models (a separate test checks the migrations)."""
+    app = create_app("testing", overrides=_base_overrides(database_url, tmp_path_factory))
+    with app.app_context():
+        db.create_all()
+        db.engine.dispose()
+    return database_url
+
+
+def _base_overrides(database_url, tmp_path_factory) -> dict:
+    instance = tmp_path_factory.getbasetemp() / "instance"
+    return {
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "UPLOAD_DIR": str(instance / "uploads"),
+        "MAIL_OUTBOX_DIR": str(instance / "outbox"),
+    }
+
+
+def _empty_all_tables() -> None:
+    tables = db.metadata.sorted_tables
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in tables)
+        db.session.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in reversed(tables):
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture
+def make_app(_schema, tmp_path_factory):
+    """Build an app with extra settings (e.g. make_app(WTF_CSRF_ENABLED=True))."""
+    apps: list[Flask] = []
+
+    def build(**overrides) -> Flask:
+        settings = _base_overrides(_schema, tmp_path_factory)
+        settings.update(overrides)
+        app = create_app(overrides.pop("config_name", "testing"), overrides=settings)
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            _empty_all_tables()
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app) -> Iterator[Flask]:
+    app = make_app()
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def outbox(app) -> list:
+    """Mails sent through the locmem backend (after commit), oldest first."""
+    mailman = app.extensions["mailman"]
+    mailman.outbox = []
+    return mailman.outbox
+
+
+@pytest.fixture
+def login(client):
+    """login(user): the test client is logged in as this user (no form round trip)."""
+
+    def do_login(user):
+        with client.session_transaction() as session:
+            session["_user_id"] = user.get_id()
+            session["_fresh"] = True
+        return user
+
+    return do_login
+
+
+# Factories as fixtures, so tests ask for what they need.
+@pytest.fixture
+def make_user(app):
+    return factories.make_user
+
+
+@pytest.fixture
+def make_organization(app):
+    return factories.make_organization
