@@ -29,6 +29,8 @@ REMEMBER_COOKIE_SECURE = False
 REMEMBER_COOKIE_DURATION_DAYS = 30
 PERMANENT_SESSION_LIFETIME_DAYS = 14
 PREFERRED_URL_SCHEME = "http"
+# Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
+PROXY_COUNT = 0
 
 # CSRF
 WTF_CSRF_ENABLED = True

@@ -36,6 +36,7 @@ ENV_OVERRIDES = {
     "MAIL_DEFAULT_SENDER": str,
     "MAIL_BACKEND": str,
     "UPLOAD_DIR": str,
+    "PROXY_COUNT": int,
 }
 
 
@@ -47,6 +48,12 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
         static_folder=str(ROOT / "static"),
     )
     _configure(app, config_name or os.environ.get("MARKETPLACE_CONFIG", "development"), overrides)
+    if app.config["PROXY_COUNT"]:
+        # Behind a reverse proxy (TLS ends there): trust its X-Forwarded-* headers.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
     _init_extensions(app)
     _register_blueprints(app)
     _register_cli(app)
@@ -119,6 +126,9 @@ def _init_extensions(app: Flask) -> None:
         default_translation_directories=str(ROOT / "translations"),
     )
     login_manager.init_app(app)
+    from marketplace.accounts.services import load_user
+
+    login_manager.user_loader(load_user)
     login_manager.login_view = "accounts.login"
     login_manager.login_message_category = "info"
     init_celery(app)

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, g
+from flask.testing import FlaskClient
 
 from marketplace import create_app
 from marketplace.db import db
@@ -83,6 +84,22 @@ def _empty_all_tables() -> None:
     db.session.commit()
 
 
+class FreshRequestClient(FlaskClient):
+    """Each request starts with an empty `g`, as in production (the tests' app context, and so
+    the database session, is shared with the requests; Flask-Login and Flask-Babel cache on g)."""
+
+    def open(self, *args, **kwargs):
+        from flask import has_app_context
+
+        if has_app_context():
+            g.__dict__.clear()
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            if has_app_context():
+                g.__dict__.clear()
+
+
 @pytest.fixture
 def make_app(_schema, tmp_path_factory):
     """Build an app with extra settings (e.g. make_app(WTF_CSRF_ENABLED=True))."""
@@ -92,6 +109,7 @@ def make_app(_schema, tmp_path_factory):
         settings = _base_overrides(_schema, tmp_path_factory)
         settings.update(overrides)
         app = create_app(overrides.pop("config_name", "testing"), overrides=settings)
+        app.test_client_class = FreshRequestClient
         apps.append(app)
         return app
 
@@ -146,3 +164,29 @@ def make_user(app):
 @pytest.fixture
 def make_organization(app):
     return factories.make_organization
+
+
+@pytest.fixture
+def empty_database_url(tmp_path) -> Iterator[str]:
+    """A brand-new empty database (for migration tests), dropped afterwards."""
+    if not ON_POSTGRES:
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    url = sa.make_url(TEST_DATABASE_URL)
+    name = f"test_ess_empty_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": name},
+            )
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
