@@ -89,3 +89,8 @@ PLATFORM_ADDRESS = "12 rue de la Solidarité, 69001 Lyon"
 
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY")
 STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET")
+
+# Photo uploads: bytes per file, pixels per image (decompression bombs are refused), request size.
+UPLOAD_MAX_BYTES = 8 * 1024 * 1024
+UPLOAD_MAX_PIXELS = 40_000_000
+MAX_CONTENT_LENGTH = 20 * 1024 * 1024

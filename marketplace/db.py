@@ -78,7 +78,13 @@ def lock_rows(model, ids: Iterable[int]) -> list:
     if session.get_bind().dialect.name == "postgresql":
         timeout_ms = int(current_app.config["DB_LOCK_TIMEOUT_SECONDS"] * 1000)
         session.execute(sa.text(f"SET LOCAL lock_timeout = {timeout_ms}"))
-    stmt = sa.select(model).where(model.id.in_(ids)).order_by(model.id).with_for_update()
+    stmt = (
+        sa.select(model)
+        .where(model.id.in_(ids))
+        .order_by(model.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)  # re-read values under the lock
+    )
     try:
         return list(session.scalars(stmt))
     except OperationalError as exc:
@@ -94,3 +100,18 @@ def is_lock_timeout(exc: BaseException) -> bool:
     if sqlstate == "55P03":
         return True
     return "database is locked" in str(exc)
+
+
+# Schema objects made by hand (full-text search) that the models do not describe: Alembic's
+# comparison skips them. A name ending in "*" covers every name with that prefix.
+EXTERNAL_SCHEMA_OBJECTS: set[str] = set()
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Alembic hook: compare only what the models own."""
+    if name is None:
+        return True
+    for pattern in EXTERNAL_SCHEMA_OBJECTS:
+        if name == pattern or (pattern.endswith("*") and name.startswith(pattern[:-1])):
+            return False
+    return True

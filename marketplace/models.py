@@ -1,4 +1,6 @@
 """Imports every domain's models so the metadata is complete (Alembic, create_all)."""
 from marketplace.accounts import models as accounts  # noqa: F401
 from marketplace.audit import models as audit  # noqa: F401
+from marketplace.catalog import models as catalog  # noqa: F401
 from marketplace.organizations import models as organizations  # noqa: F401
+from marketplace.pickup import models as pickup  # noqa: F401

@@ -12,6 +12,8 @@ from flask import Flask, g
 from flask.testing import FlaskClient
 
 from marketplace import create_app
+from marketplace.catalog.search import FTS_TABLE
+from marketplace.catalog.services import sync_categories
 from marketplace.db import db
 
 from tests import factories
@@ -60,6 +62,8 @@ def _schema(database_url, tmp_path_factory) -> str:
     app = create_app("testing", overrides=_base_overrides(database_url, tmp_path_factory))
     with app.app_context():
         db.create_all()
+        sync_categories()
+        db.session.commit()
         db.engine.dispose()
     return database_url
 
@@ -73,14 +77,19 @@ def _base_overrides(database_url, tmp_path_factory) -> dict:
     }
 
 
+# Reference data that the migrations load and every test may rely on.
+KEPT_TABLES = {"category"}
+
+
 def _empty_all_tables() -> None:
-    tables = db.metadata.sorted_tables
+    tables = [t for t in db.metadata.sorted_tables if t.name not in KEPT_TABLES]
     if db.engine.dialect.name == "postgresql":
         names = ", ".join(f'"{t.name}"' for t in tables)
-        db.session.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        db.session.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY"))
     else:
         for table in reversed(tables):
             db.session.execute(table.delete())
+        db.session.execute(sa.text(f"DELETE FROM {FTS_TABLE}"))
     db.session.commit()
 
 
@@ -190,3 +199,8 @@ def empty_database_url(tmp_path) -> Iterator[str]:
             )
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
+
+
+@pytest.fixture
+def make_product(app):
+    return factories.make_product

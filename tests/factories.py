@@ -80,3 +80,31 @@ def make_organization(
         db.session.add(Membership(organization=org, user=user, role=role))
     db.session.flush()
     return org
+
+
+def make_product(
+    organization: Organization | None = None,
+    *,
+    title: str = "Lampe de bureau vintage",
+    description: str = "",
+    price_cents: int = 1500,
+    stock: int | None = 5,
+    category_slug: str = "home-decor",
+    vat_rate_bp: int = 2000,
+    is_perishable: bool = False,
+):
+    from marketplace.catalog import services as catalog
+    from marketplace.catalog.services import get_category
+
+    organization = organization or make_organization()
+    return catalog.create_product(
+        organization,
+        title=title,
+        description=description,
+        price_cents=price_cents,
+        vat_rate_bp=vat_rate_bp,
+        category=get_category(category_slug),
+        stock=stock,
+        is_perishable=is_perishable,
+        by=None,
+    )

@@ -1,0 +1,178 @@
+"""The public catalogue query: filters, sorting and keyset pagination that stays fast at 100k.
+
+Pages are addressed by an opaque cursor (the sort key and id of the last product shown), so the
+database never counts or skips rows; only relevance order (a search on PostgreSQL) uses an
+offset, capped at MAX_RELEVANCE_OFFSET.
+"""
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from marketplace.catalog import search
+from marketplace.catalog.models import Category, Product, ProductStatus
+from marketplace.db import db
+from marketplace.organizations.models import SELLER_KINDS, Organization, OrganizationStatus
+
+SORTS = ("relevance", "newest", "price_asc", "price_desc", "title")
+DEFAULT_PAGE_SIZE = 24
+MAX_PAGE_SIZE = 100
+MAX_RELEVANCE_OFFSET = 1000
+
+
+class InvalidCursor(ValueError):
+    pass
+
+
+@dataclass
+class ProductFilters:
+    q: str = ""
+    category: str | None = None  # slug; includes its sub-categories
+    place: str | None = None  # a town, or a postcode or its first digits
+    seller_id: int | None = None
+    in_stock: bool = False
+    min_price_cents: int | None = None
+    max_price_cents: int | None = None
+    sort: str = "newest"
+    cursor: str | None = None
+    limit: int = DEFAULT_PAGE_SIZE
+
+
+@dataclass
+class ProductPage:
+    items: list[Product]
+    next_cursor: str | None
+    filters: ProductFilters
+    category: Category | None = None
+    unknown: list[str] = field(default_factory=list)  # filters that matched nothing (e.g. category)
+
+
+def encode_cursor(values: list) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> list:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidCursor(cursor) from exc
+    if not isinstance(values, list) or not values:
+        raise InvalidCursor(cursor)
+    return values
+
+
+def _seller_ids_in_place(place: str) -> list[int]:
+    """Approved sellers whose town (accents and case ignored) or postcode prefix matches."""
+    place = place.strip()
+    stmt = sa.select(Organization.id, Organization.town, Organization.postcode).where(
+        Organization.status == OrganizationStatus.APPROVED, Organization.kind.in_(SELLER_KINDS)
+    )
+    if place.isdigit():
+        return [row.id for row in db.session.execute(stmt) if row.postcode.startswith(place)]
+    wanted = " ".join(search.words(place))
+    return [row.id for row in db.session.execute(stmt) if " ".join(search.words(row.town)) == wanted]
+
+
+def list_products(filters: ProductFilters) -> ProductPage:
+    limit = max(1, min(filters.limit, MAX_PAGE_SIZE))
+    table = Product.__table__
+    stmt = (
+        sa.select(Product)
+        .join(Organization, Organization.id == Product.organization_id)
+        .where(
+            Product.status == ProductStatus.ACTIVE,
+            Organization.status == OrganizationStatus.APPROVED,
+        )
+    )
+    page = ProductPage(items=[], next_cursor=None, filters=filters)
+
+    if filters.category:
+        category = db.session.scalar(sa.select(Category).where(Category.slug == filters.category))
+        if category is None:
+            page.unknown.append("category")
+            return page
+        page.category = category
+        ids = [category.id, *(c.id for c in category.children)]
+        stmt = stmt.where(Product.category_id.in_(ids))
+    if filters.place:
+        seller_ids = _seller_ids_in_place(filters.place)
+        if not seller_ids:
+            return page
+        stmt = stmt.where(Product.organization_id.in_(seller_ids))
+    if filters.seller_id:
+        stmt = stmt.where(Product.organization_id == filters.seller_id)
+    if filters.in_stock:
+        stmt = stmt.where(sa.or_(Product.stock.is_(None), Product.stock > 0))
+    if filters.min_price_cents is not None:
+        stmt = stmt.where(Product.price_cents >= filters.min_price_cents)
+    if filters.max_price_cents is not None:
+        stmt = stmt.where(Product.price_cents <= filters.max_price_cents)
+
+    rank = None
+    if filters.q:
+        clause, rank = search.match_clause(table, filters.q)
+        if clause is None:
+            return page
+        stmt = stmt.where(clause)
+
+    sort = filters.sort if filters.sort in SORTS else "newest"
+    if sort == "relevance" and rank is None:
+        sort = "newest"  # without a ranked search, the newest come first
+
+    if sort == "relevance":
+        offset = 0
+        if filters.cursor:
+            (offset,) = _cursor_values(filters.cursor, 1)
+            if not isinstance(offset, int) or not 0 <= offset <= MAX_RELEVANCE_OFFSET:
+                raise InvalidCursor(filters.cursor)
+        rows = db.session.scalars(
+            stmt.order_by(rank.desc(), Product.id.desc()).offset(offset).limit(limit + 1)
+        ).all()
+        page.items = list(rows[:limit])
+        if len(rows) > limit and offset + limit <= MAX_RELEVANCE_OFFSET:
+            page.next_cursor = encode_cursor([offset + limit])
+        return page
+
+    key, descending = {
+        "newest": (None, True),
+        "price_asc": (Product.price_cents, False),
+        "price_desc": (Product.price_cents, True),
+        "title": (Product.title, False),
+    }[sort]
+    if filters.cursor:
+        if key is None:
+            (last_id,) = _cursor_values(filters.cursor, 1)
+            stmt = stmt.where(Product.id < last_id)
+        else:
+            last_key, last_id = _cursor_values(filters.cursor, 2)
+            row, bound = sa.tuple_(key, Product.id), sa.tuple_(sa.literal(last_key), sa.literal(last_id))
+            stmt = stmt.where(row < bound if descending else row > bound)
+    if key is None:
+        order = [Product.id.desc()]
+    else:
+        order = [key.desc(), Product.id.desc()] if descending else [key.asc(), Product.id.asc()]
+    rows = db.session.scalars(stmt.order_by(*order).limit(limit + 1)).all()
+    page.items = list(rows[:limit])
+    if len(rows) > limit:
+        last = page.items[-1]
+        page.next_cursor = encode_cursor(
+            [last.id] if key is None else [getattr(last, key.key), last.id]
+        )
+    return page
+
+
+def _cursor_values(cursor: str, count: int) -> list:
+    values = decode_cursor(cursor)
+    if len(values) != count:
+        raise InvalidCursor(cursor)
+    if count == 2 and not isinstance(values[1], int):
+        raise InvalidCursor(cursor)
+    if count == 1 and not isinstance(values[0], int):
+        raise InvalidCursor(cursor)
+    if count == 2 and not isinstance(values[0], (int, str)):
+        raise InvalidCursor(cursor)
+    return values

@@ -1,0 +1,153 @@
+"""Catalogue: categories, products, their photos and the stock movements that explain the stock."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.db import TimestampMixin, UTCDateTime, db, utcnow
+from marketplace.organizations.models import _enum
+
+# French VAT rates, in basis points of a percent (2000 = 20 %).
+VAT_RATES_BP = (2000, 1000, 550, 210, 0)
+
+
+class Category(db.Model):
+    __tablename__ = "category"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("category.id"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    name_fr: Mapped[str] = mapped_column(sa.String(80))
+    name_en: Mapped[str] = mapped_column(sa.String(80))
+
+    parent = relationship("Category", remote_side=[id], back_populates="children")
+    children = relationship("Category", back_populates="parent", order_by="Category.position")
+
+    def name(self, locale: str = "fr") -> str:
+        return self.name_en if locale == "en" else self.name_fr
+
+
+class ProductStatus(enum.StrEnum):
+    ACTIVE = "active"
+    ARCHIVED = "archived"
+
+
+class Product(TimestampMixin, db.Model):
+    __tablename__ = "product"
+    __table_args__ = (
+        sa.CheckConstraint("price_cents >= 0", name="price_not_negative"),
+        sa.CheckConstraint("stock IS NULL OR stock >= 0", name="stock_not_negative"),
+        sa.CheckConstraint("vat_rate_bp IN (2000, 1000, 550, 210, 0)", name="vat_rate_known"),
+        # Listing pages: newest first and by price, for active products.
+        sa.Index("ix_product_listing_newest", "status", "id"),
+        sa.Index("ix_product_listing_price", "status", "price_cents", "id"),
+        sa.Index("ix_product_category_listing", "category_id", "status", "id"),
+        sa.Index("ix_product_seller_listing", "organization_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("organization.id", ondelete="CASCADE")
+    )
+    category_id: Mapped[int] = mapped_column(sa.ForeignKey("category.id"))
+    title: Mapped[str] = mapped_column(sa.String(120))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    price_cents: Mapped[int]
+    vat_rate_bp: Mapped[int] = mapped_column(default=2000)
+    # None means unlimited (services, workshops); otherwise units on the shelf.
+    stock: Mapped[int | None]
+    is_perishable: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[ProductStatus] = mapped_column(
+        _enum(ProductStatus, 10), default=ProductStatus.ACTIVE
+    )
+    # Lower-cased, accent-free, singular words of title, description, seller and category:
+    # what search matches (FTS5 on SQLite, a French tsvector index on PostgreSQL).
+    search_text: Mapped[str] = mapped_column(sa.Text, default="")
+
+    organization = relationship("Organization", lazy="joined", innerjoin=True)
+    category = relationship("Category", lazy="joined", innerjoin=True)
+    photos = relationship(
+        "ProductPhoto",
+        back_populates="product",
+        order_by="ProductPhoto.position",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+    )
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == ProductStatus.ACTIVE
+
+    @property
+    def unlimited(self) -> bool:
+        return self.stock is None
+
+    @property
+    def main_photo(self):
+        return self.photos[0] if self.photos else None
+
+    def __repr__(self) -> str:
+        return f"<Product {self.id} {self.title!r}>"
+
+
+class ProductPhoto(db.Model):
+    """A re-encoded JPEG and its thumbnail, stored under UPLOAD_DIR/products/."""
+
+    __tablename__ = "product_photo"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("product.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(default=0)
+    filename: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    thumbnail: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    width: Mapped[int]
+    height: Mapped[int]
+    alt_text: Mapped[str] = mapped_column(sa.String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    product = relationship("Product", back_populates="photos")
+
+
+class StockReason(enum.StrEnum):
+    INITIAL = "initial"
+    MANUAL = "manual"
+    SALE = "sale"
+    CANCELLATION = "cancellation"
+    RETURN = "return"
+    NO_SHOW = "no_show"
+    UNLIMITED = "unlimited"  # switched to or from unlimited stock
+
+
+class StockMovement(db.Model):
+    """Every change of a product's stock, so the seller sees why it changed."""
+
+    __tablename__ = "stock_movement"
+    __table_args__ = (sa.Index("ix_stock_movement_product_created", "product_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("product.id", ondelete="CASCADE"))
+    delta: Mapped[int]
+    stock_after: Mapped[int | None]
+    reason: Mapped[StockReason] = mapped_column(_enum(StockReason, 16))
+    note: Mapped[str] = mapped_column(sa.String(200), default="")
+    by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    reference: Mapped[str | None] = mapped_column(sa.String(40))  # e.g. an order reference
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    product = relationship("Product")
+    by = relationship("User")
+
+
+def _install_search_ddl() -> None:
+    from marketplace.catalog.search import install_ddl_events
+
+    install_ddl_events(Product.__table__)
+
+
+_install_search_ddl()

@@ -1,0 +1,263 @@
+"""Catalogue operations: categories, products, photos and stock (every change is a movement)."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from marketplace import audit
+from marketplace.catalog import images, search
+from marketplace.catalog.categories import category_rows
+from marketplace.catalog.models import (
+    VAT_RATES_BP,
+    Category,
+    Product,
+    ProductPhoto,
+    ProductStatus,
+    StockMovement,
+    StockReason,
+)
+from marketplace.db import db, lock_rows
+from marketplace.errors import DomainError
+
+MAX_PHOTOS = 6
+MAX_PRICE_CENTS = 100_000_00
+
+
+class CatalogError(DomainError):
+    pass
+
+
+# --- categories ------------------------------------------------------------------------------
+
+
+def sync_categories() -> None:
+    """Make the category table match CATEGORY_TREE (insert missing, update names and parents)."""
+    existing = {c.slug: c for c in db.session.scalars(sa.select(Category))}
+    for row in category_rows():
+        category = existing.get(row.slug)
+        if category is None:
+            category = Category(slug=row.slug)
+            db.session.add(category)
+            existing[row.slug] = category
+        category.name_fr, category.name_en, category.position = row.name_fr, row.name_en, row.position
+        db.session.flush()
+        category.parent_id = existing[row.parent_slug].id if row.parent_slug else None
+    db.session.flush()
+
+
+def category_tree() -> list[Category]:
+    """Top-level categories with their children loaded, in display order."""
+    roots = db.session.scalars(
+        sa.select(Category).where(Category.parent_id.is_(None)).order_by(Category.position)
+    ).all()
+    return list(roots)
+
+
+def get_category(slug: str) -> Category | None:
+    return db.session.scalar(sa.select(Category).where(Category.slug == slug))
+
+
+def category_and_descendant_ids(category: Category) -> list[int]:
+    return [category.id, *(child.id for child in category.children)]
+
+
+# --- products --------------------------------------------------------------------------------
+
+
+def _validate(*, title: str, price_cents: int, vat_rate_bp: int, stock: int | None) -> None:
+    if not title or not title.strip():
+        raise CatalogError(_l("Give the product a title."))
+    if not isinstance(price_cents, int) or price_cents < 0 or price_cents > MAX_PRICE_CENTS:
+        raise CatalogError(_l("The price must be between 0 and 100,000 euros."))
+    if vat_rate_bp not in VAT_RATES_BP:
+        raise CatalogError(_l("Choose one of the French VAT rates."))
+    if stock is not None and stock < 0:
+        raise CatalogError(_l("The stock cannot be negative."))
+
+
+def create_product(
+    organization,
+    *,
+    title: str,
+    description: str,
+    price_cents: int,
+    vat_rate_bp: int,
+    category: Category,
+    stock: int | None,
+    is_perishable: bool,
+    by,
+) -> Product:
+    _validate(title=title, price_cents=price_cents, vat_rate_bp=vat_rate_bp, stock=stock)
+    if not organization.is_seller:
+        raise CatalogError(_l("Only sellers can list products."))
+    product = Product(
+        organization=organization,
+        category=category,
+        title=title.strip(),
+        description=(description or "").strip(),
+        price_cents=price_cents,
+        vat_rate_bp=vat_rate_bp,
+        stock=stock,
+        is_perishable=is_perishable,
+    )
+    db.session.add(product)
+    db.session.flush()
+    db.session.add(
+        StockMovement(
+            product=product,
+            delta=stock or 0,
+            stock_after=stock,
+            reason=StockReason.INITIAL if stock is not None else StockReason.UNLIMITED,
+            by_id=getattr(by, "id", None),
+        )
+    )
+    search.reindex(product)
+    audit.record("product.created", product, by=by, organization=organization,
+                 data={"title": product.title, "price_cents": price_cents, "stock": stock})
+    return product
+
+
+def update_product(
+    product: Product,
+    *,
+    title: str,
+    description: str,
+    price_cents: int,
+    vat_rate_bp: int,
+    category: Category,
+    is_perishable: bool,
+    by,
+) -> Product:
+    _validate(title=title, price_cents=price_cents, vat_rate_bp=vat_rate_bp, stock=None)
+    changes = {}
+    for field, value in {
+        "title": title.strip(),
+        "description": (description or "").strip(),
+        "price_cents": price_cents,
+        "vat_rate_bp": vat_rate_bp,
+        "category_id": category.id,
+        "is_perishable": is_perishable,
+    }.items():
+        if getattr(product, field) != value:
+            changes[field] = [getattr(product, field), value]
+            setattr(product, field, value)
+    product.category = category
+    db.session.flush()
+    if changes:
+        search.reindex(product)
+        audit.record("product.updated", product, by=by, organization=product.organization,
+                     data={k: v for k, v in changes.items() if k != "description"})
+    return product
+
+
+def set_status(product: Product, status: ProductStatus, *, by) -> None:
+    if product.status == status:
+        return
+    product.status = status
+    db.session.flush()
+    action = "product.archived" if status == ProductStatus.ARCHIVED else "product.restored"
+    audit.record(action, product, by=by, organization=product.organization)
+
+
+def adjust_stock(
+    product: Product,
+    *,
+    reason: StockReason,
+    by=None,
+    delta: int | None = None,
+    new_stock: int | None = None,
+    note: str = "",
+    reference: str | None = None,
+) -> StockMovement:
+    """Change the stock by `delta`, or set it to `new_stock`, under a row lock; never below zero."""
+    if (delta is None) == (new_stock is None):
+        raise ValueError("give exactly one of delta or new_stock")
+    (locked,) = lock_rows(Product, [product.id])
+    if locked.stock is None:
+        raise CatalogError(_l("This product has unlimited stock: set a quantity first."))
+    if new_stock is not None:
+        if new_stock < 0:
+            raise CatalogError(_l("The stock cannot be negative."))
+        delta = new_stock - locked.stock
+    after = locked.stock + delta
+    if after < 0:
+        raise CatalogError(
+            _l("Only %(stock)d left: the stock cannot go below zero.", stock=locked.stock)
+        )
+    locked.stock = after
+    movement = StockMovement(
+        product=locked, delta=delta, stock_after=after, reason=reason, note=(note or "")[:200],
+        by_id=getattr(by, "id", None), reference=reference,
+    )
+    db.session.add(movement)
+    db.session.flush()
+    if reason == StockReason.MANUAL:
+        audit.record("stock.adjusted", locked, by=by, organization=locked.organization,
+                     data={"delta": delta, "stock_after": after, "note": note})
+    return movement
+
+
+def set_unlimited(product: Product, unlimited: bool, *, by, stock: int = 0) -> None:
+    """Switch between unlimited stock (services) and counted stock starting at `stock`."""
+    (locked,) = lock_rows(Product, [product.id])
+    if unlimited == (locked.stock is None):
+        return
+    if not unlimited and stock < 0:
+        raise CatalogError(_l("The stock cannot be negative."))
+    locked.stock = None if unlimited else stock
+    db.session.add(
+        StockMovement(product=locked, delta=0 if unlimited else stock, stock_after=locked.stock,
+                      reason=StockReason.UNLIMITED, by_id=getattr(by, "id", None))
+    )
+    db.session.flush()
+    audit.record("stock.unlimited" if unlimited else "stock.counted", locked, by=by,
+                 organization=locked.organization, data={"stock": locked.stock})
+
+
+def stock_movements(product: Product, limit: int = 100) -> list[StockMovement]:
+    return db.session.scalars(
+        sa.select(StockMovement)
+        .where(StockMovement.product_id == product.id)
+        .order_by(StockMovement.id.desc())
+        .limit(limit)
+    ).all()
+
+
+# --- photos ----------------------------------------------------------------------------------
+
+
+def add_photo(product: Product, data: bytes, *, alt_text: str = "", by) -> ProductPhoto:
+    if len(product.photos) >= MAX_PHOTOS:
+        raise CatalogError(_l("A product can have %(max)d photos at most.", max=MAX_PHOTOS))
+    stored = images.store_product_photo(data)
+    photo = ProductPhoto(
+        product=product,
+        position=max((p.position for p in product.photos), default=-1) + 1,
+        filename=stored.filename,
+        thumbnail=stored.thumbnail,
+        width=stored.width,
+        height=stored.height,
+        alt_text=(alt_text or product.title)[:200],
+    )
+    db.session.add(photo)
+    db.session.flush()
+    audit.record("product.photo_added", product, by=by, organization=product.organization)
+    return photo
+
+
+def remove_photo(photo: ProductPhoto, *, by) -> list[str]:
+    """Remove the record; returns the file names to delete once the unit of work committed."""
+    product = photo.product
+    names = [photo.filename, photo.thumbnail]
+    product.photos.remove(photo)
+    db.session.flush()
+    audit.record("product.photo_removed", product, by=by, organization=product.organization)
+    return names
+
+
+def make_main_photo(photo: ProductPhoto) -> None:
+    product = photo.product
+    ordered = [photo, *(p for p in product.photos if p.id != photo.id)]
+    for position, item in enumerate(ordered):
+        item.position = position
+    db.session.flush()

@@ -1,0 +1,226 @@
+"""Pickup operations: locations, weekly templates, slot generation, closing a slot."""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from marketplace import audit
+from marketplace.db import db, utcnow
+from marketplace.errors import DomainError
+from marketplace.pickup.models import PickupLocation, PickupSlot, SlotTemplate
+
+DEFAULT_WEEKS_AHEAD = 3
+
+
+class PickupError(DomainError):
+    pass
+
+
+class SlotState(enum.StrEnum):
+    OPEN = "open"
+    FULL = "full"
+    PAST_CUTOFF = "past_cutoff"
+    CLOSED = "closed"
+    PAST = "past"
+
+
+def local_zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+
+# --- locations -------------------------------------------------------------------------------
+
+
+def save_location(location: PickupLocation | None, organization, *, by, **fields) -> PickupLocation:
+    postcode = (fields.get("postcode") or "").strip()
+    if not (len(postcode) == 5 and postcode.isdigit()):
+        raise PickupError(_l("The postcode must have 5 digits."))
+    created = location is None
+    if created:
+        location = PickupLocation(organization=organization)
+        db.session.add(location)
+    for name in ("name", "address_line", "postcode", "town", "instructions", "opening_hours"):
+        if name in fields:
+            setattr(location, name, (fields[name] or "").strip())
+    if "is_active" in fields:
+        location.is_active = bool(fields["is_active"])
+    db.session.flush()
+    audit.record("pickup.location_created" if created else "pickup.location_updated", location,
+                 by=by, organization=organization, data={"name": location.name})
+    return location
+
+
+# --- templates and generation ----------------------------------------------------------------
+
+
+def save_template(
+    template: SlotTemplate | None,
+    location: PickupLocation,
+    *,
+    weekday: int,
+    start_time: time,
+    end_time: time,
+    capacity: int,
+    cutoff_hours: int,
+    is_active: bool = True,
+    by,
+) -> SlotTemplate:
+    if not 0 <= weekday <= 6:
+        raise PickupError(_l("Choose a day of the week."))
+    if end_time <= start_time:
+        raise PickupError(_l("The slot must end after it starts."))
+    if capacity < 1:
+        raise PickupError(_l("A slot takes at least one order."))
+    if not 0 <= cutoff_hours <= 24 * 14:
+        raise PickupError(_l("Orders close between 0 hours and 14 days before the slot."))
+    created = template is None
+    if created:
+        template = SlotTemplate(location=location)
+        db.session.add(template)
+    template.weekday, template.start_time, template.end_time = weekday, start_time, end_time
+    template.capacity, template.cutoff_hours, template.is_active = capacity, cutoff_hours, is_active
+    db.session.flush()
+    audit.record("pickup.template_saved", template, by=by, organization=location.organization,
+                 data={"weekday": weekday, "start": start_time.isoformat(), "end": end_time.isoformat(),
+                       "capacity": capacity})
+    return template
+
+
+def _local_datetime(day: date, moment: time) -> datetime:
+    return datetime.combine(day, moment, tzinfo=local_zone())
+
+
+def generate_slots(
+    location: PickupLocation, *, weeks: int = DEFAULT_WEEKS_AHEAD, today: date | None = None
+) -> list[PickupSlot]:
+    """Create the missing slots of the location's active templates for the coming weeks.
+
+    Safe to run twice: a slot already at that start (even closed) is left alone.
+    """
+    if not location.is_active:
+        return []
+    today = today or utcnow().astimezone(local_zone()).date()
+    existing = set(
+        db.session.scalars(
+            sa.select(PickupSlot.starts_at).where(
+                PickupSlot.location_id == location.id,
+                PickupSlot.starts_at >= _local_datetime(today, time.min),
+            )
+        )
+    )
+    now = utcnow()
+    created = []
+    for offset in range(weeks * 7):
+        day = today + timedelta(days=offset)
+        for template in location.templates:
+            if not template.is_active or template.weekday != day.weekday():
+                continue
+            starts = _local_datetime(day, template.start_time)
+            if starts <= now or starts in existing:
+                continue
+            slot = PickupSlot(
+                location=location,
+                template_id=template.id,
+                starts_at=starts,
+                ends_at=_local_datetime(day, template.end_time),
+                capacity=template.capacity,
+                cutoff_hours=template.cutoff_hours,
+            )
+            db.session.add(slot)
+            existing.add(starts)
+            created.append(slot)
+    db.session.flush()
+    return created
+
+
+def generate_all_slots(*, weeks: int = DEFAULT_WEEKS_AHEAD) -> int:
+    locations = db.session.scalars(sa.select(PickupLocation).where(PickupLocation.is_active)).all()
+    return sum(len(generate_slots(location, weeks=weeks)) for location in locations)
+
+
+def add_slot(location: PickupLocation, *, starts_at: datetime, ends_at: datetime, capacity: int,
+             cutoff_hours: int, by) -> PickupSlot:
+    if ends_at <= starts_at:
+        raise PickupError(_l("The slot must end after it starts."))
+    if capacity < 1:
+        raise PickupError(_l("A slot takes at least one order."))
+    clash = db.session.scalar(
+        sa.select(PickupSlot.id).where(
+            PickupSlot.location_id == location.id, PickupSlot.starts_at == starts_at
+        )
+    )
+    if clash:
+        raise PickupError(_l("There is already a slot starting at that time here."))
+    slot = PickupSlot(location=location, starts_at=starts_at, ends_at=ends_at, capacity=capacity,
+                      cutoff_hours=cutoff_hours)
+    db.session.add(slot)
+    db.session.flush()
+    audit.record("pickup.slot_added", slot, by=by, organization=location.organization)
+    return slot
+
+
+def close_slot(slot: PickupSlot, *, reason: str, by) -> None:
+    reason = (reason or "").strip()
+    if not reason:
+        raise PickupError(_l("Say why the slot is closed (for example: public holiday)."))
+    slot.closed_reason = reason[:200]
+    db.session.flush()
+    audit.record("pickup.slot_closed", slot, by=by, organization=slot.location.organization,
+                 data={"reason": slot.closed_reason, "booked": slot.booked})
+
+
+def reopen_slot(slot: PickupSlot, *, by) -> None:
+    slot.closed_reason = None
+    db.session.flush()
+    audit.record("pickup.slot_reopened", slot, by=by, organization=slot.location.organization)
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def slot_state(slot: PickupSlot, *, now: datetime | None = None, taken: int | None = None) -> SlotState:
+    """Why a shopper can or cannot choose this slot. `taken` defaults to the booked orders."""
+    now = now or utcnow()
+    if slot.is_closed:
+        return SlotState.CLOSED
+    if slot.ends_at <= now:
+        return SlotState.PAST
+    if now >= slot.cutoff_at:
+        return SlotState.PAST_CUTOFF
+    if (slot.booked if taken is None else taken) >= slot.capacity:
+        return SlotState.FULL
+    return SlotState.OPEN
+
+
+def upcoming_slots(organization_id: int, *, days: int = 14, location_id: int | None = None) -> list[PickupSlot]:
+    now = utcnow()
+    stmt = (
+        sa.select(PickupSlot)
+        .join(PickupLocation)
+        .where(
+            PickupLocation.organization_id == organization_id,
+            PickupLocation.is_active,
+            PickupSlot.ends_at > now,
+            PickupSlot.starts_at < now + timedelta(days=days),
+        )
+        .order_by(PickupSlot.starts_at, PickupSlot.id)
+    )
+    if location_id:
+        stmt = stmt.where(PickupSlot.location_id == location_id)
+    return db.session.scalars(stmt).all()
+
+
+def next_open_slots(organization_id: int, *, limit: int = 5) -> list[PickupSlot]:
+    return [s for s in upcoming_slots(organization_id) if slot_state(s) == SlotState.OPEN][:limit]
+
+
+def locations_of(organization_id: int, *, active_only: bool = False) -> list[PickupLocation]:
+    stmt = sa.select(PickupLocation).where(PickupLocation.organization_id == organization_id)
+    if active_only:
+        stmt = stmt.where(PickupLocation.is_active)
+    return db.session.scalars(stmt.order_by(PickupLocation.name)).all()
