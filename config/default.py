@@ -62,6 +62,7 @@ LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
 LOGIN_PER_EMAIL_RATE_LIMIT = "5 per minute;20 per hour"
 PASSWORD_RESET_RATE_LIMIT = "5 per 15 minutes;20 per day"
 REGISTER_RATE_LIMIT = "10 per hour"
+VERIFICATION_RESEND_RATE_LIMIT = "5 per 15 minutes;20 per day"
 
 # Mail (Flask-Mailman). Development writes every mail to the outbox folder, shown at /dev/outbox.
 MAIL_BACKEND = "marketplace.notifications.outbox.EmailBackend"

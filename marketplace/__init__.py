@@ -17,6 +17,9 @@ BLUEPRINTS = [
     "marketplace.organizations.views",
     "marketplace.admin.views",
     "marketplace.notifications.views",
+    "marketplace.catalog.views",
+    "marketplace.catalog.staff_views",
+    "marketplace.pickup.views",
 ]
 
 # Environment variables that override the settings files, and how to read them.
@@ -131,6 +134,10 @@ def _init_extensions(app: Flask) -> None:
     login_manager.user_loader(load_user)
     login_manager.login_view = "accounts.login"
     login_manager.login_message_category = "info"
+    from flask_babel import gettext, lazy_gettext
+
+    login_manager.login_message = lazy_gettext("Please log in to see this page.")
+    login_manager.localize_callback = gettext
     init_celery(app)
     i18n.init_app(app)
     security.init_app(app)
@@ -146,6 +153,9 @@ def _register_blueprints(app: Flask) -> None:
     for module_name in BLUEPRINTS:
         module = importlib.import_module(module_name)
         app.register_blueprint(module.bp)
+    from marketplace import api
+
+    api.init_app(app)
 
 
 def _register_cli(app: Flask) -> None:
