@@ -15,7 +15,8 @@ class DomainError(Exception):
     status_code = 400
 
     def __init__(self, message, *, status_code: int | None = None):
-        super().__init__(str(message))
+        # Kept lazy: translated when shown, not when raised (the session may be unusable then).
+        super().__init__(message)
         self.message = message
         if status_code is not None:
             self.status_code = status_code

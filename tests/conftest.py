@@ -156,6 +156,7 @@ def login(client):
     """login(user): the test client is logged in as this user (no form round trip)."""
 
     def do_login(user):
+        g.pop("_login_user", None)  # Flask-Login caches the user of the last request on g
         with client.session_transaction() as session:
             session["_user_id"] = user.get_id()
             session["_fresh"] = True

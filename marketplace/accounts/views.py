@@ -41,10 +41,9 @@ ROLE_LABELS = {
 
 # Throttling: limits are read from the config on each request, so tests and deployments
 # can change them without touching the code.
-def _config_limit(key: str, fallback: str | None = None):
+def _config_limit(key: str):
     def limit() -> str:
-        config = current_app.config
-        return config.get(key) or config[fallback]
+        return current_app.config[key]
 
     return limit
 
@@ -74,7 +73,7 @@ _RESET_PER_IP = limiter.limit(_config_limit("PASSWORD_RESET_RATE_LIMIT"), method
 _RESET_PER_EMAIL = limiter.limit(
     _config_limit("PASSWORD_RESET_RATE_LIMIT"), key_func=_form_email_key, methods=_POST
 )
-_RESEND = _config_limit("VERIFICATION_RESEND_RATE_LIMIT", fallback="PASSWORD_RESET_RATE_LIMIT")
+_RESEND = _config_limit("VERIFICATION_RESEND_RATE_LIMIT")
 _RESEND_PER_IP = limiter.limit(_RESEND, methods=_POST)
 _RESEND_PER_EMAIL = limiter.limit(_RESEND, key_func=_form_email_key, methods=_POST)
 

@@ -1,13 +1,46 @@
 """Organizations: applications, approval, members, invitations, and the public seller list."""
 from __future__ import annotations
 
-import sqlalchemy as sa
+import re
+import unicodedata
+from collections.abc import Mapping
+from typing import Any
 
-from marketplace.db import db
+import sqlalchemy as sa
+from flask import url_for
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
+
+from marketplace import audit
+from marketplace.accounts.models import User, normalize_email
+from marketplace.db import db, lock_rows, utcnow
+from marketplace.notifications.services import queue_email
 from marketplace.organizations.models import (
     SELLER_KINDS,
+    EssStatus,
+    Membership,
     Organization,
+    OrganizationKind,
     OrganizationStatus,
+    Role,
+)
+from marketplace.organizations.validators import (
+    OrganizationError,
+    clean_postcode,
+    clean_rna,
+    clean_siret,
+    clean_website,
+    in_alsace_moselle,
+)
+
+__all__ = ["OrganizationError"]
+
+# Checked by the platform team before approval: read-only once the organization is approved.
+IDENTITY_FIELDS = ("name", "legal_form", "siret", "rna", "local_register", "ess_status")
+# What the organization's managers keep up to date themselves.
+CONTACT_FIELDS = (
+    "address_line", "postcode", "town", "vat_exempt", "description", "contact_email", "phone",
+    "website",
 )
 
 
@@ -36,3 +69,310 @@ def public_sellers(*, query: str | None = None) -> sa.Select:
 
 def get_public_seller(slug: str) -> Organization | None:
     return db.session.scalar(public_sellers().where(Organization.slug == slug))
+
+
+# --- Applications and review -------------------------------------------------------------
+
+
+def apply(*, by: User, kind: OrganizationKind, details: Mapping[str, Any]) -> Organization:
+    """A verified user applies for an organization; it waits, pending, for an admin's review."""
+    if not by.is_verified:
+        raise OrganizationError(
+            _l("Please confirm your email address first: open the link we emailed you."),
+            status_code=403,
+        )
+    kind = OrganizationKind(kind)
+    values = _clean_details(kind, details)
+    _check_identifiers_free(values)
+    organization = Organization(
+        kind=kind,
+        status=OrganizationStatus.PENDING,
+        slug=unique_slug(values["name"]),
+        applied_by=by,
+        **values,
+    )
+    db.session.add(organization)
+    db.session.add(Membership(organization=organization, user=by, role=Role.OWNER))
+    _flush_guarding_unique()
+    audit.record("organization.applied", organization, by=by)
+    queue_email(
+        "organization_application_received",
+        to=by.email,
+        locale=by.locale,
+        user=by,
+        organization=organization,
+        link=url_for("organizations.dashboard", org_id=organization.id, _external=True),
+    )
+    _tell_admins(organization, resubmitted=False)
+    return organization
+
+
+def update(organization: Organization, *, by: User, details: Mapping[str, Any]) -> list[str]:
+    """Save the organization's details; returns the names of the fields that changed.
+
+    Once approved, the legal identity is frozen (the admins checked it). A rejected application
+    that is corrected goes back to the admins for a new review.
+    """
+    # Locked and re-read: an admin may be approving it at this very moment.
+    db.session.expire(organization)
+    lock_rows(Organization, [organization.id])
+    merged = {name: getattr(organization, name) for name in IDENTITY_FIELDS + CONTACT_FIELDS}
+    merged.update({k: v for k, v in details.items() if k in merged})
+    values = _clean_details(organization.kind, merged)
+    changed = [name for name, value in values.items() if getattr(organization, name) != value]
+    if organization.is_approved and set(changed) & set(IDENTITY_FIELDS):
+        raise OrganizationError(
+            _l("The legal identity of an approved organization can only be changed by the platform team.")
+        )
+    _check_identifiers_free(values, exclude_id=organization.id)
+    if not changed:
+        return []
+    if "name" in changed and not organization.is_approved:
+        # Not public yet: the address of the shop can still follow its name.
+        organization.slug = unique_slug(values["name"], exclude_id=organization.id)
+    for name in changed:
+        setattr(organization, name, values[name])
+    _flush_guarding_unique()
+    audit.record("organization.updated", organization, by=by, data={"fields": changed})
+    if organization.status == OrganizationStatus.REJECTED:
+        organization.status = OrganizationStatus.PENDING
+        organization.reviewed_by = None
+        organization.reviewed_at = None
+        organization.rejection_reason = None
+        audit.record("organization.resubmitted", organization, by=by)
+        _tell_admins(organization, resubmitted=True)
+    return changed
+
+
+def approve(organization: Organization, *, by: User) -> Organization:
+    _lock_pending(organization)
+    organization.status = OrganizationStatus.APPROVED
+    organization.reviewed_by = by
+    organization.reviewed_at = utcnow()
+    organization.rejection_reason = None
+    audit.record("organization.approved", organization, by=by)
+    _tell_applicant(organization, "organization_approved")
+    return organization
+
+
+def reject(organization: Organization, *, by: User, reason: str) -> Organization:
+    reason = (reason or "").strip()
+    if not reason:
+        raise OrganizationError(
+            _l("Give the reason for the rejection: the applicant will read it."), field="reason"
+        )
+    _lock_pending(organization)
+    organization.status = OrganizationStatus.REJECTED
+    organization.reviewed_by = by
+    organization.reviewed_at = utcnow()
+    organization.rejection_reason = reason
+    audit.record("organization.rejected", organization, by=by, data={"reason": reason})
+    _tell_applicant(organization, "organization_rejected", reason=reason)
+    return organization
+
+
+def _lock_pending(organization: Organization) -> None:
+    """Lock the row and re-read it, so two admins cannot both review the same application."""
+    db.session.expire(organization)
+    lock_rows(Organization, [organization.id])
+    if organization.status == OrganizationStatus.APPROVED:
+        raise OrganizationError(_l("This organization has already been approved."))
+    if organization.status == OrganizationStatus.REJECTED:
+        raise OrganizationError(_l("This application has already been rejected."))
+
+
+def _tell_applicant(organization: Organization, template: str, **context) -> None:
+    for user in _applicants(organization):
+        queue_email(
+            template,
+            to=user.email,
+            locale=user.locale,
+            user=user,
+            organization=organization,
+            link=url_for("organizations.dashboard", org_id=organization.id, _external=True),
+            edit_link=url_for("organizations.edit", org_id=organization.id, _external=True),
+            **context,
+        )
+
+
+def _applicants(organization: Organization) -> list[User]:
+    """Who applied; if that account is gone, the owners."""
+    if organization.applied_by is not None:
+        return [organization.applied_by]
+    return [m.user for m in organization.memberships if m.role == Role.OWNER]
+
+
+def _tell_admins(organization: Organization, *, resubmitted: bool) -> None:
+    admins = db.session.scalars(
+        sa.select(User).where(User.is_admin.is_(True), User.is_active_account.is_(True)).order_by(User.id)
+    )
+    link = url_for("admin.organization", org_id=organization.id, _external=True)
+    for admin in admins:
+        queue_email(
+            "organization_application_admin",
+            to=admin.email,
+            locale=admin.locale,
+            user=admin,
+            organization=organization,
+            resubmitted=resubmitted,
+            link=link,
+        )
+
+
+# --- Cleaning and uniqueness ---------------------------------------------------------------
+
+
+def _text(value: Any, *, max_length: int) -> str | None:
+    if value is None:
+        return None
+    value = str(value).strip()
+    return value[:max_length] or None
+
+
+def _clean_details(kind: OrganizationKind, details: Mapping[str, Any]) -> dict[str, Any]:
+    """Every field of IDENTITY_FIELDS and CONTACT_FIELDS, cleaned, with the rules per kind."""
+    values = {
+        "name": _text(details.get("name"), max_length=150),
+        "legal_form": _text(details.get("legal_form"), max_length=80),
+        "siret": clean_siret(details.get("siret")),
+        "rna": clean_rna(details.get("rna")),
+        "local_register": _text(details.get("local_register"), max_length=80),
+        "address_line": _text(details.get("address_line"), max_length=200),
+        "postcode": clean_postcode(details.get("postcode")),
+        "town": _text(details.get("town"), max_length=100),
+        "vat_exempt": bool(details.get("vat_exempt")),
+        "description": _text(details.get("description"), max_length=5000) or "",
+        "contact_email": _text(normalize_email(details.get("contact_email") or ""), max_length=254),
+        "phone": _text(details.get("phone"), max_length=30),
+        "website": clean_website(details.get("website")),
+    }
+    try:
+        values["ess_status"] = EssStatus(details.get("ess_status"))
+    except ValueError:
+        raise OrganizationError(_l("Choose how you belong to the social economy."), field="ess_status") from None
+    for name, message in (
+        ("name", _l("Give the organization's name.")),
+        ("address_line", _l("Give the street address.")),
+        ("town", _l("Give the town.")),
+    ):
+        if not values[name]:
+            raise OrganizationError(message, field=name)
+
+    if kind == OrganizationKind.ASSOCIATION:
+        if not (values["siret"] or values["rna"] or values["local_register"]):
+            raise OrganizationError(
+                _l("An association gives its RNA number or its SIRET (or, in Alsace-Moselle, its local register reference)."),
+                field="rna",
+            )
+        if not (values["siret"] or values["rna"]) and not in_alsace_moselle(values["postcode"]):
+            raise OrganizationError(
+                _l("A local register reference replaces the RNA number only in Alsace-Moselle (postcodes 57, 67 and 68). Give your RNA number or your SIRET."),
+                field="local_register",
+            )
+    else:
+        if not values["siret"]:
+            raise OrganizationError(
+                _l("A social enterprise or a works council gives its SIRET (14 digits)."), field="siret"
+            )
+        values["rna"] = None
+        values["local_register"] = None
+    return values
+
+
+def _check_identifiers_free(values: Mapping[str, Any], *, exclude_id: int | None = None) -> None:
+    for name, column, message in (
+        ("siret", Organization.siret, _l("This SIRET is already registered for another organization. If it is yours, contact us.")),
+        ("rna", Organization.rna, _l("This RNA number is already registered for another organization. If it is yours, contact us.")),
+    ):
+        if not values.get(name):
+            continue
+        stmt = sa.select(Organization.id).where(column == values[name])
+        if exclude_id is not None:
+            stmt = stmt.where(Organization.id != exclude_id)
+        if db.session.scalar(stmt.limit(1)) is not None:
+            raise OrganizationError(message, field=name)
+
+
+def _flush_guarding_unique() -> None:
+    """The UNIQUE columns are the last guard when two applications race: say which one hit.
+
+    The checks before the flush catch every case but a race. A failed flush has already ended
+    the transaction, so the rollback the unit of work owes is done here: the session is usable
+    again to render the error (even reading the user's language needs it).
+    """
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        db.session.rollback()
+        detail = str(exc.orig).lower()
+        field = "rna" if "rna" in detail else "siret" if "siret" in detail else None
+        raise OrganizationError(
+            _l("These identifiers are already registered for another organization. If it is yours, contact us."),
+            field=field,
+        ) from None
+
+
+def slugify(name: str) -> str:
+    """"Épicerie Solidaire d'Ève" -> "epicerie-solidaire-d-eve" (standard library only)."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    return slug[:150].rstrip("-") or "organization"
+
+
+def unique_slug(name: str, *, exclude_id: int | None = None) -> str:
+    base = slugify(name)
+    stmt = sa.select(Organization.slug).where(
+        sa.or_(Organization.slug == base, Organization.slug.like(f"{base}-%"))
+    )
+    if exclude_id is not None:
+        stmt = stmt.where(Organization.id != exclude_id)
+    taken = set(db.session.scalars(stmt))
+    slug, n = base, 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+# --- Queries for the pages ------------------------------------------------------------------
+
+
+def search(
+    *, status: OrganizationStatus | None = None, kind: OrganizationKind | None = None, query: str = ""
+) -> sa.Select:
+    """Admin list: newest first, filters combine."""
+    stmt = sa.select(Organization).order_by(Organization.created_at.desc(), Organization.id.desc())
+    if status:
+        stmt = stmt.where(Organization.status == status)
+    if kind:
+        stmt = stmt.where(Organization.kind == kind)
+    query = (query or "").strip().lower()
+    if query:
+        like = f"%{query}%"
+        compact = re.sub(r"[\s.\-]", "", query)
+        stmt = stmt.where(
+            sa.or_(
+                sa.func.lower(Organization.name).like(like),
+                sa.func.lower(Organization.town).like(like),
+                Organization.siret == compact,
+                Organization.rna == compact.upper(),
+            )
+        )
+    return stmt
+
+
+def pending_applications() -> sa.Select:
+    """Oldest first: first come, first reviewed."""
+    return (
+        sa.select(Organization)
+        .where(Organization.status == OrganizationStatus.PENDING)
+        .order_by(Organization.created_at, Organization.id)
+    )
+
+
+def counts_by_status() -> dict[OrganizationStatus, int]:
+    rows = db.session.execute(
+        sa.select(Organization.status, sa.func.count()).group_by(Organization.status)
+    )
+    counts = dict.fromkeys(OrganizationStatus, 0)
+    counts.update({OrganizationStatus(status): n for status, n in rows})
+    return counts

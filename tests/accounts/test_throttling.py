@@ -60,7 +60,7 @@ def test_registrations_are_throttled(make_app):
 
 
 def test_confirmation_link_requests_are_throttled_per_address(make_app):
-    app = make_app(RATELIMIT_ENABLED=True, PASSWORD_RESET_RATE_LIMIT="2 per minute")
+    app = make_app(RATELIMIT_ENABLED=True, VERIFICATION_RESEND_RATE_LIMIT="2 per minute")
     with app.app_context():
         statuses = [
             app.test_client()

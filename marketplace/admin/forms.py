@@ -1,0 +1,23 @@
+"""Forms of the platform admin pages."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import TextAreaField
+from wtforms.validators import DataRequired, Length
+
+
+class ApproveForm(FlaskForm):
+    """Approving needs nothing but the button (and the CSRF token)."""
+
+
+class RejectForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Reason for the rejection (sent to the applicant)"),
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+        validators=[
+            DataRequired(message=_l("Give the reason for the rejection: the applicant will read it.")),
+            Length(max=2000),
+        ],
+        render_kw={"rows": 4},
+    )

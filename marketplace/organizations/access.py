@@ -1,0 +1,43 @@
+"""Who may open an organization's staff pages: the one decorator every /orgs/<org_id>/ view uses."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort
+from flask_login import current_user
+
+from marketplace.db import db
+from marketplace.extensions import login_manager
+from marketplace.organizations.models import Organization, Role
+
+
+def member_required(role: Role = Role.COUNTER):
+    """Load the organization from `org_id` and check the current user's membership.
+
+    Anonymous visitors go to the login page; a user who is not a member gets 404 (the page does
+    not reveal that the organization exists); a member whose role is too low gets 403. Platform
+    admins are not members: they act through /admin. The view receives `organization` and
+    `membership` instead of `org_id`.
+    """
+    role = Role(role)
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, org_id: int, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            membership = current_user.membership_in(org_id)
+            if membership is None:
+                abort(404)
+            if not membership.has_role(role):
+                abort(403)
+            organization = db.session.get(Organization, org_id)
+            if organization is None:  # pragma: no cover - a membership implies its organization
+                abort(404)
+            return view(*args, organization=organization, membership=membership, **kwargs)
+
+        # Read by the tests that walk every /orgs/ route: an undecorated view fails them.
+        wrapper.required_role = role
+        return wrapper
+
+    return decorator
