@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask
+from flask.cli import AppGroup
 
 from marketplace.db import db
 
@@ -20,6 +21,17 @@ def register(app: Flask) -> None:
         report = demo.seed()
         db.session.commit()
         click.echo(demo.describe(report))
+
+    pickup_cli = AppGroup("pickup", help="Pickup slots.")
+    app.cli.add_command(pickup_cli)
+
+    @pickup_cli.command("generate-slots")
+    @click.option("--weeks", default=3, show_default=True, type=click.IntRange(1, 12))
+    def generate_slots(weeks: int):
+        """Create the coming weeks' slots from the weekly templates (safe to run twice)."""
+        from marketplace.pickup.tasks import generate_slots as job
+
+        click.echo(f"{job(weeks)} slot(s) created.")
 
     @app.cli.command("create-admin")
     @click.argument("email")

@@ -273,6 +273,12 @@ def seed() -> SeedReport:
                 db.session.flush()
             report.accounts.append((user.email, f"{role.value} — {spec.name}", DEMO_PASSWORD))
     db.session.flush()
+
+    from marketplace.catalog.services import sync_categories
+    from marketplace.demo_catalog import seed_catalog
+
+    sync_categories()
+    report.created += seed_catalog()
     return report
 
 

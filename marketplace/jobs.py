@@ -32,5 +32,8 @@ def init_celery(app: Flask) -> None:
         timezone="Europe/Paris",
         enable_utc=True,
     )
+    celery.conf.beat_schedule = {
+        "generate-pickup-slots": {"task": "pickup.generate_slots", "schedule": 6 * 3600.0},
+    }
     celery.flask_app = app
     app.extensions["celery"] = celery

@@ -15,6 +15,7 @@ def test_migrations_apply_to_an_empty_database_and_match_the_models(empty_databa
             context = MigrationContext.configure(connection, opts={"compare_type": True, "include_object": include_object})
             differences = compare_metadata(context, db.metadata)
         assert differences == [], f"models and migrations differ, run flask db migrate: {differences}"
+        _assert_categories_match_the_code()
         # And back down to nothing, so every revision can be undone.
         downgrade(revision="base")
         with db.engine.connect() as connection:
@@ -25,3 +26,18 @@ def test_migrations_apply_to_an_empty_database_and_match_the_models(empty_databa
             }
         assert remaining == set()
         db.engine.dispose()
+
+
+def _assert_categories_match_the_code():
+    import sqlalchemy as sa
+
+    from marketplace.catalog.categories import category_rows
+    from marketplace.catalog.models import Category
+
+    stored = {
+        (c.slug, c.name_fr, c.name_en, c.parent.slug if c.parent else None, c.position)
+        for c in db.session.scalars(sa.select(Category))
+    }
+    expected = {(r.slug, r.name_fr, r.name_en, r.parent_slug, r.position) for r in category_rows()}
+    assert stored == expected, "the category tree changed: add a migration that updates it"
+    db.session.remove()

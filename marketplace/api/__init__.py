@@ -1,0 +1,81 @@
+"""The read-only JSON API under /api/v1 (flask-smorest, OpenAPI 3 at /api/v1/openapi.json).
+
+Errors are JSON everywhere under /api/: {"status": 400, "message": "...", "errors": {...}}.
+Bad query parameters (unknown parameter, out-of-range limit, unknown sort or category slug,
+a negative price, min above max, a tampered cursor) are a 400; filters that are valid but
+match nothing (an unknown seller id, a town without sellers, a search without results) give
+an empty list. An unknown or non-public product or seller is a 404.
+"""
+from __future__ import annotations
+
+from flask import Flask, g
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
+
+from marketplace.api.schemas import ErrorSchema
+
+API_DESCRIPTION = (
+    "Read-only catalogue of ESS Marché: the products and sellers that the public sees. "
+    "Amounts are integer cents with their currency (EUR) and include VAT. Lists of products "
+    "are paginated with an opaque cursor (`next_cursor`), lists of sellers with page numbers.\n\n"
+    "Bad parameters (an unknown parameter, limit outside 1..100, an unknown sort, category "
+    "slug or boolean, a negative price, min_price_cents above max_price_cents, a tampered "
+    "cursor) answer 400 with a JSON body. A valid filter that matches nothing (a seller id "
+    "that is not on the marketplace, a town without sellers) answers an empty list."
+)
+
+
+INVALID_PARAMETERS = "Some parameters are not valid: see errors."
+
+
+class MarketplaceApi(Api):
+    ERROR_SCHEMA = ErrorSchema
+
+    def _register_error_handlers(self):
+        # flask-smorest would handle HTTPException for the whole app, turning every HTML error
+        # page into JSON: the API's blueprints get their own handler instead (see init_app),
+        # and marketplace.errors answers JSON for any other error under /api/.
+        pass
+
+
+def api_error(exc: HTTPException):
+    """flask-smorest's abort() and webargs' validation errors, as the site's JSON error body."""
+    from marketplace.errors import MESSAGES
+
+    data = getattr(exc, "data", None) or {}
+    code = exc.code or 500
+    errors = data.get("errors") or data.get("messages")
+    message = data.get("message") or (INVALID_PARAMETERS if errors else None)
+    body = {"status": code, "message": str(message or MESSAGES.get(code) or exc.description)}
+    if errors:
+        body["errors"] = errors
+    return body, code, data.get("headers") or {}
+
+
+def _speak_english():
+    # Field errors come from marshmallow in English; the messages around them should match.
+    g.forced_locale = "en"
+
+
+def init_app(app: Flask) -> None:
+    from marketplace.api import products, sellers
+    from marketplace.extensions import csrf
+
+    app.config.setdefault("API_TITLE", "ESS Marché API")
+    app.config.setdefault("API_VERSION", "v1")
+    app.config.setdefault("OPENAPI_VERSION", "3.0.3")
+    app.config.setdefault("OPENAPI_URL_PREFIX", "/api/v1")
+    app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    # No Swagger UI, ReDoc or RapiD: they load their assets from the internet (CSP says 'self').
+    app.config.setdefault("API_SPEC_OPTIONS", {"info": {"description": API_DESCRIPTION}})
+
+    api = MarketplaceApi(app)
+    for blueprint in (products.blp, sellers.blp):
+        csrf.exempt(blueprint)  # read-only GETs; nothing for a forged request to change
+        api.register_blueprint(blueprint)
+    app.extensions["marketplace_api"] = api
+
+
+def setup_blueprint(blueprint) -> None:
+    blueprint.register_error_handler(HTTPException, api_error)
+    blueprint.before_request(_speak_english)
