@@ -1,4 +1,5 @@
 # Two commands a newcomer needs: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -23,7 +24,7 @@ install: $(VENV)/.installed translations
 install-dev: $(VENV)/.installed-dev translations
 
 translations: $(VENV)/.installed
-	$(BIN)/pybabel compile -q -d translations
+	@$(BIN)/pybabel compile -d translations 2>&1 | grep -v "^compiling catalog"; test $${PIPESTATUS[0]} -eq 0
 
 run: install
 	@mkdir -p instance

@@ -2,9 +2,11 @@
 dropped here when TEST_DATABASE_URL points at a server), emptied after every test."""
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -22,13 +24,18 @@ TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 ON_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
 
 
+# These packages assert on the English messages (the msgids), so they do not depend on the
+# wording of the French catalog; tests/test_translations.py checks that French is the default.
+ENGLISH_PACKAGES = {"accounts", "organizations", "admin", "catalog", "pickup", "api"}
+
+
 def pytest_collection_modifyitems(config, items):
-    if ON_POSTGRES:
-        return
     skip = pytest.mark.skip(reason="needs PostgreSQL: set TEST_DATABASE_URL")
     for item in items:
-        if "postgres" in item.keywords:
+        if not ON_POSTGRES and "postgres" in item.keywords:
             item.add_marker(skip)
+        if Path(item.path).parent.name in ENGLISH_PACKAGES:
+            item.add_marker(pytest.mark.english)
 
 
 @pytest.fixture(scope="session")
@@ -110,11 +117,18 @@ class FreshRequestClient(FlaskClient):
 
 
 @pytest.fixture
-def make_app(_schema, tmp_path_factory):
+def english_messages(request) -> bool:
+    return request.node.get_closest_marker("english") is not None
+
+
+@pytest.fixture
+def make_app(_schema, tmp_path_factory, english_messages):
     """Build an app with extra settings (e.g. make_app(WTF_CSRF_ENABLED=True))."""
     apps: list[Flask] = []
 
     def build(**overrides) -> Flask:
+        if english_messages:
+            overrides.setdefault("BABEL_DEFAULT_LOCALE", "en")
         settings = _base_overrides(_schema, tmp_path_factory)
         settings.update(overrides)
         app = create_app(overrides.pop("config_name", "testing"), overrides=settings)
@@ -167,7 +181,9 @@ def login(client):
 
 # Factories as fixtures, so tests ask for what they need.
 @pytest.fixture
-def make_user(app):
+def make_user(app, english_messages):
+    if english_messages:
+        return functools.partial(factories.make_user, locale="en")
     return factories.make_user
 
 

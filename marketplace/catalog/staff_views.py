@@ -16,7 +16,6 @@ from marketplace.catalog.forms import (
     ProductForm,
     StockForm,
     price_text,
-    vat_rate_label,
 )
 from marketplace.catalog.images import ImageError
 from marketplace.catalog.models import Category, Product, ProductPhoto, ProductStatus, StockReason
@@ -33,7 +32,7 @@ LIST_FILTERS = ("active", "archived", "all")
 
 @bp.context_processor
 def _labels():
-    return {"STOCK_REASON_LABELS": STOCK_REASON_LABELS, "vat_rate_label": vat_rate_label}
+    return {"STOCK_REASON_LABELS": STOCK_REASON_LABELS}
 
 
 # --- products --------------------------------------------------------------------------------
@@ -64,6 +63,8 @@ def new_product(organization, membership):
     if not organization.is_seller:
         return render_error(403, _("Only sellers can list products."))
     form = NewProductForm(categories=services.category_tree())
+    if not form.is_submitted() and organization.vat_exempt:
+        form.vat_rate_bp.data = 0  # art. 293 B: no VAT charged
     if form.validate_on_submit():
         photo = form.photo.data.read() if form.photo.data else None
         try:
@@ -155,7 +156,7 @@ def add_photo(organization, membership, product_id: int):
         else:
             db.session.commit()
             flash(_("The photo was added."), "success")
-            return _back_to(product, "photos")
+            return _back_to(product, "photos-section")
     return _render_product(organization, membership, product, photo_form=form, status=400)
 
 
@@ -169,7 +170,7 @@ def remove_photo(organization, membership, product_id: int, photo_id: int):
         db.session.commit()
         images.delete_files(*names)  # only once the record is gone for good
         flash(_("The photo was removed."), "success")
-    return _back_to(product, "photos")
+    return _back_to(product, "photos-section")
 
 
 @bp.post("/orgs/<int:org_id>/products/<int:product_id>/photos/<int:photo_id>/main")
@@ -181,7 +182,7 @@ def make_main_photo(organization, membership, product_id: int, photo_id: int):
         services.make_main_photo(photo)
         db.session.commit()
         flash(_("This photo is now the main photo."), "success")
-    return _back_to(product, "photos")
+    return _back_to(product, "photos-section")
 
 
 # --- stock -----------------------------------------------------------------------------------
@@ -210,7 +211,7 @@ def adjust_stock(organization, membership, product_id: int):
             db.session.commit()
             flash(_("The stock of “%(title)s” is now %(stock)d.", title=product.title,
                     stock=product.stock), "success")
-            return _back_to(product, "stock")
+            return _back_to(product, "stock-section")
     return _render_product(organization, membership, product, stock_form=form, status=400)
 
 
@@ -222,7 +223,7 @@ def make_unlimited(organization, membership, product_id: int):
         services.set_unlimited(product, True, by=current_user)
         db.session.commit()
         flash(_("“%(title)s” now has unlimited stock.", title=product.title), "success")
-    return _back_to(product, "stock")
+    return _back_to(product, "stock-section")
 
 
 @bp.post("/orgs/<int:org_id>/products/<int:product_id>/stock/counted")
@@ -240,7 +241,7 @@ def make_counted(organization, membership, product_id: int):
             db.session.commit()
             flash(_("The stock of “%(title)s” is now %(stock)d.", title=product.title,
                     stock=product.stock), "success")
-            return _back_to(product, "stock")
+            return _back_to(product, "stock-section")
     return _render_product(organization, membership, product, counted_form=form, status=400)
 
 

@@ -10,7 +10,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from marketplace import audit
-from marketplace.db import db, utcnow
+from marketplace.db import db, lock_rows, utcnow
 from marketplace.errors import DomainError
 from marketplace.pickup.models import PickupLocation, PickupSlot, SlotTemplate
 
@@ -104,6 +104,9 @@ def generate_slots(
     """
     if not location.is_active:
         return []
+    # Two runs at once (a double click on "publish", the background job) would insert the same
+    # slots and one would fail on the UNIQUE constraint: the second waits here, then sees them.
+    lock_rows(PickupLocation, [location.id])
     today = today or utcnow().astimezone(local_zone()).date()
     existing = set(
         db.session.scalars(
