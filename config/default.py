@@ -60,7 +60,7 @@ RATELIMIT_STORAGE_URI = "memory://"
 RATELIMIT_HEADERS_ENABLED = True
 LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
 LOGIN_PER_EMAIL_RATE_LIMIT = "5 per minute;20 per hour"
-PASSWORD_RESET_RATE_LIMIT = "5 per 15 minutes;20 per day"
+PASSWORD_RESET_RATE_LIMIT = "5 per 15 minutes;20 per day"  # noqa: S105 - not a secret
 REGISTER_RATE_LIMIT = "10 per hour"
 VERIFICATION_RESEND_RATE_LIMIT = "5 per 15 minutes;20 per day"
 

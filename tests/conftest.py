@@ -17,7 +17,6 @@ from marketplace import create_app
 from marketplace.catalog.search import FTS_TABLE
 from marketplace.catalog.services import sync_categories
 from marketplace.db import db
-
 from tests import factories
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -96,7 +95,7 @@ def _empty_all_tables() -> None:
     else:
         for table in reversed(tables):
             db.session.execute(table.delete())
-        db.session.execute(sa.text(f"DELETE FROM {FTS_TABLE}"))
+        db.session.execute(sa.text(f"DELETE FROM {FTS_TABLE}"))  # noqa: S608 - a constant
     db.session.commit()
 
 

@@ -46,4 +46,4 @@ def test_create_admin_command(app):
     again = runner.invoke(args=["create-admin", "chef@example.org", "--password", "whatever-else-1"])
     assert again.exit_code == 0 and "promoted" in again.output
     short = runner.invoke(args=["create-admin", "new@example.org", "--password", "short"])
-    assert short.exit_code != 0 and "at least" in short.output
+    assert short.exit_code != 0 and "au moins 10 caractères" in short.output

@@ -43,5 +43,5 @@ def test_every_message_has_a_french_translation():
 
 def test_pages_are_in_french_by_default(client):
     page = client.get("/").get_data(as_text=True)
-    assert "Passer au contenu" in page  # "Skip to content"
+    assert "Aller au contenu" in page  # "Skip to content"
     assert "Skip to content" not in page

@@ -175,7 +175,7 @@ class PhotoForm(FlaskForm):
 
 class StockForm(FlaskForm):
     change = IntegerField(
-        _l("Change"), validators=[Optional(), NumberRange(min=-MAX_STOCK, max=MAX_STOCK)],
+        _l("Change in stock"), validators=[Optional(), NumberRange(min=-MAX_STOCK, max=MAX_STOCK)],
         render_kw={"placeholder": "+3, -2"},
     )
     new_count = IntegerField(

@@ -21,6 +21,10 @@ SORTS = ("relevance", "newest", "price_asc", "price_desc", "title")
 DEFAULT_PAGE_SIZE = 24
 MAX_PAGE_SIZE = 100
 MAX_RELEVANCE_OFFSET = 1000
+# Ids and prices are 32-bit integers on PostgreSQL; a cursor value outside is tampered with.
+MAX_KEY_INT = 2**31 - 1
+MAX_KEY_TEXT = 200
+MAX_CURSOR_LENGTH = 1500  # a 120-character title of escaped accents fits
 
 
 class InvalidCursor(ValueError):
@@ -55,6 +59,8 @@ def encode_cursor(values: list) -> str:
 
 
 def decode_cursor(cursor: str) -> list:
+    if len(cursor) > MAX_CURSOR_LENGTH:  # also keeps json from recursing into "[[[[..."
+        raise InvalidCursor(cursor[:20])
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
@@ -75,6 +81,22 @@ def _seller_ids_in_place(place: str) -> list[int]:
         return [row.id for row in db.session.execute(stmt) if row.postcode.startswith(place)]
     wanted = " ".join(search.words(place))
     return [row.id for row in db.session.execute(stmt) if " ".join(search.words(row.town)) == wanted]
+
+
+def get_public_product(product_id: int) -> Product | None:
+    """The product as the public sees it: active, from an approved seller; else None."""
+    if not 1 <= product_id <= MAX_KEY_INT:
+        return None
+    return db.session.scalar(
+        sa.select(Product)
+        .join(Organization, Organization.id == Product.organization_id)
+        .where(
+            Product.id == product_id,
+            Product.status == ProductStatus.ACTIVE,
+            Organization.status == OrganizationStatus.APPROVED,
+            Organization.kind.in_(SELLER_KINDS),
+        )
+    )
 
 
 def list_products(filters: ProductFilters) -> ProductPage:
@@ -126,8 +148,8 @@ def list_products(filters: ProductFilters) -> ProductPage:
     if sort == "relevance":
         offset = 0
         if filters.cursor:
-            (offset,) = _cursor_values(filters.cursor, 1)
-            if not isinstance(offset, int) or not 0 <= offset <= MAX_RELEVANCE_OFFSET:
+            (offset,) = _cursor_values(filters.cursor, (int,))
+            if not 0 <= offset <= MAX_RELEVANCE_OFFSET:
                 raise InvalidCursor(filters.cursor)
         rows = db.session.scalars(
             stmt.order_by(rank.desc(), Product.id.desc()).offset(offset).limit(limit + 1)
@@ -145,10 +167,11 @@ def list_products(filters: ProductFilters) -> ProductPage:
     }[sort]
     if filters.cursor:
         if key is None:
-            (last_id,) = _cursor_values(filters.cursor, 1)
+            (last_id,) = _cursor_values(filters.cursor, (int,))
             stmt = stmt.where(Product.id < last_id)
         else:
-            last_key, last_id = _cursor_values(filters.cursor, 2)
+            key_type = str if sort == "title" else int
+            last_key, last_id = _cursor_values(filters.cursor, (key_type, int))
             row, bound = sa.tuple_(key, Product.id), sa.tuple_(sa.literal(last_key), sa.literal(last_id))
             stmt = stmt.where(row < bound if descending else row > bound)
     if key is None:
@@ -165,14 +188,28 @@ def list_products(filters: ProductFilters) -> ProductPage:
     return page
 
 
-def _cursor_values(cursor: str, count: int) -> list:
+def _cursor_values(cursor: str, types: tuple[type, ...]) -> list:
+    """The cursor's values, each of the type its sort key needs.
+
+    A tampered cursor must give InvalidCursor, never a database error: PostgreSQL refuses to
+    compare an integer column with text (or text holding NUL), SQLite overflows on huge ints.
+    """
     values = decode_cursor(cursor)
-    if len(values) != count:
+    if len(values) != len(types):
         raise InvalidCursor(cursor)
-    if count == 2 and not isinstance(values[1], int):
-        raise InvalidCursor(cursor)
-    if count == 1 and not isinstance(values[0], int):
-        raise InvalidCursor(cursor)
-    if count == 2 and not isinstance(values[0], (int, str)):
-        raise InvalidCursor(cursor)
+    for value, expected in zip(values, types, strict=True):
+        if isinstance(value, bool) or not isinstance(value, expected):
+            raise InvalidCursor(cursor)
+        if expected is int and not -MAX_KEY_INT <= value <= MAX_KEY_INT:
+            raise InvalidCursor(cursor)
+        if expected is str and (len(value) > MAX_KEY_TEXT or "\x00" in value or not _is_utf8(value)):
+            raise InvalidCursor(cursor)
     return values
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")  # JSON can carry lone surrogates, which no driver can send
+    except UnicodeEncodeError:
+        return False
+    return True

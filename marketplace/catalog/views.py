@@ -109,7 +109,8 @@ def read_filters(args: Mapping[str, str], *, category_slugs: set[str], seller_id
             errors["category"] = _("This category does not exist: products of every category are shown.")
     filters.place = values["place"] or None
     if values["seller"]:
-        seller_id = int(values["seller"]) if values["seller"].isdigit() else None
+        text = values["seller"]
+        seller_id = int(text) if text.isascii() and text.isdigit() else None
         if seller_id in seller_ids:
             filters.seller_id = seller_id
         else:

@@ -6,26 +6,44 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from marketplace.catalog import listing
+from marketplace.catalog.services import category_tree
 from marketplace.db import db
 from marketplace.i18n import LANG_COOKIE
 from marketplace.organizations import services as organizations
+from marketplace.pickup import services as pickup
 
 bp = Blueprint("site", __name__)
 
 LEGAL_PAGES = ("notice", "terms", "privacy", "accessibility")
+FEATURED_PRODUCTS = 8
+SEARCH_PRODUCTS = 12
+SHOPFRONT_PAGE_SIZE = 24
 
 
 @bp.get("/")
 def home():
+    featured = listing.list_products(listing.ProductFilters(in_stock=True, limit=FEATURED_PRODUCTS))
     sellers = db.session.scalars(organizations.public_sellers().limit(24)).all()
-    return render_template("site/home.html", sellers=sellers)
+    return render_template(
+        "site/home.html", products=featured.items, categories=category_tree(), sellers=sellers
+    )
 
 
 @bp.get("/search")
 def search():
-    query = request.args.get("q", "").strip()[:100]
-    sellers = db.session.scalars(organizations.public_sellers(query=query).limit(50)).all() if query else []
-    return render_template("site/search.html", query=query, sellers=sellers)
+    """The header's search box: matching products first, then matching sellers."""
+    query = request.args.get("q", "").replace("\x00", "").strip()[:100]
+    products, more_products, sellers = [], False, []
+    if query:
+        found = listing.list_products(
+            listing.ProductFilters(q=query, sort="relevance", limit=SEARCH_PRODUCTS)
+        )
+        products, more_products = found.items, found.next_cursor is not None
+        sellers = db.session.scalars(organizations.public_sellers(query=query).limit(50)).all()
+    return render_template(
+        "site/search.html", query=query, products=products, more_products=more_products, sellers=sellers
+    )
 
 
 @bp.get("/sellers/<slug>")
@@ -33,7 +51,22 @@ def seller(slug: str):
     organization = organizations.get_public_seller(slug)
     if organization is None:
         abort(404)
-    return render_template("site/seller.html", seller=organization)
+    cursor = request.args.get("cursor", "").strip() or None
+    try:
+        page = listing.list_products(
+            listing.ProductFilters(seller_id=organization.id, cursor=cursor, limit=SHOPFRONT_PAGE_SIZE)
+        )
+    except listing.InvalidCursor:
+        first_page_url = url_for(".seller", slug=slug)
+        return render_template("catalog/invalid_cursor.html", first_page_url=first_page_url), 400
+    return render_template(
+        "site/seller.html",
+        seller=organization,
+        page=page,
+        next_url=url_for(".seller", slug=slug, cursor=page.next_cursor) if page.next_cursor else None,
+        first_url=url_for(".seller", slug=slug) if cursor else None,
+        locations=pickup.locations_of(organization.id, active_only=True),
+    )
 
 
 @bp.get("/cart")
