@@ -11,7 +11,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
 from marketplace.accounts import services as accounts
@@ -27,17 +26,9 @@ from marketplace.accounts.models import normalize_email
 from marketplace.db import db
 from marketplace.extensions import limiter
 from marketplace.i18n import LANG_COOKIE, current_locale_code
-from marketplace.organizations.models import Role
 from marketplace.site.views import safe_next
 
 bp = Blueprint("accounts", __name__)
-
-ROLE_LABELS = {
-    Role.OWNER: _l("Owner"),
-    Role.MANAGER: _l("Manager"),
-    Role.COUNTER: _l("Counter staff"),
-}
-
 
 # Throttling: limits are read from the config on each request, so tests and deployments
 # can change them without touching the code.
@@ -279,7 +270,7 @@ def account():
             return response
     memberships = sorted(current_user.memberships, key=lambda m: m.organization.name.lower())
     return render_template(
-        "accounts/account.html", form=form, memberships=memberships, role_labels=ROLE_LABELS
+        "accounts/account.html", form=form, memberships=memberships
     )
 
 

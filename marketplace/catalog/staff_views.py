@@ -21,7 +21,7 @@ from marketplace.catalog.images import ImageError
 from marketplace.catalog.models import Category, Product, ProductPhoto, ProductStatus, StockReason
 from marketplace.db import db
 from marketplace.errors import DomainError, render_error
-from marketplace.organizations.access import member_required
+from marketplace.organizations.access import member_required, owned_or_404
 from marketplace.organizations.models import Role
 
 bp = Blueprint("catalog_staff", __name__)
@@ -249,15 +249,7 @@ def make_counted(organization, membership, product_id: int):
 
 
 def _product_or_404(organization, product_id: int) -> Product:
-    """The product, only if it belongs to this organization: another's id is a 404."""
-    product = db.session.scalar(
-        sa.select(Product).where(
-            Product.id == product_id, Product.organization_id == organization.id
-        )
-    )
-    if product is None:
-        abort(404)
-    return product
+    return owned_or_404(Product, product_id, organization)
 
 
 def _photo_or_404(product: Product, photo_id: int) -> ProductPhoto:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from functools import wraps
 
+import sqlalchemy as sa
 from flask import abort
 from flask_login import current_user
 
@@ -41,3 +42,14 @@ def member_required(role: Role = Role.COUNTER):
         return wrapper
 
     return decorator
+
+
+def owned_or_404(model, record_id: int, organization: Organization):
+    """The record of `model` with this id if it belongs to `organization` (by its
+    organization_id column); another organization's id is a 404, never its data."""
+    record = db.session.scalar(
+        sa.select(model).where(model.id == record_id, model.organization_id == organization.id)
+    )
+    if record is None:
+        abort(404)
+    return record

@@ -45,7 +45,9 @@ CONTACT_FIELDS = (
 
 
 def public_sellers(*, query: str | None = None) -> sa.Select:
-    """Approved sellers (not works councils), optionally matching a name, town or postcode."""
+    """Approved sellers (not works councils), optionally those whose name, town, postcode or
+    description contains every word of `query`, accents and case ignored ("epicerie" finds
+    "Épicerie"). Sellers are few (thousands at most): the words are matched in Python."""
     stmt = (
         sa.select(Organization)
         .where(
@@ -54,16 +56,23 @@ def public_sellers(*, query: str | None = None) -> sa.Select:
         )
         .order_by(Organization.name)
     )
-    if query:
-        like = f"%{query.strip().lower()}%"
-        stmt = stmt.where(
-            sa.or_(
-                sa.func.lower(Organization.name).like(like),
-                sa.func.lower(Organization.town).like(like),
-                Organization.postcode.like(like),
-                sa.func.lower(Organization.description).like(like),
+    if query is not None:
+        from marketplace.catalog.search import fold
+
+        wanted = fold(query).split()
+        if wanted:
+            rows = db.session.execute(
+                stmt.with_only_columns(
+                    Organization.id, Organization.name, Organization.town,
+                    Organization.postcode, Organization.description,
+                )
             )
-        )
+            ids = [
+                row.id for row in rows
+                if all(word in fold(f"{row.name} {row.town} {row.postcode} {row.description}")
+                       for word in wanted)
+            ]
+            stmt = stmt.where(Organization.id.in_(ids))
     return stmt
 
 

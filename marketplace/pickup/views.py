@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from marketplace.db import db
 from marketplace.errors import DomainError
-from marketplace.organizations.access import member_required
+from marketplace.organizations.access import member_required, owned_or_404
 from marketplace.organizations.models import Role
 from marketplace.pickup import services
 from marketplace.pickup.forms import (
@@ -224,15 +224,7 @@ def reopen_slot(organization, membership, location_id: int, slot_id: int):
 
 
 def _location_or_404(organization, location_id: int) -> PickupLocation:
-    """The location, only if it belongs to this organization: another's id is a 404."""
-    location = db.session.scalar(
-        sa.select(PickupLocation).where(
-            PickupLocation.id == location_id, PickupLocation.organization_id == organization.id
-        )
-    )
-    if location is None:
-        abort(404)
-    return location
+    return owned_or_404(PickupLocation, location_id, organization)
 
 
 def _template_or_404(location: PickupLocation, template_id: int) -> SlotTemplate:
