@@ -114,7 +114,12 @@ def picture(title: str) -> bytes:
         radius = 60 + digest[i + 1] % 120
         x, y = digest[i + 7] * 3 % 800, digest[i + 13] * 2 % 600
         draw.ellipse((x - radius, y - radius, x + radius, y + radius), outline="#ffffff", width=6)
-    font = ImageFont.load_default(size=44)
+    try:
+        font = ImageFont.truetype("DejaVuSans-Bold.ttf", 40)
+    except OSError:  # no system font: Pillow's own font has no accented letters
+        from marketplace.catalog.search import fold
+
+        font, title = ImageFont.load_default(size=44), fold(title).capitalize()
     lines, line = [], ""
     for word in title.split():
         candidate = f"{line} {word}".strip()
