@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 from flask_babel import lazy_gettext as _l
 
 from marketplace import audit
@@ -48,7 +49,10 @@ def sync_categories() -> None:
 def category_tree() -> list[Category]:
     """Top-level categories with their children loaded, in display order."""
     roots = db.session.scalars(
-        sa.select(Category).where(Category.parent_id.is_(None)).order_by(Category.position)
+        sa.select(Category)
+        .where(Category.parent_id.is_(None))
+        .order_by(Category.position)
+        .options(selectinload(Category.children))
     ).all()
     return list(roots)
 
