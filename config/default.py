@@ -95,3 +95,8 @@ STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET")
 UPLOAD_MAX_BYTES = 8 * 1024 * 1024
 UPLOAD_MAX_PIXELS = 40_000_000
 MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+
+# Orders and payments
+HOLD_MINUTES = 30  # stock and slot places are kept this long for an unpaid checkout
+PLATFORM_COMMISSION_BP = 500  # 5 %, when a seller has no rate of its own
+STRIPE_CHECKOUT_MIN_MINUTES = 30  # Stripe refuses a Checkout Session expiring sooner

@@ -83,6 +83,9 @@ class Organization(TimestampMixin, db.Model):
     contact_email: Mapped[str | None] = mapped_column(sa.String(254))
     phone: Mapped[str | None] = mapped_column(sa.String(30))
     website: Mapped[str | None] = mapped_column(sa.String(200))
+    # Platform commission on this seller's sales, in basis points (500 = 5 %); None = the
+    # platform default (PLATFORM_COMMISSION_BP).
+    commission_rate_bp: Mapped[int | None]
 
     applied_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
     reviewed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))

@@ -1,0 +1,192 @@
+"""The cart: kept for a visitor by a token in their session, for a user in their account, and
+merged into the account at login. Lines that ran out or were archived are flagged, never dropped."""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask import session
+from flask_babel import lazy_gettext as _l
+
+from marketplace.catalog.models import Product
+from marketplace.db import db, utcnow
+from marketplace.errors import DomainError
+from marketplace.orders.models import Cart, CartLine, Hold, HoldState
+from marketplace.organizations.models import OrganizationStatus
+
+SESSION_KEY = "cart_token"
+MAX_QUANTITY = 99
+
+
+class CartError(DomainError):
+    pass
+
+
+def _new_cart(user_id: int | None = None) -> Cart:
+    cart = Cart(token=secrets.token_urlsafe(32), user_id=user_id)
+    db.session.add(cart)
+    db.session.flush()
+    return cart
+
+
+def current_cart(user, *, create: bool = False) -> Cart | None:
+    """The logged-in user's cart, or the visitor's (token in the signed session cookie)."""
+    if user is not None and user.is_authenticated:
+        cart = db.session.scalar(sa.select(Cart).where(Cart.user_id == user.id))
+        if cart is None and create:
+            cart = _new_cart(user.id)
+        return cart
+    token = session.get(SESSION_KEY)
+    cart = db.session.scalar(sa.select(Cart).where(Cart.token == token)) if token else None
+    if cart is None and create:
+        cart = _new_cart()
+        session[SESSION_KEY] = cart.token
+    return cart
+
+
+def merge_visitor_cart(user) -> None:
+    """At login: the visitor's lines join the user's cart (quantities added, capped)."""
+    token = session.pop(SESSION_KEY, None)
+    if not token:
+        return
+    visitor = db.session.scalar(sa.select(Cart).where(Cart.token == token, Cart.user_id.is_(None)))
+    if visitor is None or not visitor.lines:
+        return
+    mine = current_cart(user, create=True)
+    existing = {line.product_id: line for line in mine.lines}
+    for line in visitor.lines:
+        if line.product_id in existing:
+            existing[line.product_id].quantity = min(
+                existing[line.product_id].quantity + line.quantity, MAX_QUANTITY
+            )
+        else:
+            mine.lines.append(CartLine(product_id=line.product_id, quantity=line.quantity))
+    db.session.delete(visitor)
+    db.session.flush()
+
+
+def add(cart: Cart, product: Product, quantity: int = 1) -> CartLine:
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise CartError(_l("Choose a quantity between 1 and %(max)d.", max=MAX_QUANTITY))
+    if not product.is_active or product.organization.status != OrganizationStatus.APPROVED:
+        raise CartError(_l("This product is no longer for sale."))
+    line = next((line for line in cart.lines if line.product_id == product.id), None)
+    if line is None:
+        line = CartLine(product=product, quantity=0)
+        cart.lines.append(line)
+    line.quantity = min(line.quantity + quantity, MAX_QUANTITY)
+    available = available_quantities([product.id]).get(product.id)
+    if available is not None and line.quantity > available:
+        if available <= 0:
+            cart.lines.remove(line)
+            db.session.flush()
+            raise CartError(_l("Sorry, this product is out of stock."))
+        line.quantity = available
+    db.session.flush()
+    return line
+
+
+def set_quantity(cart: Cart, product_id: int, quantity: int) -> None:
+    line = next((line for line in cart.lines if line.product_id == product_id), None)
+    if line is None:
+        raise CartError(_l("This product is not in your cart."))
+    if quantity <= 0:
+        cart.lines.remove(line)
+    elif quantity > MAX_QUANTITY:
+        raise CartError(_l("Choose a quantity between 1 and %(max)d.", max=MAX_QUANTITY))
+    else:
+        line.quantity = quantity
+    db.session.flush()
+
+
+def empty(cart: Cart) -> None:
+    cart.lines.clear()
+    db.session.flush()
+
+
+def available_quantities(product_ids, *, now=None) -> dict[int, int | None]:
+    """Units that can still be sold: stock minus the holds that have not expired (None = unlimited)."""
+    now = now or utcnow()
+    ids = list(set(product_ids))
+    if not ids:
+        return {}
+    stock = dict(db.session.execute(sa.select(Product.id, Product.stock).where(Product.id.in_(ids))).all())
+    held = dict(
+        db.session.execute(
+            sa.select(Hold.product_id, sa.func.sum(Hold.quantity))
+            .where(Hold.product_id.in_(ids), Hold.state == HoldState.HELD, Hold.expires_at > now)
+            .group_by(Hold.product_id)
+        ).all()
+    )
+    return {
+        pid: None if stock.get(pid, 0) is None else stock.get(pid, 0) - int(held.get(pid) or 0)
+        for pid in ids
+    }
+
+
+@dataclass
+class CartLineView:
+    line: CartLine
+    problem: str | None = None  # why this line cannot be ordered as it is
+
+    @property
+    def product(self) -> Product:
+        return self.line.product
+
+    @property
+    def total_cents(self) -> int:
+        return self.line.product.price_cents * self.line.quantity
+
+
+@dataclass
+class SellerGroup:
+    organization: object
+    lines: list[CartLineView] = field(default_factory=list)
+
+    @property
+    def subtotal_cents(self) -> int:
+        return sum(view.total_cents for view in self.lines if view.problem is None)
+
+
+@dataclass
+class CartView:
+    groups: list[SellerGroup]
+
+    @property
+    def total_cents(self) -> int:
+        return sum(group.subtotal_cents for group in self.groups)
+
+    @property
+    def has_problems(self) -> bool:
+        return any(view.problem for group in self.groups for view in group.lines)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.groups
+
+
+def view(cart: Cart | None) -> CartView:
+    """Lines grouped by seller, each flagged when it cannot be ordered (archived, out of stock,
+    fewer units left than wanted)."""
+    if cart is None or not cart.lines:
+        return CartView(groups=[])
+    available = available_quantities([line.product_id for line in cart.lines])
+    groups: dict[int, SellerGroup] = {}
+    ordered: list[SellerGroup] = []
+    for line in cart.lines:
+        product = line.product
+        problem = None
+        left = available.get(product.id)
+        if not product.is_active or product.organization.status != OrganizationStatus.APPROVED:
+            problem = _l("This product is no longer for sale: remove it to continue.")
+        elif left is not None and left <= 0:
+            problem = _l("Out of stock: remove it to continue.")
+        elif left is not None and line.quantity > left:
+            problem = _l("Only %(left)d left: lower the quantity to continue.", left=left)
+        group = groups.get(product.organization_id)
+        if group is None:
+            group = groups[product.organization_id] = SellerGroup(product.organization)
+            ordered.append(group)
+        group.lines.append(CartLineView(line, problem))
+    return CartView(groups=ordered)

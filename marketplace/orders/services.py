@@ -1,0 +1,281 @@
+"""Checkout and the life of an order: holds, payment, expiry, cancellation.
+
+Scarce rows (products, then pickup slots, each in id order) are locked, availability is
+re-read inside the lock, then written; CHECK constraints are the last guard. Holds stop
+counting at their expiry time; `expire_stale_orders` releases them for good.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from marketplace import audit
+from marketplace.catalog import services as catalog
+from marketplace.catalog.models import Product, StockReason
+from marketplace.db import db, lock_rows, utcnow
+from marketplace.errors import DomainError
+from marketplace.notifications.services import queue_email
+from marketplace.orders.cart import CartView, available_quantities
+from marketplace.orders.models import (
+    Hold,
+    HoldState,
+    Order,
+    OrderLine,
+    OrderPart,
+    OrderStatus,
+)
+from marketplace.orders.status import transition
+from marketplace.pickup import services as pickup
+from marketplace.pickup.models import PickupSlot
+
+
+class CheckoutError(DomainError):
+    status_code = 409
+
+
+@dataclass
+class Buyer:
+    email: str
+    name: str
+    phone: str = ""
+    user_id: int | None = None
+    locale: str = "fr"
+
+
+def slot_places_held(slot_ids, *, now=None) -> dict[int, int]:
+    now = now or utcnow()
+    ids = list(set(slot_ids))
+    if not ids:
+        return {}
+    return {
+        slot_id: int(count)
+        for slot_id, count in db.session.execute(
+            sa.select(Hold.slot_id, sa.func.sum(Hold.quantity))
+            .where(Hold.slot_id.in_(ids), Hold.state == HoldState.HELD, Hold.expires_at > now)
+            .group_by(Hold.slot_id)
+        ).all()
+    }
+
+
+def slot_places_taken(slot: PickupSlot, *, now=None) -> int:
+    """Booked orders plus unexpired holds: what a shopper's choice is compared to."""
+    return slot.booked + slot_places_held([slot.id], now=now).get(slot.id, 0)
+
+
+def checkout(
+    cart_view: CartView,
+    *,
+    buyer: Buyer,
+    slot_ids: dict[int, int],
+    accepted_terms: bool,
+) -> Order:
+    """Create the order (one part per seller) and hold its stock and slot places.
+
+    `slot_ids` maps each seller's organization id to the chosen PickupSlot id.
+    """
+    if cart_view.is_empty:
+        raise CheckoutError(_l("Your cart is empty."))
+    if cart_view.has_problems:
+        raise CheckoutError(_l("Some lines of your cart need your attention first."))
+    if not accepted_terms:
+        raise CheckoutError(_l("Please accept the terms of sale to order."))
+    now = utcnow()
+    hold_until = now + timedelta(minutes=current_app.config["HOLD_MINUTES"])
+
+    wanted: dict[int, int] = {}
+    for group in cart_view.groups:
+        for view in group.lines:
+            wanted[view.product.id] = wanted.get(view.product.id, 0) + view.line.quantity
+    chosen: dict[int, int] = {}
+    for group in cart_view.groups:
+        slot_id = slot_ids.get(group.organization.id)
+        if not slot_id:
+            raise CheckoutError(
+                _l("Choose a pickup slot for %(seller)s.", seller=group.organization.name)
+            )
+        chosen[group.organization.id] = slot_id
+
+    # Lock scarce rows in one global order: products by id, then slots by id.
+    products = {p.id: p for p in lock_rows(Product, wanted)}
+    slots = {s.id: s for s in lock_rows(PickupSlot, chosen.values())}
+
+    available = available_quantities(wanted, now=now)
+    for product_id, quantity in wanted.items():
+        product = products.get(product_id)
+        if product is None or not product.is_active:
+            raise CheckoutError(_l("A product of your cart is no longer for sale."))
+        left = available[product_id]
+        if left is not None and quantity > left:
+            raise CheckoutError(
+                _l("Only %(left)d left of “%(title)s”: your cart was not ordered.",
+                   left=max(left, 0), title=product.title)
+            )
+    held_places = slot_places_held(slots, now=now)
+    for organization_id, slot_id in chosen.items():
+        slot = slots.get(slot_id)
+        if slot is None or slot.location.organization_id != organization_id:
+            raise CheckoutError(_l("This pickup slot does not exist."))
+        taken = slot.booked + held_places.get(slot_id, 0)
+        if pickup.slot_state(slot, now=now, taken=taken) != pickup.SlotState.OPEN:
+            raise CheckoutError(
+                _l("The pickup slot you chose is no longer available: please choose another.")
+            )
+
+    order = Order(
+        user_id=buyer.user_id,
+        email=buyer.email.strip().lower(),
+        name=buyer.name.strip(),
+        phone=(buyer.phone or "").strip(),
+        locale=buyer.locale,
+        total_cents=cart_view.total_cents,
+        hold_expires_at=hold_until,
+        terms_accepted_at=now,
+    )
+    db.session.add(order)
+    for group in cart_view.groups:
+        part = OrderPart(
+            order=order,
+            organization_id=group.organization.id,
+            slot_id=chosen[group.organization.id],
+            subtotal_cents=group.subtotal_cents,
+        )
+        for view in group.lines:
+            product = view.product
+            part.lines.append(OrderLine(
+                product_id=product.id, title=product.title, unit_price_cents=product.price_cents,
+                vat_rate_bp=product.vat_rate_bp, is_perishable=product.is_perishable,
+                quantity=view.line.quantity,
+            ))
+            if product.stock is not None:
+                order.holds.append(Hold(product_id=product.id, quantity=view.line.quantity,
+                                        expires_at=hold_until))
+        order.holds.append(Hold(slot_id=part.slot_id, quantity=1, expires_at=hold_until))
+    db.session.flush()
+    order.reference = f"ESS-{now.year}-{order.id:06d}"
+    db.session.flush()
+    audit.record("order.placed", order, by=None, data={
+        "reference": order.reference, "total_cents": order.total_cents, "user_id": buyer.user_id,
+    })
+    return order
+
+
+@dataclass
+class PaymentOutcome:
+    order: Order
+    newly_paid: bool = False
+    refund_due_cents: int = 0  # paid, but the goods were gone: the caller refunds this
+
+
+def mark_paid(order: Order, *, amount_paid_cents: int, payment_intent_id: str | None) -> PaymentOutcome:
+    """The payment of `order` is confirmed: turn its holds into sales. Safe to call twice.
+
+    A hold that expired before the payment arrived is re-taken if the goods are still there;
+    otherwise nothing is sold and the whole payment is due back (refund_due_cents).
+    """
+    (order,) = lock_rows(Order, [order.id])
+    if order.status not in (OrderStatus.PENDING_PAYMENT, OrderStatus.EXPIRED):
+        due = amount_paid_cents if order.status == OrderStatus.CANCELLED and not order.paid_at else 0
+        return PaymentOutcome(order, refund_due_cents=due)
+    now = utcnow()
+    holds = list(order.holds)
+    product_holds = [h for h in holds if h.product_id is not None and h.state != HoldState.CONSUMED]
+    slot_holds = [h for h in holds if h.slot_id is not None and h.state != HoldState.CONSUMED]
+    products = {p.id: p for p in lock_rows(Product, [h.product_id for h in product_holds])}
+    slots = {s.id: s for s in lock_rows(PickupSlot, [h.slot_id for h in slot_holds])}
+
+    # Holds that lapsed must be re-taken against what others hold now.
+    lapsed = [h for h in product_holds if h.state == HoldState.RELEASED or h.expires_at <= now]
+    if lapsed:
+        others = available_quantities([h.product_id for h in lapsed], now=now)
+        for hold in lapsed:
+            own = hold.quantity if hold.state == HoldState.HELD and hold.expires_at > now else 0
+            left = others[hold.product_id]
+            if left is not None and left + own < hold.quantity:
+                return _unfulfillable(order, amount_paid_cents, payment_intent_id)
+    lapsed_slots = [h for h in slot_holds if h.state == HoldState.RELEASED or h.expires_at <= now]
+    if lapsed_slots:
+        held = slot_places_held([h.slot_id for h in lapsed_slots], now=now)
+        for hold in lapsed_slots:
+            slot = slots[hold.slot_id]
+            if slot.booked + held.get(slot.id, 0) + 1 > slot.capacity or slot.is_closed:
+                return _unfulfillable(order, amount_paid_cents, payment_intent_id)
+
+    for hold in product_holds:
+        catalog.adjust_stock(products[hold.product_id], delta=-hold.quantity,
+                             reason=StockReason.SALE, reference=order.reference)
+        hold.state = HoldState.CONSUMED
+    for hold in slot_holds:
+        slots[hold.slot_id].booked += hold.quantity
+        hold.state = HoldState.CONSUMED
+
+    default_rate = current_app.config["PLATFORM_COMMISSION_BP"]
+    for part in order.parts:
+        rate = part.organization.commission_rate_bp
+        rate = default_rate if rate is None else rate
+        part.commission_rate_bp = rate
+        part.commission_cents = (part.subtotal_cents * rate + 5000) // 10000
+        part.seller_amount_cents = part.subtotal_cents - part.commission_cents
+        transition(part, OrderStatus.PAID)
+    transition(order, OrderStatus.PAID)
+    order.paid_at = now
+    order.amount_paid_cents = amount_paid_cents
+    order.payment_intent_id = payment_intent_id or order.payment_intent_id
+    db.session.flush()
+    audit.record("order.paid", order, data={"reference": order.reference,
+                                            "amount_paid_cents": amount_paid_cents})
+    queue_email("order_confirmed", to=order.email, locale=order.locale, order=order)
+    return PaymentOutcome(order, newly_paid=True)
+
+
+def _unfulfillable(order: Order, amount_paid_cents: int, payment_intent_id) -> PaymentOutcome:
+    for hold in order.holds:
+        if hold.state == HoldState.HELD:
+            hold.state = HoldState.RELEASED
+    if order.status == OrderStatus.PENDING_PAYMENT:
+        transition(order, OrderStatus.EXPIRED)
+    order.amount_paid_cents = amount_paid_cents
+    order.payment_intent_id = payment_intent_id or order.payment_intent_id
+    db.session.flush()
+    audit.record("order.paid_too_late", order, data={"reference": order.reference,
+                                                     "amount_paid_cents": amount_paid_cents})
+    return PaymentOutcome(order, refund_due_cents=amount_paid_cents)
+
+
+def release(order: Order, *, status: OrderStatus, by=None, reason: str = "") -> bool:
+    """End an unpaid order: its holds are given back and it becomes expired or cancelled.
+
+    Returns False (and changes nothing) when the order is no longer waiting for payment."""
+    (order,) = lock_rows(Order, [order.id])
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        return False
+    for hold in order.holds:
+        if hold.state == HoldState.HELD:
+            hold.state = HoldState.RELEASED
+    transition(order, status)
+    for part in order.parts:
+        transition(part, status)
+    if status == OrderStatus.CANCELLED:
+        order.cancelled_at = utcnow()
+    db.session.flush()
+    audit.record(f"order.{status.value}", order, by=by,
+                 data={"reference": order.reference, "reason": reason})
+    return True
+
+
+def stale_orders(*, now=None, limit: int = 500) -> list[Order]:
+    """Unpaid orders whose hold has ended (the sweeper releases them)."""
+    now = now or utcnow()
+    return db.session.scalars(
+        sa.select(Order)
+        .where(Order.status == OrderStatus.PENDING_PAYMENT, Order.hold_expires_at <= now)
+        .order_by(Order.id)
+        .limit(limit)
+    ).all()
+
+
+def get_by_checkout_session(session_id: str) -> Order | None:
+    return db.session.scalar(sa.select(Order).where(Order.checkout_session_id == session_id))

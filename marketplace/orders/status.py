@@ -1,0 +1,41 @@
+"""The one function through which orders and their parts change status."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from marketplace.errors import DomainError
+from marketplace.orders.models import OrderStatus
+
+S = OrderStatus
+
+# Which moves are legal. A late payment may still turn an expired order into a paid one (the
+# goods are re-reserved), or into a refunded one when they are gone.
+TRANSITIONS: dict[OrderStatus, set[OrderStatus]] = {
+    S.PENDING_PAYMENT: {S.PAID, S.CANCELLED, S.EXPIRED},
+    S.EXPIRED: {S.PAID, S.REFUNDED},
+    S.PAID: {S.READY_FOR_PICKUP, S.COLLECTED, S.REFUNDED, S.PARTIALLY_REFUNDED},
+    S.READY_FOR_PICKUP: {S.COLLECTED, S.REFUNDED, S.PARTIALLY_REFUNDED},
+    S.COLLECTED: {S.REFUNDED, S.PARTIALLY_REFUNDED},
+    S.PARTIALLY_REFUNDED: {S.PARTIALLY_REFUNDED, S.REFUNDED, S.READY_FOR_PICKUP, S.COLLECTED},
+    S.CANCELLED: set(),
+    S.REFUNDED: set(),
+}
+
+
+class IllegalTransition(DomainError):
+    status_code = 409
+
+
+def can_transition(current: OrderStatus, new: OrderStatus) -> bool:
+    return new in TRANSITIONS[OrderStatus(current)]
+
+
+def transition(record, new: OrderStatus) -> None:
+    """Move an Order or an OrderPart to `new`, or raise IllegalTransition."""
+    new = OrderStatus(new)
+    if not can_transition(record.status, new):
+        raise IllegalTransition(
+            _l("This order cannot go from %(current)s to %(new)s.",
+               current=record.status.value, new=new.value)
+        )
+    record.status = new
