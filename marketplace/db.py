@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, lazyload, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -82,7 +82,10 @@ def lock_rows(model, ids: Iterable[int]) -> list:
         sa.select(model)
         .where(model.id.in_(ids))
         .order_by(model.id)
-        .with_for_update()
+        # Lock these rows only: eager joins would lock the joined rows too (every product of
+        # a seller would then wait for the seller's row).
+        .options(lazyload("*"))
+        .with_for_update(of=model)
         .execution_options(populate_existing=True)  # re-read values under the lock
     )
     try:

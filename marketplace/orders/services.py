@@ -138,11 +138,11 @@ def checkout(
     db.session.add(order)
     for group in cart_view.groups:
         part = OrderPart(
-            order=order,
             organization_id=group.organization.id,
             slot_id=chosen[group.organization.id],
             subtotal_cents=group.subtotal_cents,
         )
+        order.parts.append(part)
         for view in group.lines:
             product = view.product
             part.lines.append(OrderLine(

@@ -1,0 +1,89 @@
+"""Concurrent checkouts on PostgreSQL with real threads: never sold beyond stock or capacity."""
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from marketplace.db import LockTimeout, db
+from marketplace.orders import cart as carts
+from marketplace.orders import services as orders
+from marketplace.orders.models import Cart, Hold, HoldState
+from tests.orders.helpers import make_cart, make_slot
+
+pytestmark = pytest.mark.postgres
+CLIENTS = 50
+
+
+@pytest.fixture
+def pg_app(make_app):
+    app = make_app(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": CLIENTS + 5, "max_overflow": 0})
+    with app.app_context():
+        yield app
+
+
+def _race(app, carts_and_slots, organization_id):
+    """Every cart checks out at the same moment, each in its own thread and transaction."""
+    barrier = threading.Barrier(len(carts_and_slots))
+    results = []
+
+    def one(cart_id, slot_id):
+        with app.app_context():
+            cart = db.session.get(Cart, cart_id)
+            view = carts.view(cart)
+            barrier.wait()
+            try:
+                orders.checkout(view, buyer=orders.Buyer(email=f"c{cart_id}@example.org", name="C"),
+                                slot_ids={organization_id: slot_id}, accepted_terms=True)
+                db.session.commit()
+                results.append("ok")
+            except (orders.CheckoutError, LockTimeout):
+                db.session.rollback()
+                results.append("refused")
+            except Exception as exc:  # noqa: BLE001 - any other failure is a test failure
+                db.session.rollback()
+                results.append(repr(exc))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=one, args=pair) for pair in carts_and_slots]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return results
+
+
+def test_fifty_checkouts_for_the_last_ten_units(pg_app, make_organization, make_product):
+    seller = make_organization()
+    product = make_product(seller, stock=10)
+    # A slot each, so that only the product's lock stands between the buyers.
+    pairs = [(make_cart((product, 1)).id, make_slot(seller).id) for _ in range(CLIENTS)]
+    db.session.commit()
+
+    results = _race(pg_app, pairs, seller.id)
+
+    assert set(results) <= {"ok", "refused"}, results
+    assert results.count("ok") == 10
+    db.session.expire_all()
+    held = db.session.scalar(sa.select(sa.func.sum(Hold.quantity)).where(
+        Hold.product_id == product.id, Hold.state == HoldState.HELD))
+    assert held == 10
+    assert carts.available_quantities([product.id])[product.id] == 0
+
+
+def test_fifty_checkouts_for_a_slot_with_ten_places(pg_app, make_organization, make_product):
+    seller = make_organization()
+    slot = make_slot(seller, capacity=10)
+    # A product each, so that only the slot's lock stands between the buyers.
+    pairs = [
+        (make_cart((make_product(seller, stock=None, title=f"Atelier {n}"), 1)).id, slot.id)
+        for n in range(CLIENTS)
+    ]
+    db.session.commit()
+
+    results = _race(pg_app, pairs, seller.id)
+
+    assert set(results) <= {"ok", "refused"}, results
+    assert results.count("ok") == 10
+    db.session.expire_all()
+    assert orders.slot_places_taken(slot) == 10
