@@ -100,3 +100,14 @@ MAX_CONTENT_LENGTH = 20 * 1024 * 1024
 HOLD_MINUTES = 30  # stock and slot places are kept this long for an unpaid checkout
 PLATFORM_COMMISSION_BP = 500  # 5 %, when a seller has no rate of its own
 STRIPE_CHECKOUT_MIN_MINUTES = 30  # Stripe refuses a Checkout Session expiring sooner
+
+# Stripe (payments domain). Without STRIPE_SECRET_KEY the demo gateway takes the payments.
+# Another API base (https://..., no trailing slash), e.g. stripe-mock (http://localhost:12111).
+STRIPE_API_BASE = None
+# Seconds a Stripe API call may take, and how many times the SDK retries a network error or a
+# 409/5xx (always with the same idempotency key, so a retry never pays or refunds twice).
+STRIPE_TIMEOUT_SECONDS = 20
+STRIPE_MAX_NETWORK_RETRIES = 2
+# An object implementing stripe.HTTPClient used instead of the network (tests plug an
+# in-process fake Stripe here); never set it in production.
+STRIPE_HTTP_CLIENT = None

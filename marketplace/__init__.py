@@ -20,6 +20,9 @@ BLUEPRINTS = [
     "marketplace.catalog.views",
     "marketplace.catalog.staff_views",
     "marketplace.pickup.views",
+    "marketplace.orders.staff_views",
+    "marketplace.orders.views",
+    "marketplace.payments.views",
 ]
 
 # Environment variables that override the settings files, and how to read them.
@@ -40,6 +43,8 @@ ENV_OVERRIDES = {
     "MAIL_BACKEND": str,
     "UPLOAD_DIR": str,
     "PROXY_COUNT": int,
+    "STRIPE_API_BASE": str,
+    "HOLD_MINUTES": int,
 }
 
 
@@ -149,6 +154,9 @@ def _init_extensions(app: Flask) -> None:
     init_celery(app)
     i18n.init_app(app)
     security.init_app(app)
+    from marketplace import payments
+
+    payments.init_app(app)
 
     # Import every models module so metadata (and Alembic) sees all tables.
     from marketplace import models  # noqa: F401

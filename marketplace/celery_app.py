@@ -3,6 +3,6 @@ from marketplace import create_app
 from marketplace.extensions import celery
 
 app = create_app()
-celery.autodiscover_tasks(["marketplace.notifications", "marketplace.pickup"], related_name="tasks")
+celery.autodiscover_tasks(["marketplace.notifications", "marketplace.pickup", "marketplace.payments"], related_name="tasks")
 
 __all__ = ["app", "celery"]

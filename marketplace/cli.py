@@ -33,6 +33,25 @@ def register(app: Flask) -> None:
 
         click.echo(f"{job(weeks)} slot(s) created.")
 
+    payments_cli = AppGroup("payments", help="Payments: holds, reconciliation with Stripe.")
+    app.cli.add_command(payments_cli)
+
+    @payments_cli.command("expire-holds")
+    def expire_holds():
+        """Release unpaid orders whose hold has ended and end their payment sessions."""
+        from marketplace.payments.services import expire_stale_orders
+
+        click.echo(f"{expire_stale_orders()} unpaid order(s) released.")
+
+    @payments_cli.command("reconcile")
+    @click.option("--since-hours", default=48, show_default=True, type=click.IntRange(1, 24 * 30),
+                  help="Look at unpaid orders created this recently.")
+    def reconcile(since_hours: int):
+        """Ask the gateway about recent unpaid orders (for webhooks that never came)."""
+        from marketplace.payments.services import reconcile_report
+
+        click.echo(reconcile_report(since_hours=since_hours).describe())
+
     @app.cli.command("create-admin")
     @click.argument("email")
     @click.option("--name", default="Administrateur", show_default=True)

@@ -34,6 +34,8 @@ def init_celery(app: Flask) -> None:
     )
     celery.conf.beat_schedule = {
         "generate-pickup-slots": {"task": "pickup.generate_slots", "schedule": 6 * 3600.0},
+        "expire-holds": {"task": "payments.expire_holds", "schedule": 60.0},
+        "reconcile-payments": {"task": "payments.reconcile", "schedule": 3600.0},
     }
     celery.flask_app = app
     app.extensions["celery"] = celery

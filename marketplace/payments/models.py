@@ -25,7 +25,18 @@ class PaymentEvent(db.Model):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class RefundStatus(enum.StrEnum):
+    PENDING = "pending"  # recorded, the gateway has not (yet) confirmed it
+    SUCCEEDED = "succeeded"  # money sent back and applied to the order
+    FAILED = "failed"  # the gateway refused it: nothing was refunded
+
+
 class Refund(db.Model):
+    """Money sent back for an order, or one part of it.
+
+    The row is written (pending) before the gateway is called, so its id gives the idempotency
+    key and a crash between the call and its recording can be finished later (reconcile)."""
+
     __tablename__ = "refund"
     __table_args__ = (sa.CheckConstraint("amount_cents > 0", name="amount_positive"),)
 
@@ -38,8 +49,16 @@ class Refund(db.Model):
     idempotency_key: Mapped[str] = mapped_column(sa.String(80), unique=True)
     by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    status: Mapped[RefundStatus] = mapped_column(
+        _enum(RefundStatus, 10), default=RefundStatus.PENDING
+    )
+    # What the refund covers, so it can be applied after the gateway answers (or after a crash):
+    # {"lines": {"<order_line_id>": quantity}, "restock": "cancellation"|"return"|null,
+    #  "error": "<why the gateway refused>"}
+    detail: Mapped[dict] = mapped_column(sa.JSON, default=dict)
 
     order = relationship("Order")
+    part = relationship("OrderPart")
 
 
 class DemoSessionStatus(enum.StrEnum):

@@ -1,4 +1,4 @@
-"""Public pages: home, search, seller shopfront, cart, legal pages, language switch."""
+"""Public pages: home, search, seller shopfront, legal pages, language switch."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -67,11 +67,6 @@ def seller(slug: str):
         first_url=url_for(".seller", slug=slug) if cursor else None,
         locations=pickup.locations_of(organization.id, active_only=True),
     )
-
-
-@bp.get("/cart")
-def cart():
-    return render_template("site/cart.html")
 
 
 @bp.get("/legal/<page>")

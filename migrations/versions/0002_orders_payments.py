@@ -1,8 +1,8 @@
-"""orders, holds, carts, payments, seller commission
+"""orders, holds, carts, payments, refunds, seller commission
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-26 13:50:08.831886
+Create Date: 2026-11-26 14:14:48.916023
 
 """
 from alembic import op
@@ -179,6 +179,8 @@ def upgrade():
     sa.Column('idempotency_key', sa.String(length=80), nullable=False),
     sa.Column('by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', marketplace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.Enum('pending', 'succeeded', 'failed', name='refundstatus', native_enum=False, length=10), nullable=False),
+    sa.Column('detail', sa.JSON(), nullable=False),
     sa.CheckConstraint('amount_cents > 0', name=op.f('ck_refund_amount_positive')),
     sa.ForeignKeyConstraint(['by_id'], ['user.id'], name=op.f('fk_refund_by_id_user'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['order_id'], ['order.id'], name=op.f('fk_refund_order_id_order')),

@@ -1,0 +1,305 @@
+"""Seller pages for orders (who comes in which slot; cancel and refund), and the shopper's
+withdrawal request.
+
+Counter staff see the list and the detail, since they hand the goods over; money goes back
+only on a manager's or an owner's word.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import format_date, format_datetime, format_percent
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy.orm import contains_eager
+from wtforms.fields.choices import SelectChoice
+
+from marketplace import audit
+from marketplace.audit.models import AuditEntry
+from marketplace.db import db, utcnow
+from marketplace.errors import DomainError
+from marketplace.i18n import money_filter
+from marketplace.orders.links import key_opens
+from marketplace.orders.models import Order, OrderPart, OrderStatus
+from marketplace.orders.staff_forms import (
+    ALL_STATUSES,
+    DEFAULT_FILTER,
+    PAID_AND_LATER,
+    REFUNDABLE,
+    STATUS_LABELS,
+    CancelPartForm,
+    OrderFilterForm,
+    parse_id,
+    refund_lines_form,
+    withdrawal_form,
+)
+from marketplace.orders.views import _shopper_order
+from marketplace.orders.withdrawal import request_withdrawal, withdrawable_lines
+from marketplace.organizations.access import member_required, owned_or_404
+from marketplace.organizations.models import Role
+from marketplace.payments import services as payments
+from marketplace.payments.models import Refund
+from marketplace.pickup.models import PickupLocation, PickupSlot
+
+bp = Blueprint("orders_staff", __name__)
+
+PER_PAGE = 50
+MAX_PAGE = 10_000
+SLOT_CHOICE_DAYS_BACK = 14
+SLOT_CHOICE_DAYS_AHEAD = 28
+
+# The order's life in words, for the history on the part's page. Unknown actions are shown
+# by their code.
+HISTORY_LABELS = {
+    "order.placed": _l("Order placed"),
+    "order.paid": _l("Payment received"),
+    "order.paid_too_late": _l("Paid after the hold ended, with the goods gone: the payment is refunded"),
+    "order.cancelled": _l("Cancelled before payment"),
+    "order.expired": _l("Not paid in time"),
+    "order.refunded": _l("Refunded"),
+    "order.refund_failed": _l("Refund refused by the payment provider"),
+    "order.withdrawal": _l("The shopper used the withdrawal right"),
+}
+# Entries whose amount and reason (written by staff or by the shopper) are shown; other
+# reasons are internal codes.
+WITH_DETAILS = {"order.refunded", "order.withdrawal"}
+CODED_REASONS = {"withdrawal", "late_payment", "refunded_at_gateway"}
+
+
+@dataclass
+class HistoryRow:
+    entry: AuditEntry
+
+    @property
+    def label(self):
+        return HISTORY_LABELS.get(self.entry.action) or self.entry.action
+
+    @property
+    def amount_cents(self) -> int | None:
+        if self.entry.action in WITH_DETAILS:
+            return (self.entry.data or {}).get("amount_cents")
+        return None
+
+    @property
+    def reason(self) -> str | None:
+        reason = (self.entry.data or {}).get("reason")
+        if self.entry.action in WITH_DETAILS and reason not in CODED_REASONS:
+            return reason
+        return None
+
+
+@bp.context_processor
+def _labels():
+    return {"ORDER_STATUS_LABELS": STATUS_LABELS}
+
+
+# --- the seller's order list -----------------------------------------------------------------
+
+
+@bp.get("/orgs/<int:org_id>/orders")
+@member_required(Role.COUNTER)
+def orders(organization, membership):
+    form = OrderFilterForm(
+        request.args, slot_choices=_slot_choices(organization, parse_id(request.args.get("slot")))
+    )
+    stmt = (
+        sa.select(OrderPart)
+        .join(OrderPart.order)
+        .join(OrderPart.slot)
+        .options(contains_eager(OrderPart.order), contains_eager(OrderPart.slot))
+        .where(OrderPart.organization_id == organization.id)
+    )
+    status = form.chosen_status
+    if status == DEFAULT_FILTER:
+        stmt = stmt.where(OrderPart.status.in_(PAID_AND_LATER))
+    elif status != ALL_STATUSES:
+        stmt = stmt.where(OrderPart.status == OrderStatus(status))
+    if form.chosen_slot_id:
+        stmt = stmt.where(OrderPart.slot_id == form.chosen_slot_id)
+    if form.query:
+        stmt = stmt.where(sa.or_(
+            Order.reference.icontains(form.query, autoescape=True),
+            Order.name.icontains(form.query, autoescape=True),
+        ))
+    page = db.paginate(
+        stmt.order_by(PickupSlot.starts_at.desc(), OrderPart.id.desc()),
+        page=min(request.args.get("page", 1, type=int), MAX_PAGE), per_page=PER_PAGE,
+        error_out=False,
+    )
+    return render_template(
+        "orders/staff/orders.html", organization=organization, membership=membership,
+        page=page, form=form,
+        filters={"status": status or None, "slot": form.chosen_slot_id, "q": form.query or None},
+    )
+
+
+def _slot_choices(organization, chosen_slot_id: int | None) -> list[SelectChoice]:
+    """The organization's recent and coming slots (and the one asked for, if older)."""
+    now = utcnow()
+    window = sa.and_(
+        PickupSlot.starts_at >= now - timedelta(days=SLOT_CHOICE_DAYS_BACK),
+        PickupSlot.starts_at < now + timedelta(days=SLOT_CHOICE_DAYS_AHEAD),
+    )
+    if chosen_slot_id:
+        window = sa.or_(window, PickupSlot.id == chosen_slot_id)
+    slots = db.session.scalars(
+        sa.select(PickupSlot)
+        .join(PickupSlot.location)
+        .where(PickupLocation.organization_id == organization.id, window)
+        .order_by(PickupSlot.starts_at, PickupSlot.id)
+    ).all()
+    return [SelectChoice(str(slot.id), _slot_label(slot)) for slot in slots]
+
+
+def _slot_label(slot: PickupSlot) -> str:
+    return _("%(day)s %(when)s, %(place)s", day=format_date(slot.starts_at, "EEE"),
+             when=format_datetime(slot.starts_at, "short"), place=slot.location.name)
+
+
+# --- one order part --------------------------------------------------------------------------
+
+
+@bp.get("/orgs/<int:org_id>/orders/<int:part_id>")
+@member_required(Role.COUNTER)
+def part(organization, membership, part_id: int):
+    return _render_part(organization, membership, owned_or_404(OrderPart, part_id, organization))
+
+
+@bp.post("/orgs/<int:org_id>/orders/<int:part_id>/cancel")
+@member_required(Role.MANAGER)
+def cancel_part(organization, membership, part_id: int):
+    part = owned_or_404(OrderPart, part_id, organization)
+    form = CancelPartForm()
+    if not form.validate_on_submit():
+        return _render_part(organization, membership, part, cancel_form=form, status=400)
+    try:
+        payments.cancel_part(part, by=_me(), reason=form.reason.data.strip())
+    except DomainError as exc:
+        db.session.rollback()
+        form.form_errors.append(exc.message)
+        return _render_part(organization, membership, part, cancel_form=form,
+                            status=exc.status_code)
+    db.session.commit()
+    flash(_("The part of order %(reference)s was cancelled and the shopper refunded.",
+            reference=part.order.reference), "success")
+    return redirect(url_for(".part", org_id=organization.id, part_id=part.id))
+
+
+@bp.post("/orgs/<int:org_id>/orders/<int:part_id>/refund")
+@member_required(Role.MANAGER)
+def refund_lines(organization, membership, part_id: int):
+    part = owned_or_404(OrderPart, part_id, organization)
+    form = refund_lines_form(part)
+    if not form.validate_on_submit():
+        return _render_part(organization, membership, part, refund_form=form, status=400)
+    try:
+        refund = payments.refund_part(
+            part, quantities=form.quantities(), by=_me(), reason=form.reason.data.strip()
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        form.form_errors.append(exc.message)
+        return _render_part(organization, membership, part, refund_form=form,
+                            status=exc.status_code)
+    db.session.commit()
+    flash(_("%(amount)s was refunded to the shopper of order %(reference)s.",
+            amount=money_filter(refund.amount_cents), reference=part.order.reference), "success")
+    return redirect(url_for(".part", org_id=organization.id, part_id=part.id))
+
+
+def _me():
+    return current_user._get_current_object()
+
+
+def _render_part(organization, membership, part: OrderPart, *, cancel_form=None,
+                 refund_form=None, status: int = 200):
+    can_refund = membership.has_role(Role.MANAGER) and part.status in REFUNDABLE
+    if can_refund:
+        refund_form = refund_form or refund_lines_form(part, formdata=None)
+        cancel_form = cancel_form or CancelPartForm(formdata=None)
+        if not refund_form.line_ids:  # every line already refunded
+            can_refund = False
+    return render_template(
+        "orders/staff/part.html", organization=organization, membership=membership, part=part,
+        order=part.order, history=_history(part), can_refund=can_refund,
+        commission_rate=None if part.commission_rate_bp is None
+        else format_percent(Decimal(part.commission_rate_bp) / 10000, "#,##0.##%"),
+        cancel_form=cancel_form, refund_form=refund_form,
+    ), status
+
+
+def _history(part: OrderPart) -> list[HistoryRow]:
+    """What happened to the order and to this part, oldest first.
+
+    Entries about the whole order are kept, but never those about another seller's part
+    (payments' refund entries name their part, or only their refund)."""
+    stmt = (
+        audit.search()
+        .where(sa.or_(
+            sa.and_(AuditEntry.subject_type == "Order", AuditEntry.subject_id == part.order_id),
+            sa.and_(AuditEntry.subject_type == "OrderPart", AuditEntry.subject_id == part.id),
+        ))
+        .order_by(None)
+        .order_by(AuditEntry.id)
+    )
+    entries = db.session.scalars(stmt).all()
+    refund_ids = {entry.data["refund_id"] for entry in entries
+                  if (entry.data or {}).get("refund_id") and "part_id" not in entry.data}
+    refund_parts = dict(db.session.execute(
+        sa.select(Refund.id, Refund.part_id).where(Refund.id.in_(refund_ids))
+    ).all()) if refund_ids else {}
+    return [
+        HistoryRow(entry) for entry in entries
+        if entry.organization_id in (None, part.organization_id)
+        and _part_of_entry(entry, refund_parts) in (None, part.id)
+    ]
+
+
+def _part_of_entry(entry: AuditEntry, refund_parts: dict[int, int | None]) -> int | None:
+    data = entry.data or {}
+    if "part_id" in data:
+        return data["part_id"]
+    return refund_parts.get(data.get("refund_id"))
+
+
+# --- the shopper's withdrawal request --------------------------------------------------------
+
+
+@bp.route("/orders/<reference>/withdrawal", methods=["GET", "POST"])
+def withdrawal(reference: str):
+    """Reached from the order page; open to whoever may see that page (the shopper pages'
+    own check: the account holder, the signed link, or the browser a guest ordered from)."""
+    order = _shopper_order(reference, request.args.get("key"))
+    key = request.args.get("key") if key_opens(order, request.args.get("key")) else None
+    views = withdrawable_lines(order)
+    eligible = [view for view in views if view.eligible]
+    form = withdrawal_form(eligible)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if eligible and form.validate_on_submit():
+            try:
+                request_withdrawal(
+                    order, lines=form.quantities(), reason=form.reason.data or "",
+                    by_user=_me() if current_user.is_authenticated else None,
+                )
+            except DomainError as exc:
+                db.session.rollback()
+                form.form_errors.append(exc.message)
+                status = exc.status_code
+            else:
+                db.session.commit()
+                flash(_("Your return is recorded and the refund was sent to your card. "
+                        "We emailed you a confirmation."), "success")
+                return redirect(url_for("orders.order", reference=order.reference, key=key))
+        elif not eligible:
+            status = 409
+    return render_template(
+        "orders/staff/withdrawal.html", order=order, views=views, eligible=eligible, form=form,
+        key=key,
+    ), status

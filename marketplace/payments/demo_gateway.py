@@ -1,0 +1,128 @@
+"""The demo gateway: used when no Stripe key is configured. Sessions are rows in
+demo_checkout_session and the "payment page" is a local page marked DEMO; no money moves.
+Paying there goes through the very same fulfilment code as a Stripe payment."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+import sqlalchemy as sa
+from flask import url_for
+from flask_babel import lazy_gettext as _l
+
+from marketplace.db import db, utcnow
+from marketplace.payments.gateway import (
+    CheckoutSession,
+    GatewayError,
+    SessionState,
+    session_expires_at,
+)
+from marketplace.payments.models import DemoCheckoutSession, DemoSessionStatus
+
+SESSION_PREFIX = "demo_cs_"
+
+
+def _load(session_id: str) -> DemoCheckoutSession:
+    row = db.session.get(DemoCheckoutSession, session_id, populate_existing=True)
+    if row is None:
+        raise GatewayError(_l("This payment session does not exist."), detail=session_id,
+                           code="resource_missing")
+    return row
+
+
+def is_open(row: DemoCheckoutSession, now=None) -> bool:
+    return row.status == DemoSessionStatus.OPEN and row.expires_at > (now or utcnow())
+
+
+class DemoGateway:
+    name = "demo"
+
+    def create_checkout_session(
+        self, order, *, success_url: str, cancel_url: str, idempotency_key: str
+    ) -> CheckoutSession:
+        # Idempotent like Stripe's: while this order has an open session, it is given again.
+        row = db.session.scalar(
+            sa.select(DemoCheckoutSession)
+            .where(
+                DemoCheckoutSession.order_id == order.id,
+                DemoCheckoutSession.status == DemoSessionStatus.OPEN,
+                DemoCheckoutSession.expires_at > utcnow(),
+            )
+            .order_by(DemoCheckoutSession.created_at.desc())
+            .limit(1)
+        )
+        if row is None:
+            row = DemoCheckoutSession(
+                id=SESSION_PREFIX + secrets.token_urlsafe(24),
+                order_id=order.id,
+                amount_cents=order.total_cents,
+                currency=order.currency,
+                expires_at=session_expires_at(order),
+            )
+            db.session.add(row)
+            db.session.flush()
+        return CheckoutSession(id=row.id, url=self.page_url(row.id))
+
+    @staticmethod
+    def page_url(session_id: str) -> str:
+        return url_for("payments.demo_checkout", session_id=session_id, _external=True)
+
+    def retrieve_session(self, session_id: str) -> SessionState:
+        row = _load(session_id)
+        if row.status == DemoSessionStatus.COMPLETE:
+            status, payment_status = "complete", "paid"
+        elif is_open(row):
+            status, payment_status = "open", "unpaid"
+        else:  # expired, declined (the demo's failed payment ends the session)
+            status, payment_status = "expired", "unpaid"
+        return SessionState(
+            id=row.id,
+            status=status,
+            payment_status=payment_status,
+            payment_intent_id=row.payment_intent_id,
+            amount_total_cents=row.amount_cents,
+            order_id=row.order_id,
+            url=self.page_url(row.id) if status == "open" else None,
+        )
+
+    def expire_session(self, session_id: str) -> None:
+        row = _load(session_id)
+        if row.status == DemoSessionStatus.OPEN:
+            row.status = DemoSessionStatus.EXPIRED
+            db.session.flush()
+
+    def refund(self, *, payment_intent_id: str, amount_cents: int, idempotency_key: str) -> str:
+        row = db.session.scalar(
+            sa.select(DemoCheckoutSession).where(
+                DemoCheckoutSession.payment_intent_id == payment_intent_id
+            )
+        )
+        if row is None or row.status != DemoSessionStatus.COMPLETE:
+            raise GatewayError(_l("There is no payment to refund."), detail=payment_intent_id)
+        if amount_cents <= 0 or row.amount_refunded_cents + amount_cents > row.amount_cents:
+            raise GatewayError(_l("The refund is larger than what is left of the payment."))
+        row.amount_refunded_cents += amount_cents
+        db.session.flush()
+        # Same key, same id (as Stripe's idempotency would answer).
+        return "demo_re_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
+
+    # The demo page's buttons (Stripe's hosted page does this on its side).
+
+    def complete(self, session_id: str) -> bool:
+        """"Pay": the session is paid with a fake payment intent. False if no longer open."""
+        row = _load(session_id)
+        if not is_open(row):
+            return False
+        row.status = DemoSessionStatus.COMPLETE
+        row.payment_intent_id = "demo_pi_" + secrets.token_urlsafe(16)
+        db.session.flush()
+        return True
+
+    def decline(self, session_id: str) -> bool:
+        """"Decline": the payment fails and the session ends. False if no longer open."""
+        row = _load(session_id)
+        if not is_open(row):
+            return False
+        row.status = DemoSessionStatus.DECLINED
+        db.session.flush()
+        return True

@@ -1,0 +1,276 @@
+"""Payments: opening a checkout session, THE fulfilment function, releases when a payment does
+not come, the hold sweeper and the reconciliation with the gateway. Refunds: payments.refunds.
+
+Unlike other services, the functions that talk to the gateway commit, because a gateway call
+must never run while a row lock is held (ARCHITECTURE.md, Unit of work). Each is cut into
+steps: read the gateway (no lock) → lock, change, commit → call the gateway → lock, record,
+commit. Call them with nothing of your own pending; on error they roll back what they began.
+`start_payment` is the exception: it only flushes and its caller commits.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import url_for
+from flask_babel import lazy_gettext as _l
+
+from marketplace.db import LockTimeout, db, lock_rows, utcnow
+from marketplace.errors import DomainError
+from marketplace.orders import services as orders
+from marketplace.orders.models import Order, OrderStatus
+from marketplace.payments import refunds
+from marketplace.payments.gateway import (
+    CheckoutSession,
+    GatewayError,
+    SessionState,
+    gateway_for_session,
+    get_gateway,
+)
+from marketplace.payments.models import RefundStatus
+
+# Re-exported: the staff pages call payments.services.refund_part / cancel_part.
+from marketplace.payments.refunds import RefundError, cancel_part, refund_part  # noqa: F401
+
+log = logging.getLogger(__name__)
+
+
+class PaymentError(DomainError):
+    status_code = 409
+
+
+def checkout_urls(order: Order) -> tuple[str, str]:
+    """Where the gateway sends the shopper back: after paying, and when they give up."""
+    success = url_for("orders.checkout_success", _external=True) + "?session_id={CHECKOUT_SESSION_ID}"
+    cancel = url_for("orders.checkout_cancelled", reference=order.reference, _external=True)
+    return success, cancel
+
+
+def success_url_for(order: Order, session_id: str) -> str:
+    return checkout_urls(order)[0].replace("{CHECKOUT_SESSION_ID}", session_id)
+
+
+def _stamp(order: Order) -> int:
+    # Part of every idempotency key: ids start again at 1 when a database is reset, the
+    # gateway (the same Stripe test account) remembers keys for 24 hours.
+    return int(order.created_at.timestamp())
+
+
+def start_payment(order: Order) -> CheckoutSession:
+    """Open (or give again) the gateway's payment page for `order`. Flushes; the caller commits.
+
+    Called after the checkout's holds were committed, never under a row lock (it calls the
+    gateway). While the order's session is still open, the same session is given again.
+    """
+    if not order.hold_is_active():
+        raise PaymentError(
+            _l("The reservation of this order has ended: please check out your cart again.")
+        )
+    gateway = get_gateway()
+    key = f"checkout-{order.id}-{_stamp(order)}"
+    if order.checkout_session_id and order.payment_gateway == gateway.name:
+        state = gateway.retrieve_session(order.checkout_session_id)
+        if state.status == "open" and state.url:
+            return CheckoutSession(id=state.id, url=state.url)
+        if state.status == "complete":
+            raise PaymentError(_l("This order has already been paid."))
+        key = f"{key}-after-{order.checkout_session_id}"  # a new attempt, a new key
+    success_url, cancel_url = checkout_urls(order)
+    session = gateway.create_checkout_session(
+        order, success_url=success_url, cancel_url=cancel_url, idempotency_key=key
+    )
+    order.checkout_session_id = session.id
+    order.payment_gateway = gateway.name
+    db.session.flush()
+    return session
+
+
+def _order_for(state: SessionState) -> Order | None:
+    order = orders.get_by_checkout_session(state.id)
+    if order is None and state.order_id is not None:
+        # The session was made but its id was never stored (crash before the commit).
+        order = db.session.get(Order, state.order_id)
+        if order is not None and order.checkout_session_id not in (None, state.id):
+            log.warning("Order %s was paid through session %s, not its current session %s",
+                        order.reference, state.id, order.checkout_session_id)
+    return order
+
+
+def fulfil_checkout_session(session_id: str) -> Order | None:
+    """The one idempotent fulfilment of a checkout session; safe to run twice or concurrently.
+
+    Called by the webhook, by the success page and by `flask payments reconcile`. Commits:
+    1. re-read the session from the gateway (no lock held): only what it says counts, so the
+       order in which webhooks arrive does not matter;
+    2. lock the order; if paid, mark it paid (holds become sales, confirmation email queued);
+       if the goods went to someone else meanwhile, record the refund due (pending); commit;
+    3. if a refund is due: call the gateway, then record it and email the shopper; commit.
+    Returns the order, or None when no order matches the session (logged).
+    """
+    gateway = gateway_for_session(session_id)
+    state = gateway.retrieve_session(session_id)
+    order = _order_for(state)
+    if order is None:
+        log.warning("No order for checkout session %s", session_id)
+        return None
+    if not state.is_paid:
+        return order
+    try:
+        (order,) = lock_rows(Order, [order.id])
+        late = refunds.late_refund_of(order)
+        if late is None:  # a late payment already being refunded is never sold again
+            outcome = orders.mark_paid(
+                order, amount_paid_cents=state.amount_total_cents,
+                payment_intent_id=state.payment_intent_id,
+            )
+            order = outcome.order
+            if order.checkout_session_id is None:  # found through the session's metadata
+                order.checkout_session_id = session_id
+                order.payment_gateway = gateway.name
+            if outcome.newly_paid and state.amount_total_cents != order.total_cents:
+                log.error("Order %s: paid %s cents for a total of %s", order.reference,
+                          state.amount_total_cents, order.total_cents)
+            elif (not outcome.newly_paid and not outcome.refund_due_cents
+                  and state.payment_intent_id and order.payment_intent_id
+                  and state.payment_intent_id != order.payment_intent_id):
+                log.error("Order %s was paid twice (%s and %s): refund one by hand",
+                          order.reference, order.payment_intent_id, state.payment_intent_id)
+            if outcome.refund_due_cents:
+                late = refunds.record_late_refund(
+                    order, amount_cents=outcome.refund_due_cents,
+                    payment_intent_id=state.payment_intent_id,
+                )
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    if late is not None and late.status == RefundStatus.PENDING:
+        try:
+            refunds.send_refund(late)
+        except RefundError as exc:
+            # Logged and audited; a pending one is tried again by `flask payments reconcile`.
+            log.error("Order %s: the automatic refund of a late payment failed: %s",
+                      order.reference, exc.message)
+    return order
+
+
+def release_checkout_session(
+    session_id: str,
+    *,
+    expire_remote: bool,
+    status: OrderStatus = OrderStatus.EXPIRED,
+    by=None,
+    reason: str = "payment_not_completed",
+) -> Order | None:
+    """The payment will not come (session expired, payment declined, hold ended): give the
+    order's holds back. Never touches an order that is no longer waiting for payment (an
+    "expired" arriving after "completed" changes nothing). Commits, then, if `expire_remote`,
+    ends the gateway's session (a hold may end before Stripe's 30-minute minimum)."""
+    order = orders.get_by_checkout_session(session_id)
+    if order is None:
+        log.warning("No order for checkout session %s", session_id)
+        return None
+    try:
+        released = orders.release(order, status=status, by=by, reason=reason)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    if released and expire_remote:
+        expire_remote_session(session_id)
+    return order
+
+
+def expire_remote_session(session_id: str) -> bool:
+    """End the gateway's session so the shopper can no longer pay there (after a commit)."""
+    try:
+        gateway_for_session(session_id).expire_session(session_id)
+        db.session.commit()  # the demo gateway's sessions are rows
+    except GatewayError as exc:
+        db.session.rollback()
+        # A payment that still comes is a late payment: re-reserved, or refunded.
+        log.warning("Could not expire checkout session %s: %s", session_id, exc.detail)
+        return False
+    return True
+
+
+def expire_stale_orders() -> int:
+    """The sweeper: release every unpaid order whose hold has ended, then end its session.
+    Safe to run twice or next to the webhooks. Returns how many orders were released."""
+    released = 0
+    for order in orders.stale_orders():
+        session_id = order.checkout_session_id
+        try:
+            done = orders.release(order, status=OrderStatus.EXPIRED, reason="hold_ended")
+            db.session.commit()
+        except LockTimeout:
+            db.session.rollback()
+            log.info("Order %s is busy; it will be released on the next run", order.id)
+            continue
+        if done:
+            released += 1
+            if session_id:
+                expire_remote_session(session_id)
+    return released
+
+
+@dataclass
+class ReconcileReport:
+    checked: int = 0
+    paid: int = 0
+    refunded: int = 0
+    errors: int = 0
+    refunds_finished: int = 0
+    lines: list[str] | None = None
+
+    def describe(self) -> str:
+        return "\n".join([
+            *(self.lines or []),
+            f"{self.checked} unpaid order(s) checked with the gateway: {self.paid} paid, "
+            f"{self.refunded} refunded (paid too late), {self.errors} error(s); "
+            f"{self.refunds_finished} interrupted refund(s) finished.",
+        ])
+
+
+def reconcile_report(*, since_hours: int = 48) -> ReconcileReport:
+    """Ask the gateway about recent unpaid orders (for a webhook that never came), and finish
+    refunds interrupted between the gateway's answer and its recording."""
+    report = ReconcileReport(lines=[])
+    since = utcnow() - timedelta(hours=since_hours)
+    rows = db.session.execute(
+        sa.select(Order.id, Order.reference, Order.checkout_session_id)
+        .where(
+            Order.status.in_([OrderStatus.PENDING_PAYMENT, OrderStatus.EXPIRED]),
+            Order.checkout_session_id.is_not(None),
+            Order.created_at >= since,
+        )
+        .order_by(Order.id)
+    ).all()
+    db.session.rollback()  # end the read: each order is its own unit of work
+    for _order_id, reference, session_id in rows:
+        report.checked += 1
+        try:
+            order = fulfil_checkout_session(session_id)
+        except (DomainError, LockTimeout) as exc:
+            db.session.rollback()
+            report.errors += 1
+            report.lines.append(f"{reference}: {getattr(exc, 'detail', '') or exc}")
+            continue
+        if order is None:
+            continue
+        if order.status == OrderStatus.PAID:
+            report.paid += 1
+            report.lines.append(f"{reference}: paid (the webhook never came)")
+        elif order.status == OrderStatus.REFUNDED:
+            report.refunded += 1
+            report.lines.append(f"{reference}: paid after its hold ended, goods gone: refunded")
+    report.refunds_finished = refunds.finish_pending_refunds()
+    return report
+
+
+def reconcile(*, since_hours: int = 48) -> int:
+    """How many orders the reconciliation found paid (or refunded) since the last webhook."""
+    report = reconcile_report(since_hours=since_hours)
+    return report.paid + report.refunded

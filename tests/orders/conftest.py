@@ -1,0 +1,19 @@
+"""Fixtures of the shopper's pages (helpers in tests/orders/shopper.py)."""
+import pytest
+
+from tests.orders.shopper import FakePayments, build_shop
+
+
+@pytest.fixture
+def market(app):
+    """Two sellers with products and open pickup slots (see shopper.Shop)."""
+    return build_shop()
+
+
+@pytest.fixture
+def fake_payments(monkeypatch):
+    """The payment gateway replaced by FakePayments (no payment page, paid on demand)."""
+    fake = FakePayments()
+    for name in ("start_payment", "fulfil_checkout_session", "expire_remote_session"):
+        monkeypatch.setattr(f"marketplace.payments.services.{name}", getattr(fake, name))
+    return fake
