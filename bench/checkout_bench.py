@@ -61,7 +61,12 @@ def seed(database_url: str, env: dict) -> dict:
     from marketplace import create_app
     from marketplace.catalog import services as catalog
     from marketplace.db import db, utcnow
-    from marketplace.organizations.models import EssStatus, Organization, OrganizationKind, OrganizationStatus
+    from marketplace.organizations.models import (
+        EssStatus,
+        Organization,
+        OrganizationKind,
+        OrganizationStatus,
+    )
     from marketplace.pickup import services as pickup
 
     app = create_app("testing", overrides={"SQLALCHEMY_DATABASE_URI": database_url})

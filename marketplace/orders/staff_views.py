@@ -38,7 +38,7 @@ from marketplace.orders.staff_forms import (
     refund_lines_form,
     withdrawal_form,
 )
-from marketplace.orders.views import _shopper_order
+from marketplace.orders.views import shopper_order
 from marketplace.orders.withdrawal import request_withdrawal, withdrawable_lines
 from marketplace.organizations.access import member_required, owned_or_404
 from marketplace.organizations.models import Role
@@ -274,7 +274,7 @@ def _part_of_entry(entry: AuditEntry, refund_parts: dict[int, int | None]) -> in
 def withdrawal(reference: str):
     """Reached from the order page; open to whoever may see that page (the shopper pages'
     own check: the account holder, the signed link, or the browser a guest ordered from)."""
-    order = _shopper_order(reference, request.args.get("key"))
+    order = shopper_order(reference, request.args.get("key"))
     key = request.args.get("key") if key_opens(order, request.args.get("key")) else None
     views = withdrawable_lines(order)
     eligible = [view for view in views if view.eligible]

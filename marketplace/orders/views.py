@@ -120,7 +120,7 @@ def _may_see(order: Order, key: str | None) -> bool:
     return order.user_id is None and order.reference in session.get(PLACED_KEY, [])
 
 
-def _shopper_order(reference: str, key: str | None) -> Order:
+def shopper_order(reference: str, key: str | None) -> Order:
     order = db.session.scalar(sa.select(Order).where(Order.reference == reference[:20]))
     if order is None or not _may_see(order, key):
         abort(404)
@@ -365,7 +365,7 @@ def _remove_ordered_lines(order: Order) -> None:
 def checkout_cancelled(reference: str):
     """The shopper came back from the payment page without paying."""
     key = request.args.get("key")
-    order = _shopper_order(reference, key)
+    order = shopper_order(reference, key)
     if order.status != S.PENDING_PAYMENT:
         return redirect(_order_url(order, key))
     return render_template("orders/payment_cancelled.html", order=order,
@@ -376,7 +376,7 @@ def checkout_cancelled(reference: str):
 @bp.post("/orders/<reference>/pay")
 def pay(reference: str):
     key = request.form.get("key")
-    order = _shopper_order(reference, key)
+    order = shopper_order(reference, key)
     if not order.hold_is_active():
         flash(_("Your items are no longer kept for this order: check your cart and order again."),
               "error")
@@ -387,7 +387,7 @@ def pay(reference: str):
 @bp.post("/orders/<reference>/cancel")
 def cancel(reference: str):
     key = request.form.get("key")
-    order = _shopper_order(reference, key)
+    order = shopper_order(reference, key)
     if services.release(order, status=S.CANCELLED, by=_acting_user(),
                         reason="cancelled by the shopper"):
         queue_email("order_cancelled", to=order.email, locale=order.locale, order=order)
@@ -424,7 +424,7 @@ def my_orders():
 @bp.get("/orders/<reference>")
 def order(reference: str):
     key = request.args.get("key")
-    found = _shopper_order(reference, key)
+    found = shopper_order(reference, key)
     key = key if key_opens(found, key) else None
     withdrawal_url = None
     collected = any(part.status in (S.COLLECTED, S.PARTIALLY_REFUNDED) for part in found.parts)
