@@ -87,3 +87,33 @@ def test_fifty_checkouts_for_a_slot_with_ten_places(pg_app, make_organization, m
     assert results.count("ok") == 10
     db.session.expire_all()
     assert orders.slot_places_taken(slot) == 10
+
+
+def test_a_lock_that_cannot_be_had_answers_busy_not_500(make_app, make_organization, make_product):
+    from marketplace.orders.models import Order
+
+    app = make_app(DB_LOCK_TIMEOUT_SECONDS=1)
+    with app.app_context():
+        seller = make_organization()
+        product = make_product(seller, stock=5)
+        slot = make_slot(seller)
+        db.session.commit()
+        client = app.test_client()
+        client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
+
+        # Another transaction (a slow checkout, say) keeps the product row locked.
+        other = db.engine.connect()
+        blocker = other.begin()
+        other.execute(sa.text("SELECT id FROM product WHERE id = :id FOR UPDATE"), {"id": product.id})
+        try:
+            response = client.post("/checkout", data={
+                "name": "Ada", "email": "ada@example.org", "accept_terms": "y",
+                f"slot-{seller.id}": slot.id,
+            })
+        finally:
+            blocker.rollback()
+            other.close()
+        assert response.status_code == 503
+        assert "busy" in response.get_data(as_text=True)
+        db.session.expire_all()
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == 0
