@@ -16,12 +16,13 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pg import throwaway_database  # noqa: E402
 
 from marketplace import create_app  # noqa: E402
 from marketplace.catalog import search  # noqa: E402
@@ -144,22 +145,6 @@ def run(database_url: str, n: int, repeat: int, rng: random.Random, tmp: Path) -
     return {"n": n, "seed_s": seeded, "listing": listing, "api": api, "search": found}
 
 
-def pg_database(server_url: str):
-    url = sa.make_url(server_url)
-    name = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name})
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
-
-    return url.set(database=name).render_as_string(hide_password=False), drop
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="1000,10000,100000")
@@ -177,11 +162,8 @@ def main() -> None:
                 if backend == "sqlite":
                     result = run(f"sqlite:///{tmp / 'bench.sqlite3'}", n, args.repeat, rng, tmp)
                 else:
-                    url, drop = pg_database(args.pg)
-                    try:
+                    with throwaway_database(args.pg, "bench_catalog") as url:
                         result = run(url, n, args.repeat, rng, tmp)
-                    finally:
-                        drop()
             result["backend"] = backend
             rows.append(result)
             print(f"{backend} {n}: listing p50 {result['listing'][0]:.1f} ms p95 {result['listing'][1]:.1f} ms, "

@@ -26,7 +26,6 @@ import sys
 import threading
 import time
 import urllib.parse
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -34,25 +33,12 @@ import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from pg import throwaway_database  # noqa: E402
 
 PORT = 5181
 TOKEN = re.compile(rb'name="csrf_token"[^>]*value="([^"]+)"')
-
-
-def make_database(server_url: str):
-    url = sa.make_url(server_url)
-    name = f"bench_checkout_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name})
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
-
-    return url.set(database=name).render_as_string(hide_password=False), drop
 
 
 def seed(database_url: str, env: dict) -> dict:
@@ -184,7 +170,11 @@ def main():
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
 
-    database_url, drop = make_database(args.pg)
+    with throwaway_database(args.pg, "bench_checkout") as database_url:
+        measure(args, database_url)
+
+
+def measure(args, database_url: str) -> None:
     env = {**os.environ, "DATABASE_URL": database_url, "FLASK_APP": "marketplace:create_app",
            "MARKETPLACE_CONFIG": "production", "SECRET_KEY": "b" * 48,
            "INSTANCE_PATH": "/tmp/bench-checkout-instance", "PROXY_COUNT": "0"}
@@ -223,7 +213,6 @@ def main():
         if server:
             server.send_signal(signal.SIGTERM)
             server.wait(10)
-        drop()
 
 
 if __name__ == "__main__":

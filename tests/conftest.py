@@ -2,6 +2,7 @@
 dropped here when TEST_DATABASE_URL points at a server), emptied after every test."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import uuid
@@ -37,13 +38,11 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.english)
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory) -> Iterator[str]:
-    if not ON_POSTGRES:
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
-        return
+@contextlib.contextmanager
+def throwaway_postgres_database(prefix: str) -> Iterator[str]:
+    """A new database on the server of TEST_DATABASE_URL, dropped (connections closed) after."""
     url = sa.make_url(TEST_DATABASE_URL)
-    name = f"test_ess_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
@@ -60,6 +59,15 @@ def database_url(tmp_path_factory) -> Iterator[str]:
             )
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> Iterator[str]:
+    if not ON_POSTGRES:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+        return
+    with throwaway_postgres_database("test_ess") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -197,24 +205,8 @@ def empty_database_url(tmp_path) -> Iterator[str]:
     if not ON_POSTGRES:
         yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
         return
-    url = sa.make_url(TEST_DATABASE_URL)
-    name = f"test_ess_empty_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                sa.text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": name},
-            )
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    with throwaway_postgres_database("test_ess_empty") as url:
+        yield url
 
 
 @pytest.fixture
