@@ -1,7 +1,7 @@
 """Security headers (CSP and friends) on every response."""
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, abort, request
 
 
 def content_security_policy(app: Flask) -> str:
@@ -22,7 +22,20 @@ def content_security_policy(app: Flask) -> str:
     return "; ".join(f"{name} {value}" for name, value in directives.items())
 
 
+def _refuse_nul_bytes():
+    """A NUL byte in a path, query or form is never legitimate and PostgreSQL refuses it in
+    text: answer 400 here rather than a database error later."""
+    if "\x00" in request.path or any("\x00" in value for value in request.args.values()):
+        abort(400)
+    if request.method == "POST" and request.mimetype in (
+        "application/x-www-form-urlencoded", "multipart/form-data"
+    ) and any("\x00" in value for value in request.form.values()):
+        abort(400)
+
+
 def init_app(app: Flask) -> None:
+    app.before_request(_refuse_nul_bytes)
+
     @app.after_request
     def set_security_headers(response):
         headers = response.headers

@@ -187,6 +187,13 @@ def mark_paid(order: Order, *, amount_paid_cents: int, payment_intent_id: str | 
     products = {p.id: p for p in lock_rows(Product, [h.product_id for h in product_holds])}
     slots = {s.id: s for s in lock_rows(PickupSlot, [h.slot_id for h in slot_holds])}
 
+    # The seller may have changed the stock while the shopper paid (sold the item in the shop,
+    # switched to unlimited): units that are no longer on the shelf cannot be sold.
+    for hold in product_holds:
+        stock = products[hold.product_id].stock
+        if stock is not None and stock < hold.quantity:
+            return _unfulfillable(order, amount_paid_cents, payment_intent_id)
+
     # Holds that lapsed must be re-taken against what others hold now.
     lapsed = [h for h in product_holds if h.state == HoldState.RELEASED or h.expires_at <= now]
     if lapsed:
@@ -205,8 +212,9 @@ def mark_paid(order: Order, *, amount_paid_cents: int, payment_intent_id: str | 
                 return _unfulfillable(order, amount_paid_cents, payment_intent_id)
 
     for hold in product_holds:
-        catalog.adjust_stock(products[hold.product_id], delta=-hold.quantity,
-                             reason=StockReason.SALE, reference=order.reference)
+        if products[hold.product_id].stock is not None:  # unlimited since the checkout: no count
+            catalog.adjust_stock(products[hold.product_id], delta=-hold.quantity,
+                                 reason=StockReason.SALE, reference=order.reference)
         hold.state = HoldState.CONSUMED
     for hold in slot_holds:
         slots[hold.slot_id].booked += hold.quantity

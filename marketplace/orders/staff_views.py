@@ -56,6 +56,7 @@ SLOT_CHOICE_DAYS_AHEAD = 28
 # The order's life in words, for the history on the part's page. Unknown actions are shown
 # by their code.
 HISTORY_LABELS = {
+    "order.withdrawal_failed": _l("Withdrawal refund refused by the payment provider"),
     "order.placed": _l("Order placed"),
     "order.paid": _l("Payment received"),
     "order.paid_too_late": _l("Paid after the hold ended, with the goods gone: the payment is refunded"),
@@ -284,8 +285,9 @@ def withdrawal(reference: str):
         status = 400
         if eligible and form.validate_on_submit():
             try:
-                request_withdrawal(
-                    order, lines=form.quantities(), reason=form.reason.data or "",
+                wanted = form.quantities()
+                refunds = request_withdrawal(
+                    order, lines=wanted, reason=form.reason.data or "",
                     by_user=_me() if current_user.is_authenticated else None,
                 )
             except DomainError as exc:
@@ -296,6 +298,10 @@ def withdrawal(reference: str):
                 db.session.commit()
                 flash(_("Your return is recorded and the refund was sent to your card. "
                         "We emailed you a confirmation."), "success")
+                parts_asked = {view.part.id for view in views if view.line.id in wanted}
+                if len(refunds) < len(parts_asked):
+                    flash(_("Some items could not be refunded right now: the seller will "
+                            "contact you."), "warning")
                 return redirect(url_for("orders.order", reference=order.reference, key=key))
         elif not eligible:
             status = 409

@@ -166,8 +166,18 @@ def request_withdrawal(
         part = parts[part_id]
         # The goods are still at the shopper's: they come back into stock when the seller
         # receives them (a "return" stock change), not now, or they could be sold twice.
-        refund = payments.refund_part(part, quantities=quantities, by=None, reason=REFUND_REASON,
-                                      goods_returned=False)
+        try:
+            refund = payments.refund_part(part, quantities=quantities, by=None,
+                                          reason=REFUND_REASON, goods_returned=False)
+        except payments.RefundError as exc:
+            if not refunds:
+                raise  # nothing was refunded: the shopper sees the refusal, nothing changed
+            # An earlier seller's refund went through (each refund commits around its gateway
+            # call): keep it, say what failed, and let the staff of this seller follow up.
+            audit.record("order.withdrawal_failed", part, by=by_user, data={
+                "reference": order.reference, "part_id": part.id, "error": str(exc.message),
+            })
+            continue
         refunds.append(refund)
         items = [(known[line_id].line, quantity) for line_id, quantity in quantities.items()]
         returned.extend(items)

@@ -21,6 +21,7 @@ from marketplace.db import LockTimeout, db, lock_rows, utcnow
 from marketplace.errors import DomainError
 from marketplace.orders import services as orders
 from marketplace.orders.models import Order, OrderStatus
+from marketplace.orders.status import IllegalTransition
 from marketplace.payments import refunds
 from marketplace.payments.gateway import (
     CheckoutSession,
@@ -143,6 +144,11 @@ def fulfil_checkout_session(session_id: str) -> Order | None:
                     payment_intent_id=state.payment_intent_id,
                 )
         db.session.commit()
+    except IllegalTransition:
+        # Another fulfilment of the same session (webhook and success page at once, on SQLite
+        # where rows are not locked) got there first: the order is paid; show it as it is.
+        db.session.rollback()
+        return db.session.get(Order, order.id)
     except BaseException:
         db.session.rollback()
         raise
@@ -242,7 +248,11 @@ def reconcile_report(*, since_hours: int = 48) -> ReconcileReport:
     rows = db.session.execute(
         sa.select(Order.id, Order.reference, Order.checkout_session_id)
         .where(
-            Order.status.in_([OrderStatus.PENDING_PAYMENT, OrderStatus.EXPIRED]),
+            # Cancelled too: a shopper may pay in one tab while cancelling in another, and
+            # that payment is due back.
+            Order.status.in_(
+                [OrderStatus.PENDING_PAYMENT, OrderStatus.EXPIRED, OrderStatus.CANCELLED]
+            ),
             Order.checkout_session_id.is_not(None),
             Order.created_at >= since,
         )
