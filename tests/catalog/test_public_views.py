@@ -281,7 +281,7 @@ def test_header_search_without_results_and_without_query(english, shelf):
     assert "No product matches “trombone”." in page
     assert "0 sellers match “trombone”." in page
     assert "Type a product, a shop name" in page_of(english.get("/search"))
-    assert english.get("/search?q=%00velo").status_code == 200
+    assert english.get("/search?q=%00velo").status_code == 400  # a NUL byte: refused, not searched
 
 
 # --- product page ------------------------------------------------------------------------------
