@@ -166,6 +166,7 @@ def main():
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=4, help="gthread threads per worker")
     parser.add_argument("--stock-for-oversell", type=int, default=300)
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
@@ -183,7 +184,7 @@ def measure(args, database_url: str) -> None:
         ids = seed(database_url, env)
         server = subprocess.Popen(
             [str(ROOT / ".venv/bin/gunicorn"), "-w", str(args.workers), "-b", f"127.0.0.1:{PORT}",
-             "--worker-class", "gthread", "--threads", "4", "--log-level", "warning",
+             "--worker-class", "gthread", "--threads", str(args.threads), "--log-level", "warning",
              "marketplace:create_app()"],
             env=env, cwd=ROOT)
         for _ in range(100):
