@@ -98,7 +98,12 @@ def _configure(app: Flask, config_name: str, overrides: dict | None) -> None:
         # one (5x slower). Plans are made for the actual values; planning costs well under 1 ms.
         options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
         connect_args = {**options.get("connect_args", {})}
-        connect_args.setdefault("options", "-c plan_cache_mode=force_custom_plan")
+        # Any wait for a row lock ends after DB_LOCK_TIMEOUT_SECONDS: "busy, try again", never
+        # a request hanging behind a slow one.
+        timeout_ms = int(app.config["DB_LOCK_TIMEOUT_SECONDS"] * 1000)
+        connect_args.setdefault(
+            "options", f"-c plan_cache_mode=force_custom_plan -c lock_timeout={timeout_ms}"
+        )
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, "connect_args": connect_args}
     app.config["MAIL_OUTBOX_DIR"] = app.config["MAIL_OUTBOX_DIR"] or str(instance / "outbox")
     app.config["UPLOAD_DIR"] = app.config["UPLOAD_DIR"] or str(instance / "uploads")

@@ -66,18 +66,14 @@ class LockTimeout(Exception):
 def lock_rows(model, ids: Iterable[int]) -> list:
     """SELECT ... FOR UPDATE the rows of `model` with these ids, in id order to avoid deadlocks.
 
-    On PostgreSQL the wait is bounded by DB_LOCK_TIMEOUT_SECONDS (SET LOCAL lock_timeout); a
-    timeout raises LockTimeout. SQLite serialises writers itself and ignores FOR UPDATE.
+    On PostgreSQL every connection waits at most DB_LOCK_TIMEOUT_SECONDS for a lock (the
+    lock_timeout set in create_app); a timeout raises LockTimeout. SQLite serialises writers
+    itself and ignores FOR UPDATE.
     """
-    from flask import current_app
-
     ids = sorted(set(ids))
     if not ids:
         return []
     session = db.session
-    if session.get_bind().dialect.name == "postgresql":
-        timeout_ms = int(current_app.config["DB_LOCK_TIMEOUT_SECONDS"] * 1000)
-        session.execute(sa.text(f"SET LOCAL lock_timeout = {timeout_ms}"))
     stmt = (
         sa.select(model)
         .where(model.id.in_(ids))

@@ -4,9 +4,10 @@ from __future__ import annotations
 from flask import Flask, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from marketplace.db import LockTimeout, db
+from marketplace.db import LockTimeout, db, is_lock_timeout
 
 
 class DomainError(Exception):
@@ -67,6 +68,13 @@ def register(app: Flask) -> None:
     def lock_timeout(exc):
         db.session.rollback()
         return render_error(503, _l("This item is busy right now, please try again."))
+
+    @app.errorhandler(OperationalError)
+    def operational_error(exc: OperationalError):
+        # A lock wait that timed out in any statement (not only in lock_rows) is "busy" too.
+        if is_lock_timeout(exc):
+            return lock_timeout(exc)
+        return unexpected_error(exc)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -69,6 +69,14 @@ _RESEND_PER_IP = limiter.limit(_RESEND, methods=_POST)
 _RESEND_PER_EMAIL = limiter.limit(_RESEND, key_func=_form_email_key, methods=_POST)
 
 
+def _check_inbox(message, *, offer_resend: bool):
+    """The page that says a mail is on its way (and never whether the account exists)."""
+    return render_template(
+        "accounts/check_inbox.html", title=_("Check your inbox"), message=message,
+        offer_resend=offer_resend,
+    )
+
+
 def _safe_next_or_none() -> str | None:
     """The `next` query parameter when it is a path on this site, else None."""
     target = request.args.get("next")
@@ -111,16 +119,11 @@ def register():
         else:
             db.session.commit()
             # Same page whether the address was new or already had an account.
-            return render_template(
-                "accounts/check_inbox.html",
-                title=_("Check your inbox"),
-                message=_(
-                    "We have sent an email to %(email)s. Open the link in it to confirm your "
-                    "address and finish creating your account.",
-                    email=normalize_email(form.email.data),
-                ),
-                offer_resend=True,
-            )
+            return _check_inbox(_(
+                "We have sent an email to %(email)s. Open the link in it to confirm your "
+                "address and finish creating your account.",
+                email=normalize_email(form.email.data),
+            ), offer_resend=True)
     return render_template("accounts/register.html", form=form, next=next_path)
 
 
@@ -153,16 +156,11 @@ def resend_verification():
     if form.validate_on_submit():
         accounts.resend_verification(form.email.data)
         db.session.commit()
-        return render_template(
-            "accounts/check_inbox.html",
-            title=_("Check your inbox"),
-            message=_(
-                "If an account is waiting for confirmation at %(email)s, we have sent a new "
-                "link to it.",
-                email=normalize_email(form.email.data),
-            ),
-            offer_resend=False,
-        )
+        return _check_inbox(_(
+            "If an account is waiting for confirmation at %(email)s, we have sent a new "
+            "link to it.",
+            email=normalize_email(form.email.data),
+        ), offer_resend=False)
     return render_template("accounts/resend_verification.html", form=form, invalid_link=None)
 
 
@@ -211,16 +209,11 @@ def forgot_password():
     if form.validate_on_submit():
         accounts.request_password_reset(form.email.data)
         db.session.commit()
-        return render_template(
-            "accounts/check_inbox.html",
-            title=_("Check your inbox"),
-            message=_(
-                "If an account exists for %(email)s, we have sent it a link to choose a new "
-                "password. The link works only once.",
-                email=normalize_email(form.email.data),
-            ),
-            offer_resend=False,
-        )
+        return _check_inbox(_(
+            "If an account exists for %(email)s, we have sent it a link to choose a new "
+            "password. The link works only once.",
+            email=normalize_email(form.email.data),
+        ), offer_resend=False)
     return render_template("accounts/forgot_password.html", form=form)
 
 

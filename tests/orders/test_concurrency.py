@@ -117,3 +117,31 @@ def test_a_lock_that_cannot_be_had_answers_busy_not_500(make_app, make_organizat
         assert "busy" in response.get_data(as_text=True)
         db.session.expire_all()
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == 0
+
+
+def test_a_lock_wait_in_any_statement_answers_busy(make_app, make_organization, make_product,
+                                                   make_user):
+    from marketplace.catalog.models import ProductStatus
+    from marketplace.organizations.models import Role
+
+    app = make_app(DB_LOCK_TIMEOUT_SECONDS=1)
+    with app.app_context():
+        manager = make_user()
+        seller = make_organization(members={Role.MANAGER: manager})
+        product = make_product(seller, stock=5)
+        db.session.commit()
+        client = app.test_client()
+        with client.session_transaction() as session:
+            session["_user_id"] = manager.get_id()
+
+        other = db.engine.connect()
+        blocker = other.begin()
+        other.execute(sa.text("SELECT id FROM product WHERE id = :id FOR UPDATE"), {"id": product.id})
+        try:  # archiving updates the product row, which the other transaction holds
+            response = client.post(f"/orgs/{seller.id}/products/{product.id}/archive")
+        finally:
+            blocker.rollback()
+            other.close()
+        assert response.status_code == 503
+        db.session.expire_all()
+        assert product.status == ProductStatus.ACTIVE
