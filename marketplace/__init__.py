@@ -23,6 +23,7 @@ BLUEPRINTS = [
     "marketplace.orders.staff_views",
     "marketplace.orders.views",
     "marketplace.payments.views",
+    "marketplace.vouchers.views",
 ]
 
 # Environment variables that override the settings files, and how to read them.

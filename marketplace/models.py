@@ -6,3 +6,4 @@ from marketplace.orders import models as orders  # noqa: F401
 from marketplace.organizations import models as organizations  # noqa: F401
 from marketplace.payments import models as payments  # noqa: F401
 from marketplace.pickup import models as pickup  # noqa: F401
+from marketplace.vouchers import models as vouchers  # noqa: F401

@@ -20,6 +20,7 @@ class OrderStatus(enum.StrEnum):
     EXPIRED = "expired"
     REFUNDED = "refunded"
     PARTIALLY_REFUNDED = "partially_refunded"
+    NO_SHOW = "no_show"  # a part nobody came for, marked by staff after its slot ended
 
 
 class Cart(TimestampMixin, db.Model):
@@ -131,6 +132,9 @@ class OrderPart(db.Model):
     commission_cents: Mapped[int | None]
     seller_amount_cents: Mapped[int | None]
     collected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    no_show_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set when a no-show's goods went back on sale (the seller's setting at that time).
+    no_show_restocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     order = relationship("Order", back_populates="parts")
     organization = relationship("Organization", lazy="joined", innerjoin=True)

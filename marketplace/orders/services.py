@@ -18,7 +18,6 @@ from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Product, StockReason
 from marketplace.db import db, lock_rows, utcnow
 from marketplace.errors import DomainError
-from marketplace.notifications.services import queue_email
 from marketplace.orders.cart import CartView, available_quantities
 from marketplace.orders.models import (
     Hold,
@@ -235,7 +234,9 @@ def mark_paid(order: Order, *, amount_paid_cents: int, payment_intent_id: str | 
     db.session.flush()
     audit.record("order.paid", order, data={"reference": order.reference,
                                             "amount_paid_cents": amount_paid_cents})
-    queue_email("order_confirmed", to=order.email, locale=order.locale, order=order)
+    from marketplace.vouchers import notify  # vouchers build on orders, not the reverse
+
+    notify.queue_confirmation(order)
     return PaymentOutcome(order, newly_paid=True)
 
 

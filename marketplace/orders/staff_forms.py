@@ -22,13 +22,15 @@ STATUS_LABELS = {
     S.EXPIRED: _l("Not paid in time"),
     S.REFUNDED: _l("Refunded"),
     S.PARTIALLY_REFUNDED: _l("Partly refunded"),
+    S.NO_SHOW: _l("Not collected"),
 }
 
 # What a seller has to deal with: everything the shopper paid for. The list shows these unless
 # another status is chosen.
-PAID_AND_LATER = (S.PAID, S.READY_FOR_PICKUP, S.COLLECTED, S.PARTIALLY_REFUNDED, S.REFUNDED)
+PAID_AND_LATER = (S.PAID, S.READY_FOR_PICKUP, S.COLLECTED, S.PARTIALLY_REFUNDED, S.REFUNDED,
+                  S.NO_SHOW)
 # A part whose money can still (partly) go back to the shopper.
-REFUNDABLE = (S.PAID, S.READY_FOR_PICKUP, S.COLLECTED, S.PARTIALLY_REFUNDED)
+REFUNDABLE = (S.PAID, S.READY_FOR_PICKUP, S.COLLECTED, S.PARTIALLY_REFUNDED, S.NO_SHOW)
 
 DEFAULT_FILTER = ""
 ALL_STATUSES = "all"

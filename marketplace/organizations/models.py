@@ -86,6 +86,9 @@ class Organization(TimestampMixin, db.Model):
     # Platform commission on this seller's sales, in basis points (500 = 5 %); None = the
     # platform default (PLATFORM_COMMISSION_BP).
     commission_rate_bp: Mapped[int | None]
+    # What happens to the goods of an order nobody came for: back on sale (True), or kept
+    # aside so the shopper can still collect them (False).
+    restock_no_shows: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
 
     applied_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
     reviewed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))

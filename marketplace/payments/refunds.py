@@ -32,7 +32,7 @@ from marketplace.pickup.models import PickupSlot
 log = logging.getLogger(__name__)
 
 S = OrderStatus
-REFUNDABLE = {S.PAID, S.READY_FOR_PICKUP, S.COLLECTED, S.PARTIALLY_REFUNDED}
+REFUNDABLE = {S.PAID, S.READY_FOR_PICKUP, S.COLLECTED, S.PARTIALLY_REFUNDED, S.NO_SHOW}
 LATE_PAYMENT = "late_payment"
 OUTSIDE = "refunded_at_gateway"
 
@@ -265,7 +265,9 @@ def _refund_lines(order: Order, part: OrderPart, wanted: dict[int, int], *, rest
         line.refunded_quantity += quantity
         done.append((line.title, quantity))
         product = products.get(line.product_id)
-        if restock and product is not None and product.stock is not None:
+        # A no-show's goods may already be back on the shelf: never count them twice.
+        if (restock and product is not None and product.stock is not None
+                and part.no_show_restocked_at is None):
             catalog.adjust_stock(product, delta=quantity, reason=StockReason(restock), by=by,
                                  reference=order.reference, note=f"refund of {order.reference}")
     return done

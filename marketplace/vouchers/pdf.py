@@ -1,0 +1,88 @@
+"""The printable voucher (A5 PDF): seller, address, slot, lines, the QR code and the short code."""
+from __future__ import annotations
+
+import io
+import unicodedata
+from pathlib import Path
+
+from flask_babel import format_datetime, gettext
+from fpdf import FPDF
+
+from marketplace.i18n import money_filter as format_money
+from marketplace.vouchers import qr
+
+# A Unicode font when the system has one (Debian: fonts-dejavu-core); otherwise the PDF core
+# font, whose Latin-1 text we simplify (€ becomes EUR, narrow spaces become spaces).
+UNICODE_FONTS = [
+    Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
+    Path("/usr/share/fonts/dejavu/DejaVuSans.ttf"),
+]
+
+
+def _font(pdf: FPDF) -> tuple[str, bool]:
+    for path in UNICODE_FONTS:
+        bold = path.with_name("DejaVuSans-Bold.ttf")
+        if path.exists() and bold.exists():
+            pdf.add_font("DejaVu", "", str(path))
+            pdf.add_font("DejaVu", "B", str(bold))
+            return "DejaVu", True
+    return "Helvetica", False
+
+
+def _latin1(text: str) -> str:
+    text = text.replace("€", "EUR").replace("œ", "oe").replace("Œ", "OE")
+    text = "".join(" " if unicodedata.category(c) == "Zs" else c for c in text)
+    return text.encode("latin-1", "replace").decode("latin-1")
+
+
+def voucher_pdf(voucher) -> bytes:
+    part = voucher.part
+    order = part.order
+    slot = part.slot
+    location = slot.location
+    pdf = FPDF(format="A5")
+    pdf.set_title(gettext("Voucher %(code)s", code=voucher.display_code))
+    pdf.set_author(part.organization.name)
+    pdf.set_auto_page_break(auto=True, margin=12)
+    pdf.add_page()
+    family, unicode_ok = _font(pdf)
+
+    def text(value) -> str:
+        value = str(value)
+        return value if unicode_ok else _latin1(value)
+
+    def line(value, *, size=11, style="", height=6):
+        pdf.set_font(family, style, size)
+        pdf.multi_cell(0, height, text(value), new_x="LMARGIN", new_y="NEXT")
+
+    line(gettext("Pickup voucher"), size=18, style="B", height=9)
+    line(part.organization.name, size=14, style="B", height=8)
+    line(gettext("Order %(reference)s", reference=order.reference))
+    line(order.name)
+    pdf.ln(2)
+    line(gettext("Pickup"), style="B")
+    line(gettext("%(day)s, %(start)s to %(end)s",
+                 day=format_datetime(slot.starts_at, "EEEE d MMMM y"),
+                 start=format_datetime(slot.starts_at, "HH:mm"),
+                 end=format_datetime(slot.ends_at, "HH:mm")))
+    line(f"{location.name}\n{location.address_line}\n{location.postcode} {location.town}")
+    if location.instructions:
+        line(location.instructions, size=9, height=5)
+    pdf.ln(2)
+
+    size = 60
+    x = (pdf.w - size) / 2
+    pdf.image(io.BytesIO(qr.qr_png(qr.voucher_url(voucher), box_size=10)), x=x, w=size, h=size)
+    pdf.set_font(family, "B", 20)
+    pdf.cell(0, 10, voucher.display_code, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+
+    line(gettext("To collect"), style="B")
+    for item in part.lines:
+        left = item.quantity - item.refunded_quantity
+        if left > 0:
+            line(gettext("%(quantity)d × %(title)s", quantity=left, title=item.title), size=10,
+                 height=5)
+    line(gettext("Subtotal: %(amount)s",
+                 amount=format_money(part.subtotal_cents, order.currency)), size=10, height=5)
+    return bytes(pdf.output())

@@ -1,0 +1,279 @@
+"""The shopper's voucher (page, QR image, PDF) and the staff's counter and slot pages."""
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user
+
+from marketplace.db import db, utcnow
+from marketplace.errors import DomainError
+from marketplace.extensions import limiter
+from marketplace.orders.models import OrderPart
+from marketplace.orders.staff_forms import STATUS_LABELS
+from marketplace.organizations.access import member_required
+from marketplace.organizations.models import Role
+from marketplace.pickup.models import PickupLocation, PickupSlot
+from marketplace.vouchers import decode, pdf, qr
+from marketplace.vouchers import services as vouchers
+from marketplace.vouchers.codes import INPUT_MAX
+from marketplace.vouchers.models import Voucher
+
+bp = Blueprint("vouchers", __name__)
+
+SLOT_LIST_DAYS_BACK = 7
+SLOT_LIST_DAYS_AHEAD = 14
+
+
+@bp.app_context_processor
+def _labels():
+    return {"ORDER_STATUS_LABELS": STATUS_LABELS}
+
+
+# --- the shopper's voucher -------------------------------------------------------------------
+
+
+def _voucher_or_404(token: str):
+    voucher = vouchers.by_token(token)
+    if voucher is None:
+        abort(404)
+    return voucher
+
+
+@bp.get("/v/<token>")
+def show(token: str):
+    voucher = _voucher_or_404(token)
+    part = voucher.part
+    done = vouchers.collected_line_ids(voucher.id)
+    response = Response(render_template(
+        "vouchers/voucher.html", voucher=voucher, part=part, order=part.order,
+        refused=vouchers.refusal(part), collected_ids=done,
+        collections=list(voucher.collections),
+    ))
+    _private(response)
+    return response
+
+
+@bp.get("/v/<token>/qr.png")
+def qr_image(token: str):
+    voucher = _voucher_or_404(token)
+    response = Response(qr.qr_png(qr.voucher_url(voucher)), mimetype="image/png")
+    return _private(response)
+
+
+@bp.get("/v/<token>/voucher.pdf")
+def pdf_file(token: str):
+    voucher = _voucher_or_404(token)
+    response = Response(pdf.voucher_pdf(voucher), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = (
+        f'inline; filename="voucher-{voucher.part.order.reference}-{voucher.code}.pdf"'
+    )
+    return _private(response)
+
+
+def _private(response: Response) -> Response:
+    # The token is the key to the voucher: no shared cache keeps it, no referrer leaks it.
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+# --- the counter -----------------------------------------------------------------------------
+
+
+@bp.get("/orgs/<int:org_id>/counter")
+@member_required(Role.COUNTER)
+def counter(organization, membership):
+    return _counter_page(organization, membership)
+
+
+def _counter_page(organization, membership, *, view=None, error=None, result=None, status=200,
+                  query=""):
+    return render_template(
+        "vouchers/counter.html", organization=organization, membership=membership,
+        view=view, error=error, result=result, query=query,
+        nonce=secrets.token_urlsafe(16),
+    ), status
+
+
+@bp.get("/orgs/<int:org_id>/counter/scan")
+@member_required(Role.COUNTER)
+def scan(organization, membership):
+    text = request.args.get("q", "")[:INPUT_MAX]
+    try:
+        voucher = vouchers.find_for_counter(text, organization)
+    except DomainError as exc:
+        return _counter_page(organization, membership, error=exc.message,
+                             status=exc.status_code)
+    view = vouchers.counter_view(voucher)
+    return _counter_page(organization, membership, view=view,
+                         status=view.refused.status_code if view.refused else 200)
+
+
+@bp.post("/orgs/<int:org_id>/counter/vouchers/<int:voucher_id>/collect")
+@member_required(Role.COUNTER)
+def collect(organization, membership, voucher_id: int):
+    line_ids = _line_ids(request.form.getlist("line"))
+    if line_ids is None:
+        abort(400)
+    try:
+        result = vouchers.collect(
+            voucher_id, organization=organization, by=current_user,
+            nonce=request.form.get("nonce", ""), line_ids=line_ids,
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        voucher = db.session.get(Voucher, voucher_id)
+        view = None
+        if voucher is not None and voucher.part.organization_id == organization.id:
+            view = vouchers.counter_view(voucher)
+            if view.refused is not None:
+                exc = view.refused if exc.status_code != 400 else exc
+        return _counter_page(organization, membership, view=view, error=exc.message,
+                             status=exc.status_code)
+    db.session.commit()
+    return _counter_page(organization, membership, result=result,
+                         view=vouchers.counter_view(result.collection.voucher))
+
+
+def _line_ids(values: list[str]) -> set[int] | None:
+    """The ticked lines; None when a value is not a line id at all (a forged form)."""
+    ids = set()
+    for value in values:
+        if not value.isdigit() or len(value) > 12:
+            return None
+        ids.add(int(value))
+    return ids
+
+
+@bp.post("/orgs/<int:org_id>/counter/decode")
+@member_required(Role.COUNTER)
+@limiter.limit("120/minute")
+def decode_frame(organization, membership):
+    """A camera frame from a browser without BarcodeDetector: the QR's text, or nothing."""
+    frame = request.files.get("frame")
+    data = frame.read(decode.FRAME_MAX_BYTES + 1) if frame else request.get_data()
+    try:
+        text = decode.decode_frame(data)
+    except decode.BadFrame:
+        return jsonify(error=_("This is not a picture the counter can read.")), 400
+    return jsonify(text=text)
+
+
+# --- slots: who comes when; no-shows ---------------------------------------------------------
+
+
+@bp.get("/orgs/<int:org_id>/slots")
+@member_required(Role.COUNTER)
+def slots(organization, membership):
+    now = utcnow()
+    counts = (
+        sa.select(OrderPart.slot_id, sa.func.count().label("parts"))
+        .where(OrderPart.status.in_(vouchers.IN_SLOT_LIST),
+               OrderPart.organization_id == organization.id)
+        .group_by(OrderPart.slot_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(PickupSlot, counts.c.parts)
+        .join(PickupSlot.location)
+        .join(counts, counts.c.slot_id == PickupSlot.id)
+        .where(PickupLocation.organization_id == organization.id,
+               PickupSlot.ends_at >= now - timedelta(days=SLOT_LIST_DAYS_BACK),
+               PickupSlot.starts_at < now + timedelta(days=SLOT_LIST_DAYS_AHEAD))
+        .order_by(PickupSlot.starts_at, PickupSlot.id)
+    ).all()
+    return render_template("vouchers/slots.html", organization=organization,
+                           membership=membership, rows=rows, now=now)
+
+
+def _slot_of(organization, slot_id: int) -> PickupSlot:
+    slot = db.session.get(PickupSlot, slot_id)
+    if slot is None or slot.location.organization_id != organization.id:
+        abort(404)
+    return slot
+
+
+def _slot_rows(slot: PickupSlot):
+    parts = vouchers.slot_parts(slot)
+    found = vouchers.vouchers_of(parts)
+    collections = vouchers.collections_of(found.values())
+    return [(part, found.get(part.id), collections.get(part.id, [])) for part in parts]
+
+
+@bp.get("/orgs/<int:org_id>/slots/<int:slot_id>")
+@member_required(Role.COUNTER)
+def slot(organization, membership, slot_id: int):
+    slot = _slot_of(organization, slot_id)
+    return render_template(
+        "vouchers/slot.html", organization=organization, membership=membership, slot=slot,
+        rows=_slot_rows(slot), ended=slot.ends_at <= utcnow(),
+        printable=request.args.get("print") == "1",
+    )
+
+
+CSV_HEADER = ["reference", "name", "phone", "status", "voucher", "items", "collected_at"]
+
+
+def _csv_cell(value) -> str:
+    """Spreadsheets run cells starting with = + - @ as formulas: never let a name do that."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@bp.get("/orgs/<int:org_id>/slots/<int:slot_id>/orders.csv")
+@member_required(Role.COUNTER)
+def slot_csv(organization, membership, slot_id: int):
+    slot = _slot_of(organization, slot_id)
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";")
+    writer.writerow(CSV_HEADER)
+    for part, voucher, _collections in _slot_rows(slot):
+        items = ", ".join(f"{line.quantity - line.refunded_quantity} x {line.title}"
+                          for line in part.lines if line.quantity > line.refunded_quantity)
+        writer.writerow([_csv_cell(v) for v in (
+            part.order.reference, part.order.name, part.order.phone, part.status.value,
+            voucher.display_code if voucher else "", items,
+            part.collected_at.isoformat() if part.collected_at else "",
+        )])
+    filename = f"slot-{slot.starts_at:%Y-%m-%d-%H%M}-{slot.id}.csv"
+    # A byte-order mark so that Excel opens the accents right.
+    return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.post("/orgs/<int:org_id>/slots/<int:slot_id>/no-shows")
+@member_required(Role.MANAGER)
+def no_shows(organization, membership, slot_id: int):
+    slot = _slot_of(organization, slot_id)
+    try:
+        marked = vouchers.mark_no_shows(slot, organization=organization, by=current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "error")
+        return redirect(url_for("vouchers.slot", org_id=organization.id, slot_id=slot_id))
+    db.session.commit()
+    if marked:
+        flash(ngettext("%(num)d order marked as not collected.",
+                       "%(num)d orders marked as not collected.", len(marked)), "success")
+    else:
+        flash(_("Every order of this slot was collected: nothing to mark."), "success")
+    return redirect(url_for("vouchers.slot", org_id=organization.id, slot_id=slot_id))
+

@@ -1,0 +1,105 @@
+// Counter page: camera scanning. The text field works without this script (a handheld scanner
+// types the voucher URL and Enter; a volunteer types the short code).
+// With a camera: the browser's BarcodeDetector where it exists, otherwise a frame every
+// moment is sent to the server, which decodes it (zxing-cpp).
+(function () {
+  "use strict";
+  var form = document.getElementById("counter-scan");
+  if (!form || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    return;
+  }
+  var input = document.getElementById("q");
+  var startButton = document.getElementById("camera-start");
+  var stopButton = document.getElementById("camera-stop");
+  var box = document.getElementById("camera");
+  var video = document.getElementById("camera-video");
+  var statusLine = document.getElementById("camera-status");
+  var stream = null;
+  var timer = null;
+  var busy = false;
+  var canvas = document.createElement("canvas");
+  var detector = null;
+  if ("BarcodeDetector" in window) {
+    try {
+      detector = new window.BarcodeDetector({ formats: ["qr_code"] });
+    } catch (e) {
+      detector = null;
+    }
+  }
+
+  startButton.hidden = false;
+
+  function stop() {
+    if (timer) { window.clearInterval(timer); timer = null; }
+    if (stream) { stream.getTracks().forEach(function (t) { t.stop(); }); stream = null; }
+    box.hidden = true;
+    stopButton.hidden = true;
+    startButton.hidden = false;
+    input.focus();
+  }
+
+  function found(text) {
+    if (!text) { return; }
+    stop();
+    input.value = text;
+    form.submit();
+  }
+
+  function frameBlob(callback) {
+    var width = video.videoWidth, height = video.videoHeight;
+    if (!width || !height) { callback(null); return; }
+    var scale = Math.min(1, 960 / Math.max(width, height));
+    canvas.width = Math.round(width * scale);
+    canvas.height = Math.round(height * scale);
+    canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+    canvas.toBlob(callback, "image/jpeg", 0.85);
+  }
+
+  function askServer() {
+    frameBlob(function (blob) {
+      if (!blob) { busy = false; return; }
+      var body = new FormData();
+      body.append("frame", blob, "frame.jpg");
+      fetch(form.dataset.decodeUrl, {
+        method: "POST", body: body, credentials: "same-origin",
+        headers: { "X-CSRFToken": form.dataset.csrf }
+      }).then(function (response) {
+        return response.ok ? response.json() : null;
+      }).then(function (data) {
+        busy = false;
+        if (data && data.text) { found(data.text); }
+      }).catch(function () { busy = false; });
+    });
+  }
+
+  function tick() {
+    if (busy || !stream) { return; }
+    busy = true;
+    if (detector) {
+      detector.detect(video).then(function (codes) {
+        busy = false;
+        if (codes.length) { found(codes[0].rawValue); }
+      }).catch(function () { busy = false; });
+    } else {
+      askServer();
+    }
+  }
+
+  startButton.addEventListener("click", function () {
+    navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false })
+      .then(function (s) {
+        stream = s;
+        video.srcObject = s;
+        video.play();
+        box.hidden = false;
+        startButton.hidden = true;
+        stopButton.hidden = false;
+        timer = window.setInterval(tick, detector ? 200 : 700);
+      })
+      .catch(function () {
+        box.hidden = false;
+        statusLine.textContent = statusLine.dataset.noCamera;
+      });
+  });
+  stopButton.addEventListener("click", stop);
+})();
