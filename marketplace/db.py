@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import DeclarativeBase, Mapped, lazyload, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, joinedload, lazyload, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -59,12 +59,28 @@ class TimestampMixin:
     )
 
 
+def commit_keeping_state() -> None:
+    """Commit without expiring what the session holds: for a request that goes on with the
+    objects it has just written itself, which need no reading back (the default expiry would
+    reload them, and their collections, at the next attribute read)."""
+    session = db.session()
+    previous = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = previous
+
+
 class LockTimeout(Exception):
     """A row lock could not be had in time: the user is asked to try again."""
 
 
-def lock_rows(model, ids: Iterable[int]) -> list:
+def lock_rows(model, ids: Iterable[int], *, joined: Iterable = ()) -> list:
     """SELECT ... FOR UPDATE the rows of `model` with these ids, in id order to avoid deadlocks.
+
+    `joined`: many-to-one relationships of `model` read in the same statement (inner joins),
+    not locked: FOR UPDATE OF names the model's table only.
 
     On PostgreSQL every connection waits at most DB_LOCK_TIMEOUT_SECONDS for a lock (the
     lock_timeout set in create_app); a timeout raises LockTimeout. SQLite serialises writers
@@ -78,9 +94,10 @@ def lock_rows(model, ids: Iterable[int]) -> list:
         sa.select(model)
         .where(model.id.in_(ids))
         .order_by(model.id)
-        # Lock these rows only: eager joins would lock the joined rows too (every product of
-        # a seller would then wait for the seller's row).
-        .options(lazyload("*"))
+        # No eager joins by default: only what the caller asks for is read with the rows.
+        .options(lazyload("*"), *(joinedload(rel, innerjoin=True) for rel in joined))
+        # Lock these rows only: without OF, the joined rows would be locked too (every
+        # product of a seller would then wait for the seller's row).
         .with_for_update(of=model)
         .execution_options(populate_existing=True)  # re-read values under the lock
     )

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from sqlalchemy.orm import lazyload
 
 from marketplace.catalog import search
 from marketplace.catalog.models import Category, Product, ProductStatus
@@ -84,12 +85,14 @@ def _seller_ids_in_place(place: str) -> list[int]:
     return [row.id for row in db.session.execute(stmt) if " ".join(search.words(row.town)) == wanted]
 
 
-def get_public_product(product_id: int) -> Product | None:
-    """The product as the public sees it: active, from an approved seller; else None."""
+def get_public_product(product_id: int, *, photos: bool = True) -> Product | None:
+    """The product as the public sees it: active, from an approved seller; else None.
+    `photos=False` leaves the photos unread until something asks for them."""
     if not 1 <= product_id <= MAX_KEY_INT:
         return None
     return db.session.scalar(
         sa.select(Product)
+        .options(*([] if photos else [lazyload(Product.photos)]))
         .join(Organization, Organization.id == Product.organization_id)
         .where(
             Product.id == product_id,

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from flask import session
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload, lazyload
 
 from marketplace.catalog.models import Product
 from marketplace.db import db, utcnow
@@ -24,21 +25,33 @@ class CartError(DomainError):
 
 
 def _new_cart(user_id: int | None = None) -> Cart:
-    cart = Cart(token=secrets.token_urlsafe(32), user_id=user_id)
+    # An empty list of lines: a new cart's lines are not looked for in the database.
+    cart = Cart(token=secrets.token_urlsafe(32), user_id=user_id, lines=[])
     db.session.add(cart)
     db.session.flush()
     return cart
 
 
+def _find_cart(condition) -> Cart | None:
+    """The cart with its lines and their products in one query. The cart pages show no photo:
+    a product's photos are only read if something asks for them."""
+    return db.session.execute(
+        sa.select(Cart)
+        .where(condition)
+        .options(joinedload(Cart.lines).joinedload(CartLine.product).options(
+            lazyload(Product.photos)))
+    ).unique().scalar_one_or_none()
+
+
 def current_cart(user, *, create: bool = False) -> Cart | None:
     """The logged-in user's cart, or the visitor's (token in the signed session cookie)."""
     if user is not None and user.is_authenticated:
-        cart = db.session.scalar(sa.select(Cart).where(Cart.user_id == user.id))
+        cart = _find_cart(Cart.user_id == user.id)
         if cart is None and create:
             cart = _new_cart(user.id)
         return cart
     token = session.get(SESSION_KEY)
-    cart = db.session.scalar(sa.select(Cart).where(Cart.token == token)) if token else None
+    cart = _find_cart(Cart.token == token) if token else None
     if cart is None and create:
         cart = _new_cart()
         session[SESSION_KEY] = cart.token
@@ -111,18 +124,23 @@ def available_quantities(product_ids, *, now=None) -> dict[int, int | None]:
     ids = list(set(product_ids))
     if not ids:
         return {}
-    stock = dict(db.session.execute(sa.select(Product.id, Product.stock).where(Product.id.in_(ids))).all())
-    held = dict(
-        db.session.execute(
-            sa.select(Hold.product_id, sa.func.sum(Hold.quantity))
-            .where(Hold.product_id.in_(ids), Hold.state == HoldState.HELD, Hold.expires_at > now)
-            .group_by(Hold.product_id)
-        ).all()
+    held = (
+        sa.select(sa.func.coalesce(sa.func.sum(Hold.quantity), 0))
+        .where(Hold.product_id == Product.id, Hold.state == HoldState.HELD, Hold.expires_at > now)
+        .correlate(Product)
+        .scalar_subquery()
     )
-    return {
-        pid: None if stock.get(pid, 0) is None else stock.get(pid, 0) - int(held.get(pid) or 0)
-        for pid in ids
+    found = {
+        pid: (stock, held_units)
+        for pid, stock, held_units in db.session.execute(
+            sa.select(Product.id, Product.stock, held).where(Product.id.in_(ids))
+        )
     }
+    available = {}
+    for pid in ids:
+        stock, held_units = found.get(pid, (0, 0))  # a product that is gone: nothing left
+        available[pid] = None if stock is None else stock - int(held_units or 0)
+    return available
 
 
 @dataclass

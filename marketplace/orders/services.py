@@ -60,6 +60,40 @@ def slot_places_held(slot_ids, *, now=None) -> dict[int, int]:
     }
 
 
+def _held_now(product_ids, slot_ids, *, now) -> tuple[dict[int, int], dict[int, int]]:
+    """Units of each product and places of each slot kept by running holds, in one statement:
+    (by product id, by slot id)."""
+    by_product = (
+        sa.select(sa.literal("product", sa.String), Hold.product_id, sa.func.sum(Hold.quantity))
+        .where(Hold.product_id.in_(list(product_ids)), Hold.state == HoldState.HELD,
+               Hold.expires_at > now)
+        .group_by(Hold.product_id)
+    )
+    by_slot = (
+        sa.select(sa.literal("slot", sa.String), Hold.slot_id, sa.func.sum(Hold.quantity))
+        .where(Hold.slot_id.in_(list(slot_ids)), Hold.state == HoldState.HELD,
+               Hold.expires_at > now)
+        .group_by(Hold.slot_id)
+    )
+    units: dict[int, int] = {}
+    places: dict[int, int] = {}
+    for kind, key, count in db.session.execute(sa.union_all(by_product, by_slot)):
+        (units if kind == "product" else places)[key] = int(count)
+    return units, places
+
+
+def _next_order_id() -> int | None:
+    """On PostgreSQL, the id the new order will have, so that its reference is written by the
+    INSERT itself (not by an UPDATE after it). None elsewhere: the id is known after the INSERT."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return None
+    return db.session.scalar(sa.text("""SELECT nextval(pg_get_serial_sequence('"order"', 'id'))"""))
+
+
+def order_reference(order_id: int, *, year: int) -> str:
+    return f"ESS-{year}-{order_id:06d}"
+
+
 def slot_places_taken(slot: PickupSlot, *, now=None) -> int:
     """Booked orders plus unexpired holds: what a shopper's choice is compared to."""
     return slot.booked + slot_places_held([slot.id], now=now).get(slot.id, 0)
@@ -98,22 +132,25 @@ def checkout(
             )
         chosen[group.organization.id] = slot_id
 
-    # Lock scarce rows in one global order: products by id, then slots by id.
+    # Lock scarce rows in one global order: products by id, then slots by id (with their
+    # location, read and not locked, to check the seller).
     products = {p.id: p for p in lock_rows(Product, wanted)}
-    slots = {s.id: s for s in lock_rows(PickupSlot, chosen.values())}
+    slots = {s.id: s for s in lock_rows(PickupSlot, chosen.values(), joined=[PickupSlot.location])}
 
-    available = available_quantities(wanted, now=now)
+    # Re-read inside the lock, in a statement of its own: under READ COMMITTED it sees the
+    # holds committed by whoever had the locks before us (a subquery of the locking SELECT
+    # would not). The locked rows were re-read with their current stock.
+    held_units, held_places = _held_now(wanted, slots, now=now)
     for product_id, quantity in wanted.items():
         product = products.get(product_id)
         if product is None or not product.is_active:
             raise CheckoutError(_l("A product of your cart is no longer for sale."))
-        left = available[product_id]
+        left = None if product.stock is None else product.stock - held_units.get(product_id, 0)
         if left is not None and quantity > left:
             raise CheckoutError(
                 _l("Only %(left)d left of “%(title)s”: your cart was not ordered.",
                    left=max(left, 0), title=product.title)
             )
-    held_places = slot_places_held(slots, now=now)
     for organization_id, slot_id in chosen.items():
         slot = slots.get(slot_id)
         if slot is None or slot.location.organization_id != organization_id:
@@ -124,7 +161,10 @@ def checkout(
                 _l("The pickup slot you chose is no longer available: please choose another.")
             )
 
+    order_id = _next_order_id()
     order = Order(
+        id=order_id,
+        reference=order_reference(order_id, year=now.year) if order_id else None,
         user_id=buyer.user_id,
         email=buyer.email.strip().lower(),
         name=buyer.name.strip(),
@@ -154,8 +194,8 @@ def checkout(
                                         expires_at=hold_until))
         order.holds.append(Hold(slot_id=part.slot_id, quantity=1, expires_at=hold_until))
     db.session.flush()
-    order.reference = f"ESS-{now.year}-{order.id:06d}"
-    db.session.flush()
+    if order.reference is None:
+        order.reference = order_reference(order.id, year=now.year)
     audit.record("order.placed", order, by=None, data={
         "reference": order.reference, "total_cents": order.total_cents, "user_id": buyer.user_id,
     })

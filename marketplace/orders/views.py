@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from marketplace.catalog import listing
 from marketplace.catalog.views import product_url
-from marketplace.db import db, utcnow
+from marketplace.db import commit_keeping_state, db, utcnow
 from marketplace.errors import DomainError
 from marketplace.i18n import current_locale_code
 from marketplace.notifications.services import queue_email
@@ -193,7 +193,8 @@ def show_cart():
 def add_to_cart():
     form = AddToCartForm()
     product_id = form.product_id.data
-    product = listing.get_public_product(product_id) if isinstance(product_id, int) else None
+    product = (listing.get_public_product(product_id, photos=False)
+               if isinstance(product_id, int) else None)
     if product is None:
         flash(_("This product is no longer for sale."), "error")
         return redirect(url_for("catalog.products"))
@@ -210,13 +211,14 @@ def add_to_cart():
         db.session.rollback()
         flash(str(exc.message), "error")
         return redirect(back)
+    quantity, title = line.quantity, product.title  # as written: no reading back after the commit
     db.session.commit()
-    if line.quantity < wanted:  # capped at what is left
+    if quantity < wanted:  # capped at what is left
         flash(ngettext("Only %(num)d of “%(title)s” is available: your cart holds %(num)d.",
                        "Only %(num)d of “%(title)s” are available: your cart holds %(num)d.",
-                       line.quantity, title=product.title), "warning")
+                       quantity, title=title), "warning")
     else:
-        flash(_("“%(title)s” was added to your cart.", title=product.title), "success")
+        flash(_("“%(title)s” was added to your cart.", title=title), "success")
     return redirect(back)
 
 
@@ -316,7 +318,8 @@ def checkout():
         read_slot_choices(fresh, request.form)  # keep what was chosen, say what is gone
         return _render_checkout(form, cart_view, fresh, error=exc.message,
                                 status=exc.status_code)
-    db.session.commit()
+    # The order goes on to the payment page as it was just written: no reading it back.
+    commit_keeping_state()
     if order.user_id is None:
         _remember(PLACED_KEY, order.reference)
     _remember(TO_CLEAR_KEY, order.reference)

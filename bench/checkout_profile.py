@@ -1,0 +1,121 @@
+"""Where one checkout iteration spends its time, in-process: SQL statements and a cProfile.
+
+    .venv/bin/python bench/checkout_profile.py [--iterations 300] [--profile] [--sql] [--pg URL]
+
+Same database and seed as checkout_bench.py (a throw-away PostgreSQL database, production
+config, demo gateway), but the requests go through the Flask test client in this process, one
+after the other: the figures are the cost of a request without the network and gunicorn.
+Prints milliseconds per request and SQL statements per request for POST /cart/add and
+POST /checkout; --sql lists the statements of one checkout, --profile the top functions.
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import re
+import sys
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from checkout_bench import seed  # noqa: E402
+from pg import throwaway_database  # noqa: E402
+
+TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--iterations", type=int, default=300)
+    parser.add_argument("--profile", choices=["add", "checkout"], help="profile this request")
+    parser.add_argument("--sql", action="store_true")
+    parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+    with throwaway_database(args.pg, "bench_profile") as database_url:
+        env = {**os.environ, "DATABASE_URL": database_url, "FLASK_APP": "marketplace:create_app",
+               "MARKETPLACE_CONFIG": "production", "SECRET_KEY": "b" * 48,
+               "INSTANCE_PATH": "/tmp/bench-checkout-instance", "PROXY_COUNT": "0"}
+        ids = seed(database_url, env)
+        os.environ.update({k: env[k] for k in ("DATABASE_URL", "SECRET_KEY", "INSTANCE_PATH",
+                                                "PROXY_COUNT")})
+        measure(args, ids)
+
+
+def measure(args, ids) -> None:
+    from marketplace import create_app
+    from marketplace.db import db
+
+    app = create_app("production")
+    statements: list[str] = []
+    with app.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute",
+                        lambda conn, cursor, stmt, *a: statements.append(stmt))
+    client = app.test_client()
+    base = "https://127.0.0.1"
+    client.environ_base["HTTP_REFERER"] = base + "/"  # CSRF checks the referrer over https
+    page = client.get(f"/products/{ids['product']}", base_url=base)
+    token = TOKEN.search(page.get_data(as_text=True)).group(1)
+    template = client.get_cookie("ess_session", domain="127.0.0.1").value
+
+    profiler = cProfile.Profile() if args.profile else None
+
+    add_statements: list[str] = []
+
+    def one(timings, profile=False):
+        client.set_cookie("ess_session", template, domain="127.0.0.1")
+        statements.clear()
+        if profile and args.profile == "add":
+            profiler.enable()
+        started = time.perf_counter()
+        r = client.post("/cart/add", base_url=base, data={
+            "csrf_token": token, "product_id": ids["product"], "quantity": 1})
+        timings["add"].append(time.perf_counter() - started)
+        if profile and args.profile == "add":
+            profiler.disable()
+        assert r.status_code == 302, r.status_code
+        timings["add_sql"].append(len(statements))
+        add_statements[:] = statements
+        statements.clear()
+        if profile and args.profile == "checkout":
+            profiler.enable()
+        started = time.perf_counter()
+        r = client.post("/checkout", base_url=base, data={
+            "csrf_token": token, "name": "Camille Bench", "email": "bench@example.org",
+            "accept_terms": "y", f"slot-{ids['org']}": ids["slot"]})
+        timings["checkout"].append(time.perf_counter() - started)
+        if profile and args.profile == "checkout":
+            profiler.disable()
+        assert r.status_code == 303, (r.status_code, r.get_data(as_text=True)[:2000])
+        timings["checkout_sql"].append(len(statements))
+
+    warm = {"add": [], "add_sql": [], "checkout": [], "checkout_sql": []}
+    for _ in range(20):
+        one(warm)
+    if args.sql:
+        for name, listed in (("add to cart", add_statements), ("checkout", statements)):
+            print(f"{name}:")
+            for number, stmt in enumerate(listed, 1):
+                print(f"{number:2d}. {' '.join(stmt.split())[:220]}")
+    timings = {"add": [], "add_sql": [], "checkout": [], "checkout_sql": []}
+    for _ in range(args.iterations):
+        one(timings, profile=True)
+    n = args.iterations
+    print(f"add to cart: {sum(timings['add']) / n * 1000:.1f} ms, "
+          f"{sum(timings['add_sql']) / n:.1f} SQL statements")
+    print(f"checkout:    {sum(timings['checkout']) / n * 1000:.1f} ms, "
+          f"{sum(timings['checkout_sql']) / n:.1f} SQL statements")
+    if profiler:
+        stats = pstats.Stats(profiler).sort_stats("cumulative")
+        stats.print_stats(120)
+        stats.sort_stats("tottime").print_stats(40)
+
+
+if __name__ == "__main__":
+    main()
