@@ -26,7 +26,10 @@ ON_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
 
 # These packages assert on the English messages (the msgids), so they do not depend on the
 # wording of the French catalog; tests/test_translations.py checks that French is the default.
-ENGLISH_PACKAGES = {"accounts", "organizations", "admin", "catalog", "pickup", "api", "orders", "payments"}
+ENGLISH_PACKAGES = {
+    "accounts", "organizations", "admin", "catalog", "pickup", "api", "orders", "payments",
+    "vouchers",
+}
 
 
 def pytest_collection_modifyitems(config, items):

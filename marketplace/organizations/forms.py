@@ -16,7 +16,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 
 from marketplace.organizations.labels import ESS_STATUS_LABELS, KIND_LABELS, ROLE_LABELS
 from marketplace.organizations.models import EssStatus, OrganizationKind, Role
-from marketplace.organizations.services import CONTACT_FIELDS, IDENTITY_FIELDS
+from marketplace.organizations.services import CONTACT_FIELDS, IDENTITY_FIELDS, SETTINGS_FIELDS
 from marketplace.organizations.validators import (
     Cleaned,
     clean_postcode,
@@ -111,6 +111,20 @@ class IdentityForm(ContactForm):
     )
 
     field_names = IDENTITY_FIELDS + CONTACT_FIELDS
+
+
+class _SellerSettings:
+    restock_no_shows = BooleanField(
+        _l("Put the goods of orders nobody came for back on sale when I mark them")
+    )
+
+
+class EditContactForm(_SellerSettings, ContactForm):
+    field_names = CONTACT_FIELDS + SETTINGS_FIELDS
+
+
+class EditIdentityForm(_SellerSettings, IdentityForm):
+    field_names = IDENTITY_FIELDS + CONTACT_FIELDS + SETTINGS_FIELDS
 
 
 class ApplicationForm(IdentityForm):

@@ -42,6 +42,8 @@ CONTACT_FIELDS = (
     "address_line", "postcode", "town", "vat_exempt", "description", "contact_email", "phone",
     "website",
 )
+# Seller settings, changed with the details but not part of an application.
+SETTINGS_FIELDS = ("restock_no_shows",)
 
 
 def public_sellers(*, query: str | None = None) -> sa.Select:
@@ -125,9 +127,11 @@ def update(organization: Organization, *, by: User, details: Mapping[str, Any]) 
     # Locked and re-read: an admin may be approving it at this very moment.
     db.session.expire(organization)
     lock_rows(Organization, [organization.id])
-    merged = {name: getattr(organization, name) for name in IDENTITY_FIELDS + CONTACT_FIELDS}
+    merged = {name: getattr(organization, name)
+              for name in IDENTITY_FIELDS + CONTACT_FIELDS + SETTINGS_FIELDS}
     merged.update({k: v for k, v in details.items() if k in merged})
     values = _clean_details(organization.kind, merged)
+    values.update({name: bool(merged[name]) for name in SETTINGS_FIELDS})
     changed = [name for name, value in values.items() if getattr(organization, name) != value]
     if organization.is_approved and set(changed) & set(IDENTITY_FIELDS):
         raise OrganizationError(

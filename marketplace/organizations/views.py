@@ -14,8 +14,8 @@ from marketplace.organizations.access import member_required
 from marketplace.organizations.forms import (
     ApplicationForm,
     ConfirmForm,
-    ContactForm,
-    IdentityForm,
+    EditContactForm,
+    EditIdentityForm,
     InvitationForm,
     RoleForm,
 )
@@ -67,7 +67,7 @@ def dashboard(organization, membership):
 @member_required(Role.MANAGER)
 def edit(organization, membership):
     # The legal identity was checked by the platform team: read-only once approved.
-    form_class = ContactForm if organization.is_approved else IdentityForm
+    form_class = EditContactForm if organization.is_approved else EditIdentityForm
     form = form_class(obj=organization)
     if form.validate_on_submit():
         was_rejected = organization.status == OrganizationStatus.REJECTED

@@ -40,7 +40,7 @@ def voucher_pdf(voucher) -> bytes:
     order = part.order
     slot = part.slot
     location = slot.location
-    pdf = FPDF(format="A5")
+    pdf = FPDF(format=(148, 210))  # A5, in mm
     pdf.set_title(gettext("Voucher %(code)s", code=voucher.display_code))
     pdf.set_author(part.organization.name)
     pdf.set_auto_page_break(auto=True, margin=12)

@@ -1,0 +1,77 @@
+"""Twenty counters scan one voucher at the same moment (PostgreSQL, real threads): one collection."""
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from marketplace.db import db
+from marketplace.orders.models import OrderStatus
+from marketplace.vouchers import services as vouchers
+from marketplace.vouchers.models import CollectedLine, Collection
+from tests.factories import make_product
+from tests.payments.helpers import reload
+from tests.vouchers.helpers import make_shop, paid_order, voucher_of
+
+pytestmark = pytest.mark.postgres
+
+
+def run_together(app, work, n: int) -> tuple[list, list]:
+    barrier = threading.Barrier(n)
+    results, errors = [], []
+
+    def worker(i):
+        with app.app_context():
+            try:
+                barrier.wait()
+                results.append(work(i))
+                db.session.commit()
+            except Exception as exc:  # noqa: BLE001 - counted by the test
+                db.session.rollback()
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return results, errors
+
+
+@pytest.fixture
+def setup(app):
+    shop = make_shop()
+    order = paid_order([(make_product(shop.organization, stock=5), 2),
+                        (make_product(shop.organization, stock=5), 1)])
+    voucher = voucher_of(order.parts[0])
+    ids = (shop.organization.id, shop.counter.id, voucher.id)
+    db.session.commit()
+    return order, ids
+
+
+def redeem(ids, nonce):
+    from marketplace.accounts.models import User
+    from marketplace.organizations.models import Organization
+
+    org_id, user_id, voucher_id = ids
+    return vouchers.collect(voucher_id, organization=db.session.get(Organization, org_id),
+                            by=db.session.get(User, user_id), nonce=nonce).collection.id
+
+
+def test_twenty_scans_of_one_voucher_record_exactly_one_collection(app, setup):
+    order, ids = setup
+    results, errors = run_together(app, lambda i: redeem(ids, f"scan-{i}"), 20)
+    assert len(results) == 1
+    assert len(errors) == 19 and all(isinstance(e, vouchers.AlreadyCollected) for e in errors)
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Collection)) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CollectedLine)) == 2
+    assert reload(order.parts[0]).status == OrderStatus.COLLECTED
+
+
+def test_twenty_retries_of_one_request_all_get_the_first_answer(app, setup):
+    _order, ids = setup
+    results, errors = run_together(app, lambda i: redeem(ids, "same-nonce"), 20)
+    assert errors == [] and len(results) == 20 and len(set(results)) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Collection)) == 1
