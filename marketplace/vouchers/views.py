@@ -153,6 +153,52 @@ def collect(organization, membership, voucher_id: int):
                          view=vouchers.counter_view(result.collection.voucher))
 
 
+@bp.post("/orgs/<int:org_id>/counter/redeem")
+@member_required(Role.COUNTER)
+def redeem(organization, membership):
+    """The counter's one-request redemption (JSON), for express scanning and scanner apps:
+    {"q": scanned text or code, "nonce": "...", "lines": [ids] (optional, default all)}.
+    Answers {"result": "collected" | "refused" | "not_found" | "invalid", "message", ...}; the
+    CSRF token goes in the X-CSRFToken header, as the counter page's script sends it."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return jsonify(result="invalid", message=_("Send a JSON object.")), 400
+    text, nonce, lines = body.get("q"), body.get("nonce"), body.get("lines")
+    if not isinstance(text, str) or not isinstance(nonce, str) or not (
+            lines is None or (isinstance(lines, list) and len(lines) <= 500
+                              and all(type(i) is int and 0 < i < 2**31 for i in lines))):
+        return jsonify(result="invalid",
+                       message=_("q and nonce must be text, lines a list of line ids.")), 400
+    try:
+        voucher = vouchers.find_for_counter(text[:INPUT_MAX], organization)
+        result = vouchers.collect(voucher.id, organization=organization, by=current_user,
+                                  nonce=nonce, line_ids=None if lines is None else set(lines))
+    except DomainError as exc:
+        db.session.rollback()
+        kind = {404: "not_found", 400: "invalid"}.get(exc.status_code, "refused")
+        payload = {"result": kind, "message": str(exc.message)}
+        collection = getattr(exc, "collection", None)
+        if collection is not None:
+            payload["collected_at"] = collection.created_at.isoformat()
+            payload["collected_by"] = collection.collected_by_name
+        return jsonify(payload), exc.status_code
+    collection = result.collection
+    part = collection.voucher.part
+    payload = {
+        "result": "collected",
+        "replayed": result.replayed,
+        "complete": result.complete,
+        "reference": part.order.reference,
+        "name": part.order.name,
+        "collected_at": collection.created_at.isoformat(),
+        "lines": [{"id": line.order_line_id, "title": line.order_line.title,
+                   "quantity": line.quantity} for line in collection.lines],
+        "message": _("Collected: hand over the goods to %(name)s.", name=part.order.name),
+    }
+    db.session.commit()
+    return jsonify(payload)
+
+
 def _line_ids(values: list[str]) -> set[int] | None:
     """The ticked lines; None when a value is not a line id at all (a forged form)."""
     ids = set()

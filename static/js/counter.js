@@ -5,10 +5,62 @@
 (function () {
   "use strict";
   var form = document.getElementById("counter-scan");
-  if (!form || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+  if (!form) {
     return;
   }
   var input = document.getElementById("q");
+  var express = document.getElementById("express");
+  var expressBox = document.getElementById("express-result");
+
+  // Express mode: each scan is redeemed at once through the JSON endpoint, and the field is
+  // ready for the next one. The choice is remembered on this device.
+  document.getElementById("express-toggle").hidden = false;
+  express.checked = window.localStorage.getItem("counter-express") === "1";
+  express.addEventListener("change", function () {
+    window.localStorage.setItem("counter-express", express.checked ? "1" : "0");
+    input.focus();
+  });
+
+  function nonce() {
+    var bytes = new Uint8Array(12);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  function showExpress(ok, message) {
+    expressBox.hidden = false;
+    expressBox.className = "express-result " + (ok ? "notice-success" : "form-errors");
+    expressBox.textContent = message;
+  }
+
+  function redeem(text) {
+    fetch(form.dataset.redeemUrl, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": form.dataset.csrf },
+      body: JSON.stringify({ q: text, nonce: nonce() })
+    }).then(function (response) {
+      return response.json();
+    }).then(function (data) {
+      var ok = data.result === "collected";
+      var lines = ok ? data.lines.map(function (l) { return l.quantity + " × " + l.title; }).join(", ") : "";
+      showExpress(ok, data.message + (lines ? " " + lines : ""));
+    }).catch(function () {
+      showExpress(false, form.dataset.networkError);
+    });
+    input.value = "";
+    input.focus();
+  }
+
+  form.addEventListener("submit", function (event) {
+    if (express.checked && input.value.trim()) {
+      event.preventDefault();
+      redeem(input.value.trim());
+    }
+  });
+
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    return;
+  }
   var startButton = document.getElementById("camera-start");
   var stopButton = document.getElementById("camera-stop");
   var box = document.getElementById("camera");
@@ -17,6 +69,8 @@
   var stream = null;
   var timer = null;
   var busy = false;
+  var lastText = null;
+  var lastAt = 0;
   var canvas = document.createElement("canvas");
   var detector = null;
   if ("BarcodeDetector" in window) {
@@ -40,6 +94,14 @@
 
   function found(text) {
     if (!text) { return; }
+    if (express.checked) {  // keep the camera on for the next shopper
+      var now = Date.now();
+      if (text === lastText && now - lastAt < 4000) { return; }  // the same code still in view
+      lastText = text;
+      lastAt = now;
+      redeem(text);
+      return;
+    }
     stop();
     input.value = text;
     form.submit();

@@ -109,3 +109,33 @@ def test_buy_show_the_voucher_collect_at_the_counter(live, browser):
 
     shopper.goto(order_url)
     assert "Collected" in shopper.locator("h1").inner_text()
+
+
+def test_express_mode_redeems_each_scan_at_once(live, browser):
+    from tests.vouchers.helpers import paid_order, voucher_of
+
+    app, base = live
+    shop = make_shop("Ressourcerie du Canal")
+    chair = make_product(shop.organization, title="Chaise en bois", stock=3)
+    with app.test_request_context():  # the payment page's URLs are built in a request
+        order = paid_order([(chair, 1)])
+    code, counter_email, org_id = voucher_of(order.parts[0]).code, shop.counter.email, shop.organization.id
+    db.session.remove()
+
+    counter = browser.new_context(locale="en-GB").new_page()
+    counter.set_default_timeout(15000)
+    counter.goto(base + "/login")
+    counter.get_by_label("Email").fill(counter_email)
+    counter.get_by_label("Password").fill(DEFAULT_PASSWORD)
+    counter.get_by_role("button", name="Log in").click()
+    counter.goto(f"{base}/orgs/{org_id}/counter")
+    counter.get_by_label("Express: hand everything over as soon as it is scanned").check()
+    counter.locator("#q").fill(code)
+    counter.locator("#q").press("Enter")
+    result = counter.locator("#express-result")
+    sync_api.expect(result).to_contain_text("Collected: hand over the goods to Camille Martin")
+    sync_api.expect(result).to_contain_text("1 × Chaise en bois")
+    assert counter.locator("#q").input_value() == ""  # ready for the next scan
+    counter.locator("#q").fill(code)
+    counter.locator("#q").press("Enter")
+    sync_api.expect(result).to_contain_text("Already collected on")

@@ -1,0 +1,323 @@
+"""Counter redemptions per second, over HTTP against gunicorn on PostgreSQL, 20 scanners.
+
+    .venv/bin/python bench/redemption_bench.py [--scanners 20] [--seconds 20] [--workers 4]
+        [--threads 4] [--vouchers 20000] [--pg URL]
+
+A throw-away PostgreSQL database gets the migrations, one seller with a pickup slot, one
+counter volunteer per scanner, and --vouchers paid orders (one part, two lines, a voucher
+each), written straight into the tables. gunicorn serves the app (production config).
+
+Each scanner is a thread with its own keep-alive connection, logged in through the login form
+as its volunteer. Two ways of redeeming, measured one after the other on fresh vouchers:
+
+- express (the figure compared with pretix's check-in, which is one redeem call per scan):
+  POST /orgs/<id>/counter/redeem with the scanned voucher URL and a client nonce, JSON answer;
+- two-step (the counter page without script): GET .../counter/scan?q=<url> renders the lines
+  with a fresh nonce, then "Collected" posts them (POST .../collect); both requests timed.
+
+A final check reads the database: one collection per voucher handed over, no voucher twice.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from datetime import timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from pg import throwaway_database  # noqa: E402
+
+PORT = 5182
+BASE_URL = "https://marche.example.org"
+TOKEN = re.compile(rb'name="csrf_token"[^>]*value="([^"]+)"')
+NONCE = re.compile(rb'name="nonce" value="([^"]+)"')
+LINE = re.compile(rb'name="line" value="(\d+)"')
+PASSWORD = "banc d'essai solidaire"
+
+
+def seed(database_url: str, env: dict, scanners: int, vouchers: int) -> dict:
+    subprocess.run([str(ROOT / ".venv/bin/flask"), "db", "upgrade"], env=env, check=True,
+                   capture_output=True, cwd=ROOT)
+    from marketplace import create_app
+    from marketplace.accounts.models import User
+    from marketplace.accounts.services import hash_password
+    from marketplace.catalog import services as catalog
+    from marketplace.db import db, utcnow
+    from marketplace.organizations.models import (
+        EssStatus,
+        Membership,
+        Organization,
+        OrganizationKind,
+        OrganizationStatus,
+        Role,
+    )
+    from marketplace.pickup import services as pickup
+    from marketplace.vouchers import codes
+
+    app = create_app("testing", overrides={"SQLALCHEMY_DATABASE_URI": database_url})
+    with app.app_context():
+        org = Organization(kind=OrganizationKind.ASSOCIATION, status=OrganizationStatus.APPROVED,
+                           name="Ressourcerie du banc d'essai", slug="bench", rna="W691000001",
+                           address_line="1 rue A", postcode="69001", town="Lyon",
+                           ess_status=EssStatus.ASSOCIATION, description="")
+        db.session.add(org)
+        db.session.flush()
+        category = catalog.get_category("home-decor")
+        products = [catalog.create_product(org, title=title, description="", price_cents=1500,
+                                           vat_rate_bp=2000, category=category, stock=None,
+                                           is_perishable=False, by=None)
+                    for title in ("Lampe", "Chaise")]
+        location = pickup.save_location(None, org, by=None, name="Boutique",
+                                        address_line="1 rue A", postcode="69001", town="Lyon")
+        starts = (utcnow() + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+        slot = pickup.add_slot(location, starts_at=starts, ends_at=starts + timedelta(hours=3),
+                               capacity=1_000_000, cutoff_hours=1, by=None)
+        password_hash = hash_password(PASSWORD)
+        emails = []
+        for i in range(scanners):
+            user = User(email=f"counter{i}@bench.example.org", name=f"Bénévole {i}",
+                        password_hash=password_hash, email_verified_at=utcnow(), locale="fr")
+            db.session.add(user)
+            db.session.flush()
+            db.session.add(Membership(organization=org, user=user, role=Role.COUNTER))
+            emails.append(user.email)
+        db.session.commit()
+        ids = {"org": org.id, "emails": emails}
+
+        now = utcnow()
+        conn = db.session.connection()
+        tokens, used_codes = [], set()
+        for start in range(0, vouchers, 2000):
+            batch = range(start, min(start + 2000, vouchers))
+            orders = conn.execute(sa.text(
+                'INSERT INTO "order" (reference, email, name, phone, locale, status, currency, '
+                "total_cents, hold_expires_at, terms_accepted_at, payment_gateway, paid_at, "
+                "amount_paid_cents, amount_refunded_cents, created_at, updated_at) "
+                "SELECT 'ESS-B-' || g, 'shopper' || g || '@example.org', 'Client ' || g, '', "
+                "'fr', 'paid', 'EUR', 4500, :now, :now, 'demo', :now, 4500, 0, :now, :now "
+                "FROM generate_series(CAST(:a AS integer), CAST(:b AS integer)) AS g ORDER BY g RETURNING id"),
+                {"now": now, "a": batch.start, "b": batch.stop - 1}).scalars().all()
+            parts = conn.execute(sa.text(
+                "INSERT INTO order_part (order_id, organization_id, slot_id, status, "
+                "subtotal_cents, refunded_cents, commission_rate_bp, commission_cents, "
+                "seller_amount_cents) SELECT o, :org, :slot, 'paid', 4500, 0, 500, 225, 4275 "
+                "FROM unnest(CAST(:orders AS integer[])) AS o ORDER BY o RETURNING id"),
+                {"org": org.id, "slot": slot.id, "orders": orders}).scalars().all()
+            conn.execute(sa.text(
+                "INSERT INTO order_line (part_id, product_id, title, unit_price_cents, "
+                "vat_rate_bp, is_perishable, quantity, refunded_quantity) "
+                "SELECT p, :p1, 'Lampe', 1500, 2000, false, 1, 0 FROM unnest(CAST(:parts AS integer[])) AS p "
+                "UNION ALL SELECT p, :p2, 'Chaise', 1500, 2000, false, 2, 0 "
+                "FROM unnest(CAST(:parts AS integer[])) AS p"),
+                {"p1": products[0].id, "p2": products[1].id, "parts": parts})
+            rows = []
+            for part_id in parts:
+                code = codes.new_code()
+                while code in used_codes:
+                    code = codes.new_code()
+                used_codes.add(code)
+                token = codes.new_token()
+                tokens.append(token)
+                rows.append({"part": part_id, "token": token, "code": code, "now": now})
+            conn.execute(sa.text("INSERT INTO voucher (order_part_id, token, code, created_at) "
+                                 "VALUES (:part, :token, :code, :now)"), rows)
+        db.session.commit()
+        ids["tokens"] = tokens
+        db.engine.dispose()
+    return ids
+
+
+class Scanner:
+    def __init__(self, ids, email):
+        self.org = ids["org"]
+        self.conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+        self.cookie = None
+        self._login(email)
+
+    def _request(self, method, path, body=None, json_body=None):
+        headers = {"Host": "127.0.0.1"}
+        if self.cookie:
+            headers["Cookie"] = self.cookie
+        if body is not None:
+            body = urllib.parse.urlencode(body, doseq=True)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        if json_body is not None:
+            body = json.dumps(json_body)
+            headers["Content-Type"] = "application/json"
+            headers["X-CSRFToken"] = self.csrf
+        try:
+            self.conn.request(method, path, body=body, headers=headers)
+            response = self.conn.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionError):  # idle keep-alive closed
+            self.conn.close()
+            self.conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+            self.conn.request(method, path, body=body, headers=headers)
+            response = self.conn.getresponse()
+        data = response.read()
+        for name, value in response.getheaders():
+            if name.lower() == "set-cookie" and value.startswith("ess_session="):
+                self.cookie = value.split(";")[0]
+        return response, data
+
+    def _login(self, email):
+        _, page = self._request("GET", "/login")
+        self.csrf = TOKEN.search(page).group(1).decode()
+        response, _ = self._request("POST", "/login", {
+            "csrf_token": self.csrf, "email": email, "password": PASSWORD})
+        assert response.status == 302, f"login failed: {response.status}"
+        _, page = self._request("GET", f"/orgs/{self.org}/counter")
+        self.csrf = TOKEN.search(page).group(1).decode()
+
+    def express(self, token: str) -> tuple[bool, float, float]:
+        started = time.perf_counter()
+        response, _ = self._request("POST", f"/orgs/{self.org}/counter/redeem", json_body={
+            "q": f"{BASE_URL}/v/{token}", "nonce": secrets.token_urlsafe(12)})
+        return response.status == 200, time.perf_counter() - started, 0.0
+
+    def two_step(self, token: str) -> tuple[bool, float, float]:
+        url = f"{BASE_URL}/v/{token}"
+        started = time.perf_counter()
+        response, page = self._request(
+            "GET", f"/orgs/{self.org}/counter/scan?" + urllib.parse.urlencode({"q": url}))
+        scanned = time.perf_counter()
+        if response.status != 200:
+            return False, scanned - started, 0.0
+        response, page = self._request(
+            "POST", f"/orgs/{self.org}/counter/vouchers/{voucher_id(page)}/collect",
+            {"csrf_token": self.csrf, "nonce": NONCE.search(page).group(1).decode(),
+             "line": [m.decode() for m in LINE.findall(page)]})
+        done = time.perf_counter()
+        return response.status == 200, scanned - started, done - scanned
+
+
+COLLECT_ACTION = re.compile(rb"/counter/vouchers/(\d+)/collect")
+
+
+def voucher_id(page: bytes) -> str:
+    return COLLECT_ACTION.search(page).group(1).decode()
+
+
+def run(ids, scanners: int, seconds: float, tokens: list[str], mode: str):
+    results, lock = [], threading.Lock()
+    logged_in = [Scanner(ids, email) for email in ids["emails"][:scanners]]
+    deadline = time.perf_counter() + seconds  # after the logins
+
+    def worker(scanner):
+        while time.perf_counter() < deadline:
+            with lock:
+                if not tokens:
+                    return
+                token = tokens.pop()
+            outcome = getattr(scanner, mode)(token)
+            with lock:
+                results.append(outcome)
+
+    threads = [threading.Thread(target=worker, args=(s,)) for s in logged_in]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results, time.perf_counter() - started
+
+
+def report(mode, results, elapsed, args) -> None:
+    ok = [r for r in results if r[0]]
+    print(f"{mode}: {len(ok)} redemptions in {elapsed:.1f} s = {len(ok) / elapsed:.0f}/s "
+          f"({len(results) - len(ok)} failures) with {args.scanners} scanners, "
+          f"{args.workers} workers x {args.threads} threads")
+    if not ok:
+        return
+    first = sorted(r[1] * 1000 for r in ok)
+    rows = [("redeem POST", first)]
+    if mode == "two_step":
+        rows = [("scan GET", first), ("collect POST", sorted(r[2] * 1000 for r in ok)),
+                ("scan + collect", sorted((r[1] + r[2]) * 1000 for r in ok))]
+    for name, values in rows:
+        print(f"  {name}: p50 {statistics.median(values):.1f} ms, "
+              f"p95 {percentile(values, .95):.1f} ms, p99 {percentile(values, .99):.1f} ms")
+
+
+def percentile(values, fraction):
+    return values[min(len(values) - 1, int(len(values) * fraction))]
+
+
+def check(database_url: str) -> str:
+    engine = sa.create_engine(database_url)
+    with engine.connect() as conn:
+        collections = conn.execute(sa.text("SELECT count(*) FROM collection")).scalar()
+        vouchers = conn.execute(sa.text(
+            "SELECT count(DISTINCT voucher_id) FROM collection")).scalar()
+        lines = conn.execute(sa.text("SELECT count(*) FROM collected_line")).scalar()
+        collected = conn.execute(sa.text(
+            "SELECT count(*) FROM order_part WHERE status = 'collected'")).scalar()
+    engine.dispose()
+    return (f"check: {collections} collections for {vouchers} vouchers, {lines} lines, "
+            f"{collected} parts collected")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scanners", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=4, help="gthread threads per worker")
+    parser.add_argument("--vouchers", type=int, default=20000)
+    parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+    with throwaway_database(args.pg, "bench_redeem") as database_url:
+        measure(args, database_url)
+
+
+def measure(args, database_url: str) -> None:
+    env = {**os.environ, "DATABASE_URL": database_url, "FLASK_APP": "marketplace:create_app",
+           "MARKETPLACE_CONFIG": "production", "SECRET_KEY": secrets.token_hex(24),
+           "SERVER_BASE_URL": BASE_URL, "INSTANCE_PATH": "/tmp/bench-redeem-instance",
+           "PROXY_COUNT": "0", "RATELIMIT_STORAGE_URI": "memory://"}
+    server = None
+    try:
+        ids = seed(database_url, env, args.scanners, args.vouchers)
+        tokens = list(ids["tokens"])
+        server = subprocess.Popen(
+            [str(ROOT / ".venv/bin/gunicorn"), "-w", str(args.workers), "-b", f"127.0.0.1:{PORT}",
+             "--worker-class", "gthread", "--threads", str(args.threads), "--keep-alive", "30",
+             "--log-level", "warning",
+             "marketplace:create_app()"],
+            env=env, cwd=ROOT)
+        for _ in range(100):
+            try:
+                http.client.HTTPConnection("127.0.0.1", PORT, timeout=1).request("GET", "/")
+                break
+            except OSError:
+                time.sleep(0.2)
+        time.sleep(1)
+
+        for mode in ("express", "two_step"):
+            run(ids, args.scanners, 3, tokens, mode)  # warm-up
+            results, elapsed = run(ids, args.scanners, args.seconds, tokens, mode)
+            report(mode, results, elapsed, args)
+        print(check(database_url))
+    finally:
+        if server:
+            server.send_signal(signal.SIGTERM)
+            server.wait(10)
+
+
+if __name__ == "__main__":
+    main()
