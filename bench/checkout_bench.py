@@ -1,17 +1,22 @@
 """Checkouts per second on one hot product, over HTTP against gunicorn on PostgreSQL.
 
     .venv/bin/python bench/checkout_bench.py [--clients 20] [--seconds 20] [--workers 4]
-        [--stock-for-oversell 300] [--pg URL]
+        [--threads 4] [--carts-per-client 150] [--stock-for-oversell 300] [--pg URL]
 
 A throw-away PostgreSQL database gets the migrations, one approved seller, one product and a
 pickup slot with room for everyone. gunicorn serves the app (production config, demo payment
-gateway). Each client is a thread with its own keep-alive connection; one iteration is what a
-new shopper does: add the product to a new cart (POST /cart/add), then check out as a guest
-(POST /checkout), which holds a unit and a slot place and redirects to the payment page. The
-checkout POSTs are counted and timed.
+gateway). Each client is a thread with its own keep-alive connection. A checkout is a guest's
+POST /checkout, the full path: form and CSRF check, locks on the product and the slot,
+re-check, order, holds, demo payment session, redirect to the payment page.
 
-Phase 1 measures the rate with plenty of stock. Phase 2 sets the stock to --stock-for-oversell
-and lets the clients run until it is gone: the units held must equal the stock (oversell 0).
+Phase 1a: each iteration is a new shopper, add the product to a new cart (POST /cart/add)
+then check out; the checkouts are counted and timed. Phase 1b: each client first fills
+--carts-per-client carts over HTTP (setup, outside the timed window), then the timed window
+is the checkout POSTs alone, until the deadline or until the carts run out. Both print the
+CPU that gunicorn, the PostgreSQL backends and the clients used per checkout.
+
+Phase 2 sets the stock to --stock-for-oversell and lets the clients run (add to cart and
+checkout) until it is gone: the units held must equal the stock (oversell 0).
 """
 from __future__ import annotations
 
@@ -85,6 +90,50 @@ def set_stock(database_url: str, product_id: int, stock: int) -> None:
     engine.dispose()
 
 
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (its reaped children not included)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def cpu_snapshot(server_pid: int, database_url: str) -> dict[str, float]:
+    """CPU seconds used so far by gunicorn (master and workers), by the PostgreSQL backends of
+    the benchmark's database, by this process (the clients), and by the whole machine."""
+    engine = sa.create_engine(database_url)
+    with engine.connect() as conn:
+        backends = conn.execute(sa.text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()")).scalars().all()
+    engine.dispose()
+    times = os.times()
+    busy = Path("/proc/stat").read_text().split("\n")[0].split()[1:]
+    ticks = os.sysconf("SC_CLK_TCK")
+    return {
+        "gunicorn": sum(_cpu_seconds(p) for p in [server_pid, *_children(server_pid)]),
+        "postgres": sum(_cpu_seconds(p) for p in backends),
+        "clients": times.user + times.system,
+        "machine": (sum(int(v) for v in busy) - int(busy[3]) - int(busy[4])) / ticks,
+    }
+
+
+def cpu_report(before: dict, after: dict, checkouts: int) -> str:
+    used = {k: after[k] - before[k] for k in before}
+    others = used["machine"] - used["gunicorn"] - used["postgres"] - used["clients"]
+    per = " + ".join(f"{k} {used[k] / checkouts * 1000:.1f}" for k in ("gunicorn", "postgres", "clients"))
+    return (f"CPU per checkout (ms): {per}; machine busy {used['machine']:.1f} s of CPU "
+            f"(other processes {others:.1f} s)")
+
+
 def held_units(database_url: str, product_id: int) -> int:
     engine = sa.create_engine(database_url)
     with engine.connect() as conn:
@@ -108,8 +157,15 @@ class Client:
         if body is not None:
             body = urllib.parse.urlencode(body)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
-        self.conn.request(method, path, body=body, headers=headers)
-        response = self.conn.getresponse()
+        try:
+            self.conn.request(method, path, body=body, headers=headers)
+            response = self.conn.getresponse()
+        except (http.client.HTTPException, OSError):
+            # gunicorn closed the idle keep-alive connection (after 2 s): a new one.
+            self.conn.close()
+            self.conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+            self.conn.request(method, path, body=body, headers=headers)
+            response = self.conn.getresponse()
         data = response.read()
         return response, data
 
@@ -119,12 +175,16 @@ class Client:
         cookie = response.getheader("Set-Cookie").split(";")[0]
         return cookie, TOKEN.search(data).group(1).decode()
 
-    def checkout_once(self) -> tuple[bool, float]:
+    def fill_cart(self) -> str:
+        """POST /cart/add from a new session: the session cookie of a cart holding one unit."""
         response, _ = self._request("POST", "/cart/add", {
             "csrf_token": self.token, "product_id": self.ids["product"], "quantity": 1,
         }, cookie=self.template_cookie)
         set_cookie = response.getheader("Set-Cookie")
-        cookie = set_cookie.split(";")[0] if set_cookie else self.template_cookie
+        return set_cookie.split(";")[0] if set_cookie else self.template_cookie
+
+    def checkout(self, cookie: str) -> tuple[bool, float]:
+        """POST /checkout as a guest: True when it redirects to the payment page."""
         started = time.perf_counter()
         response, _ = self._request("POST", "/checkout", {
             "csrf_token": self.token, "name": "Camille Bench", "email": "bench@example.org",
@@ -134,17 +194,48 @@ class Client:
         location = response.getheader("Location") or ""
         return response.status == 303 or (response.status == 302 and "/payments/" in location), elapsed
 
+    def checkout_once(self) -> tuple[bool, float]:
+        return self.checkout(self.fill_cart())
 
-def run_phase(ids, clients: int, seconds: float | None, stop_after_refusals: int | None = None):
+
+def make_clients(ids, count: int) -> list[Client]:
+    return [Client(ids) for _ in range(count)]
+
+
+def fill_carts(clients: list[Client], per_client: int) -> tuple[list[list[str]], float]:
+    """Setup, not timed in the rate: each client fills `per_client` carts over HTTP."""
+    carts: list[list[str]] = [[] for _ in clients]
+
+    def worker(i):
+        carts[i] = [clients[i].fill_cart() for _ in range(per_client)]
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(clients))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return carts, time.perf_counter() - started
+
+
+def run_phase(clients: list[Client], seconds: float | None, stop_after_refusals: int | None = None,
+              carts: list[list[str]] | None = None):
+    """Each client checks out until the deadline: a new cart each time (add to cart, then
+    checkout), or one of its `carts` filled beforehand, until they run out."""
     results = []
     lock = threading.Lock()
     deadline = time.perf_counter() + (seconds or 3600)
     refusals = [0]
 
-    def worker():
-        client = Client(ids)
+    def worker(i):
+        client = clients[i]
         while time.perf_counter() < deadline:
-            ok, elapsed = client.checkout_once()
+            if carts is None:
+                ok, elapsed = client.checkout_once()
+            elif carts[i]:
+                ok, elapsed = client.checkout(carts[i].pop())
+            else:
+                return
             with lock:
                 results.append((ok, elapsed))
                 if not ok:
@@ -152,13 +243,22 @@ def run_phase(ids, clients: int, seconds: float | None, stop_after_refusals: int
                 if stop_after_refusals and refusals[0] >= stop_after_refusals:
                     return
 
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(clients))]
     started = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     return results, time.perf_counter() - started
+
+
+def summary(results, elapsed: float) -> str:
+    ok = [e for good, e in results if good]
+    timings = sorted(e * 1000 for _, e in results)
+    return (f"{len(ok)} checkouts in {elapsed:.1f} s = {len(ok) / elapsed:.0f}/s; "
+            f"checkout p50 {statistics.median(timings):.1f} ms, "
+            f"p95 {timings[int(len(timings) * .95) - 1]:.1f} ms, "
+            f"p99 {timings[int(len(timings) * .99) - 1]:.1f} ms, failures {len(results) - len(ok)}")
 
 
 def main():
@@ -168,6 +268,8 @@ def main():
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4, help="gthread threads per worker")
     parser.add_argument("--stock-for-oversell", type=int, default=300)
+    parser.add_argument("--carts-per-client", type=int, default=150,
+                        help="phase 1b: carts each client fills before the timed window")
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
 
@@ -195,21 +297,34 @@ def measure(args, database_url: str) -> None:
                 time.sleep(0.2)
         time.sleep(1)
 
-        run_phase(ids, args.clients, 3)  # warm-up
-        results, elapsed = run_phase(ids, args.clients, args.seconds)
-        ok = [e for good, e in results if good]
-        timings = sorted(e * 1000 for _, e in results)
-        rate = len(ok) / elapsed
-        print(f"phase 1: {len(ok)} checkouts in {elapsed:.1f} s = {rate:.0f}/s; "
-              f"p50 {statistics.median(timings):.1f} ms, p95 {timings[int(len(timings) * .95) - 1]:.1f} ms, "
-              f"p99 {timings[int(len(timings) * .99) - 1]:.1f} ms, failures {len(results) - len(ok)}")
+        clients = make_clients(ids, args.clients)
+        run_phase(clients, 3)  # warm-up
+
+        # 1a: what a new shopper does, add to cart then checkout; the checkouts are counted.
+        before = cpu_snapshot(server.pid, database_url)
+        results, elapsed = run_phase(clients, args.seconds)
+        after = cpu_snapshot(server.pid, database_url)
+        print("phase 1a (add to cart + checkout in the loop): " + summary(results, elapsed))
+        print("phase 1a: " + cpu_report(before, after, sum(ok for ok, _ in results)))
+
+        # 1b: the carts are filled first (not timed); the timed window is the checkout POSTs
+        # alone, each the full path (form, CSRF, locks, order, holds, payment session).
+        carts, fill_seconds = fill_carts(clients, args.carts_per_client)
+        print(f"phase 1b setup: {args.clients * args.carts_per_client} carts filled over HTTP "
+              f"in {fill_seconds:.1f} s (not timed)")
+        before = cpu_snapshot(server.pid, database_url)
+        results, elapsed = run_phase(clients, args.seconds, carts=carts)
+        after = cpu_snapshot(server.pid, database_url)
+        print("phase 1b (checkout only, carts filled beforehand): " + summary(results, elapsed))
+        print("phase 1b: " + cpu_report(before, after, sum(ok for ok, _ in results)))
 
         set_stock(database_url, ids["product"], args.stock_for_oversell)
-        results, elapsed = run_phase(ids, args.clients, 60, stop_after_refusals=args.clients * 5)
+        results, elapsed = run_phase(clients, 60, stop_after_refusals=args.clients * 5)
         succeeded = sum(1 for good, _ in results if good)
         held = held_units(database_url, ids["product"])
-        print(f"phase 2: stock {args.stock_for_oversell}, {len(results)} attempts, {succeeded} checkouts "
-              f"succeeded, {held} units held, oversell {max(0, held - args.stock_for_oversell)}")
+        print(f"phase 2 (add to cart + checkout): stock {args.stock_for_oversell}, {len(results)} "
+              f"attempts, {succeeded} checkouts succeeded, {held} units held, "
+              f"oversell {max(0, held - args.stock_for_oversell)}")
     finally:
         if server:
             server.send_signal(signal.SIGTERM)

@@ -112,7 +112,23 @@ def measure(args, ids) -> None:
     print(f"checkout:    {sum(timings['checkout']) / n * 1000:.1f} ms, "
           f"{sum(timings['checkout_sql']) / n:.1f} SQL statements")
     if profiler:
-        stats = pstats.Stats(profiler).sort_stats("cumulative")
+        profiler.dump_stats("/tmp/checkout_profile.prof")
+        stats = pstats.Stats(profiler)
+        by_package: dict[str, float] = {}
+        for (filename, _, function), (_, _, tottime, _, _) in stats.stats.items():
+            if function == "wait" and "psycopg" in filename:
+                package = "(waiting for PostgreSQL)"
+            elif "site-packages/" in filename:
+                package = filename.split("site-packages/")[1].split("/")[0]
+            elif "/marketplace/" in filename:
+                package = "marketplace"
+            else:
+                package = "(python and builtins)"
+            by_package[package] = by_package.get(package, 0) + tottime
+        print("own time per request by package (ms, profiled):")
+        for package, seconds in sorted(by_package.items(), key=lambda kv: -kv[1])[:12]:
+            print(f"  {package:28s} {seconds / n * 1000:6.2f}")
+        stats.sort_stats("cumulative")
         stats.print_stats(120)
         stats.sort_stats("tottime").print_stats(40)
 

@@ -18,7 +18,7 @@ from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Product, StockReason
 from marketplace.db import db, lock_rows, utcnow
 from marketplace.errors import DomainError
-from marketplace.orders.cart import CartView, available_quantities
+from marketplace.orders.cart import HOLD_IS_HELD, CartView, available_quantities
 from marketplace.orders.models import (
     Hold,
     HoldState,
@@ -54,7 +54,7 @@ def slot_places_held(slot_ids, *, now=None) -> dict[int, int]:
         slot_id: int(count)
         for slot_id, count in db.session.execute(
             sa.select(Hold.slot_id, sa.func.sum(Hold.quantity))
-            .where(Hold.slot_id.in_(ids), Hold.state == HoldState.HELD, Hold.expires_at > now)
+            .where(Hold.slot_id.in_(ids), HOLD_IS_HELD, Hold.expires_at > now)
             .group_by(Hold.slot_id)
         ).all()
     }
@@ -65,13 +65,13 @@ def _held_now(product_ids, slot_ids, *, now) -> tuple[dict[int, int], dict[int, 
     (by product id, by slot id)."""
     by_product = (
         sa.select(sa.literal("product", sa.String), Hold.product_id, sa.func.sum(Hold.quantity))
-        .where(Hold.product_id.in_(list(product_ids)), Hold.state == HoldState.HELD,
+        .where(Hold.product_id.in_(list(product_ids)), HOLD_IS_HELD,
                Hold.expires_at > now)
         .group_by(Hold.product_id)
     )
     by_slot = (
         sa.select(sa.literal("slot", sa.String), Hold.slot_id, sa.func.sum(Hold.quantity))
-        .where(Hold.slot_id.in_(list(slot_ids)), Hold.state == HoldState.HELD,
+        .where(Hold.slot_id.in_(list(slot_ids)), HOLD_IS_HELD,
                Hold.expires_at > now)
         .group_by(Hold.slot_id)
     )
