@@ -28,7 +28,8 @@ def record(
             organization = subject
         else:
             organization = getattr(subject, "organization", None)
-    db.session.flush()  # the subject needs its id
+    if getattr(subject, "id", 0) is None:
+        db.session.flush()  # the subject needs its id
     entry = AuditEntry(
         action=action,
         actor_id=getattr(by, "id", None),

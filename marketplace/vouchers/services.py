@@ -12,12 +12,12 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask_babel import format_date, format_time
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from marketplace import audit
 from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Product, StockReason
-from marketplace.db import db, lock_rows, utcnow
+from marketplace.db import LockTimeout, db, is_lock_timeout, lock_rows, utcnow
 from marketplace.errors import DomainError
 from marketplace.orders.models import Order, OrderLine, OrderPart, OrderStatus
 from marketplace.orders.status import can_transition, transition
@@ -93,20 +93,31 @@ class NotFound(DomainError):
     status_code = 404
 
 
-def find_for_counter(text: str | None, organization) -> Voucher:
-    """The voucher a scan or a typed code designates, if this seller may hand it over."""
+def _scanned_filter(text: str | None):
     scanned = codes.parse_scanned(text)
     if scanned is None:
         raise NotFound(_l("This is not a voucher code. Scan the QR code again, or type the "
                           "8 characters printed under it."))
-    column = Voucher.token if scanned.token else Voucher.code
-    voucher = db.session.scalar(
-        sa.select(Voucher).where(column == (scanned.token or scanned.code))
-    )
+    if scanned.token:
+        return Voucher.token == scanned.token
+    return Voucher.code == scanned.code
+
+
+def find_for_counter(text: str | None, organization) -> Voucher:
+    """The voucher a scan or a typed code designates, if this seller may hand it over."""
+    voucher = db.session.scalar(sa.select(Voucher).where(_scanned_filter(text)))
     if voucher is None:
         raise NotFound(_l("No voucher has this code. Check the characters and try again."))
     check_seller(voucher, organization)
     return voucher
+
+
+def voucher_id_for(text: str | None) -> int:
+    """Only the id of the voucher a scan designates (collect() checks the seller)."""
+    voucher_id = db.session.scalar(sa.select(Voucher.id).where(_scanned_filter(text)))
+    if voucher_id is None:
+        raise NotFound(_l("No voucher has this code. Check the characters and try again."))
+    return voucher_id
 
 
 def check_seller(voucher: Voucher, organization) -> None:
@@ -188,6 +199,8 @@ class CollectResult:
     collection: Collection
     replayed: bool  # the same request came again: this is the first answer
     complete: bool  # everything on the voucher has now been handed over
+    part: OrderPart
+    order: Order
 
 
 def collect(voucher_id: int, *, organization, by, nonce: str,
@@ -196,64 +209,92 @@ def collect(voucher_id: int, *, organization, by, nonce: str,
 
     The same `nonce` again returns the first result; a new scan of a voucher with nothing left
     raises AlreadyCollected; the voucher of another seller or of an order that is not paid (or
-    was cancelled, refunded) raises Refused and changes nothing."""
+    was cancelled, refunded) raises Refused and changes nothing.
+
+    A counter's hot path: about ten statements. The voucher row is locked first (it serialises
+    the scans of one voucher), then the order (every change of an order's parts takes the
+    order's lock first: payment, refunds, no-shows), so the part is read, not locked."""
     nonce = (nonce or "").strip()
     if not nonce or len(nonce) > 64:
         raise DomainError(_l("This page is out of date. Scan the voucher again."))
-    (voucher,) = lock_rows(Voucher, [voucher_id]) or (None,)
-    if voucher is None:
+    try:
+        row = db.session.execute(
+            sa.select(Voucher.id, Voucher.code, OrderPart.id, OrderPart.order_id,
+                      OrderPart.organization_id)
+            .join(OrderPart, OrderPart.id == Voucher.order_part_id)
+            .where(Voucher.id == voucher_id)
+            .with_for_update(of=Voucher)
+        ).one_or_none()
+    except OperationalError as exc:
+        if is_lock_timeout(exc):
+            raise LockTimeout() from exc
+        raise
+    if row is None:
         raise NotFound(_l("No voucher has this code. Check the characters and try again."))
-    check_seller(voucher, organization)
+    _, code, part_id, order_id, seller_id = row
+    if seller_id != organization.id:
+        check_seller(db.session.get(Voucher, voucher_id), organization)
 
-    first = db.session.scalar(
-        sa.select(Collection).where(Collection.voucher_id == voucher.id, Collection.nonce == nonce)
-    )
-    if first is not None:
-        part = voucher.part
-        return CollectResult(first, replayed=True, complete=part.collected_at is not None)
+    # What this voucher already gave: each collection with its lines, in one statement.
+    history = db.session.execute(
+        sa.select(Collection.id, Collection.nonce, CollectedLine.order_line_id)
+        .join(CollectedLine, CollectedLine.collection_id == Collection.id)
+        .where(Collection.voucher_id == voucher_id)
+        .order_by(Collection.id)
+    ).all()
+    for collection_id, seen_nonce, _line in history:
+        if seen_nonce == nonce:
+            first = db.session.get(Collection, collection_id)
+            part = db.session.get(OrderPart, part_id)
+            return CollectResult(first, replayed=True, complete=part.collected_at is not None,
+                                 part=part, order=part.order)
+    done = {line_id for _, _, line_id in history}
 
-    (order,) = lock_rows(Order, [voucher.part.order_id])
-    (part,) = lock_rows(OrderPart, [voucher.order_part_id])
+    (order,) = lock_rows(Order, [order_id])
+    part = db.session.scalars(
+        sa.select(OrderPart).where(OrderPart.id == part_id)
+        .options(sa.orm.lazyload("*"), sa.orm.selectinload(OrderPart.lines))
+        .execution_options(populate_existing=True)
+    ).one()
     refused = refusal(part)
     if refused is not None:
         raise refused
-    done = collected_line_ids(voucher.id)
     remaining = lines_to_hand_over(part, done)
     chosen = remaining if line_ids is None else [line for line in remaining if line.id in line_ids]
     if not chosen:
         if remaining:
             raise DomainError(_l("Tick at least one line to hand over."))
-        collection = last_collection(voucher.id)
-        if collection is not None:
-            raise AlreadyCollected(collection)
+        if history:
+            raise AlreadyCollected(db.session.get(Collection, history[-1][0]))
         raise Refused(_l("Nothing is left to hand over on this voucher."))
 
     now = utcnow()
     collection = Collection(
-        voucher_id=voucher.id, nonce=nonce, collected_by_id=by.id, collected_by_name=by.name,
+        voucher_id=voucher_id, nonce=nonce, collected_by_id=by.id, collected_by_name=by.name,
         created_at=now,
+        lines=[CollectedLine(order_line_id=line.id, quantity=line.quantity - line.refunded_quantity)
+               for line in chosen],
     )
-    collection.lines = [
-        CollectedLine(order_line_id=line.id, quantity=line.quantity - line.refunded_quantity)
-        for line in chosen
-    ]
     db.session.add(collection)
     complete = len(chosen) == len(remaining)
     if complete:
         part.collected_at = now
         transition(part, S.COLLECTED)
-        if all(p.status in (S.COLLECTED, S.REFUNDED, S.CANCELLED) for p in order.parts) \
+        others = db.session.scalars(
+            sa.select(OrderPart.status).where(OrderPart.order_id == order_id,
+                                              OrderPart.id != part_id)
+        ).all()
+        if all(status in (S.COLLECTED, S.REFUNDED, S.CANCELLED) for status in others) \
                 and can_transition(order.status, S.COLLECTED):
             transition(order, S.COLLECTED)
-    db.session.flush()
     audit.record("voucher.collected", part, by=by, organization=organization, data={
         "reference": order.reference,
-        "voucher": voucher.code,
+        "voucher": code,
         "lines": [{"title": line.title, "quantity": line.quantity - line.refunded_quantity}
                   for line in chosen],
         "complete": complete,
     })
-    return CollectResult(collection, replayed=False, complete=complete)
+    return CollectResult(collection, replayed=False, complete=complete, part=part, order=order)
 
 
 # --- slots and no-shows ----------------------------------------------------------------

@@ -170,8 +170,8 @@ def redeem(organization, membership):
         return jsonify(result="invalid",
                        message=_("q and nonce must be text, lines a list of line ids.")), 400
     try:
-        voucher = vouchers.find_for_counter(text[:INPUT_MAX], organization)
-        result = vouchers.collect(voucher.id, organization=organization, by=current_user,
+        voucher_id = vouchers.voucher_id_for(text[:INPUT_MAX])
+        result = vouchers.collect(voucher_id, organization=organization, by=current_user,
                                   nonce=nonce, line_ids=None if lines is None else set(lines))
     except DomainError as exc:
         db.session.rollback()
@@ -182,18 +182,18 @@ def redeem(organization, membership):
             payload["collected_at"] = collection.created_at.isoformat()
             payload["collected_by"] = collection.collected_by_name
         return jsonify(payload), exc.status_code
-    collection = result.collection
-    part = collection.voucher.part
+    collection, order = result.collection, result.order
+    titles = {line.id: line.title for line in result.part.lines}
     payload = {
         "result": "collected",
         "replayed": result.replayed,
         "complete": result.complete,
-        "reference": part.order.reference,
-        "name": part.order.name,
+        "reference": order.reference,
+        "name": order.name,
         "collected_at": collection.created_at.isoformat(),
-        "lines": [{"id": line.order_line_id, "title": line.order_line.title,
+        "lines": [{"id": line.order_line_id, "title": titles[line.order_line_id],
                    "quantity": line.quantity} for line in collection.lines],
-        "message": _("Collected: hand over the goods to %(name)s.", name=part.order.name),
+        "message": _("Collected: hand over the goods to %(name)s.", name=order.name),
     }
     db.session.commit()
     return jsonify(payload)
