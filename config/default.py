@@ -99,6 +99,20 @@ MAX_CONTENT_LENGTH = 20 * 1024 * 1024
 # Orders and payments
 HOLD_MINUTES = 30  # stock and slot places are kept this long for an unpaid checkout
 PLATFORM_COMMISSION_BP = 500  # 5 %, when a seller has no rate of its own
+
+# Gift cards (giftcards domain). Amounts in cents.
+GIFTCARD_MIN_CENTS = 1000
+GIFTCARD_MAX_CENTS = 15000  # cap for anonymous prepaid cards (French AML rule): a setting
+GIFTCARD_PRESET_CENTS = (2000, 3000, 5000, 10000)
+GIFTCARD_VALIDITY_MONTHS = 12  # never less than 12 (create_app refuses it)
+# What is left on a card at expiry: "keep" (stays with the platform) or "donate" (given to the
+# association whose slug is GIFTCARD_EXPIRY_ASSOCIATION).
+GIFTCARD_EXPIRY_POLICY = "keep"
+GIFTCARD_EXPIRY_ASSOCIATION = None
+GIFTCARD_LOOKUP_LIMIT = "10 per hour"  # wrong codes from one client on the balance page
+
+# Payouts to sellers (ledger domain).
+PAYOUT_MINIMUM_CENTS = 1000
 STRIPE_CHECKOUT_MIN_MINUTES = 30  # Stripe refuses a Checkout Session expiring sooner
 
 # Stripe (payments domain). Without STRIPE_SECRET_KEY the demo gateway takes the payments.

@@ -24,6 +24,9 @@ BLUEPRINTS = [
     "marketplace.orders.views",
     "marketplace.payments.views",
     "marketplace.vouchers.views",
+    "marketplace.giftcards.views",
+    "marketplace.giftcards.admin_views",
+    "marketplace.ledger.views",
 ]
 
 # Environment variables that override the settings files, and how to read them.
@@ -46,6 +49,11 @@ ENV_OVERRIDES = {
     "PROXY_COUNT": int,
     "STRIPE_API_BASE": str,
     "HOLD_MINUTES": int,
+    "GIFTCARD_MAX_CENTS": int,
+    "GIFTCARD_VALIDITY_MONTHS": int,
+    "GIFTCARD_EXPIRY_POLICY": str,
+    "GIFTCARD_EXPIRY_ASSOCIATION": str,
+    "PAYOUT_MINIMUM_CENTS": int,
 }
 
 
@@ -104,6 +112,11 @@ def _configure(app: Flask, config_name: str, overrides: dict | None) -> None:
         timeout_ms = int(app.config["DB_LOCK_TIMEOUT_SECONDS"] * 1000)
         connect_args.setdefault("options", f"-c lock_timeout={timeout_ms}")
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, "connect_args": connect_args}
+    if app.config["GIFTCARD_VALIDITY_MONTHS"] < 12:
+        raise RuntimeError("GIFTCARD_VALIDITY_MONTHS cannot be less than 12: a gift card is "
+                           "valid for at least a year.")
+    if app.config["GIFTCARD_EXPIRY_POLICY"] not in ("keep", "donate"):
+        raise RuntimeError('GIFTCARD_EXPIRY_POLICY is "keep" or "donate".')
     app.config["MAIL_OUTBOX_DIR"] = app.config["MAIL_OUTBOX_DIR"] or str(instance / "outbox")
     app.config["UPLOAD_DIR"] = app.config["UPLOAD_DIR"] or str(instance / "uploads")
     redis_url = app.config.get("REDIS_URL")

@@ -132,6 +132,9 @@ def checkout(
             )
         chosen[group.organization.id] = slot_id
 
+    # Taken before the locks: every statement inside them makes the others wait longer.
+    order_id = _next_order_id()
+
     # Lock scarce rows in one global order: products by id, then slots by id (with their
     # location, read and not locked, to check the seller).
     products = {p.id: p for p in lock_rows(Product, wanted)}
@@ -161,7 +164,6 @@ def checkout(
                 _l("The pickup slot you chose is no longer available: please choose another.")
             )
 
-    order_id = _next_order_id()
     order = Order(
         id=order_id,
         reference=order_reference(order_id, year=now.year) if order_id else None,
@@ -274,7 +276,11 @@ def mark_paid(order: Order, *, amount_paid_cents: int, payment_intent_id: str | 
     db.session.flush()
     audit.record("order.paid", order, data={"reference": order.reference,
                                             "amount_paid_cents": amount_paid_cents})
+    from marketplace.ledger import services as ledger  # the ledger builds on orders
     from marketplace.vouchers import notify  # vouchers build on orders, not the reverse
+
+    for part in order.parts:
+        ledger.credit_sale(part)
 
     notify.queue_confirmation(order)
     return PaymentOutcome(order, newly_paid=True)

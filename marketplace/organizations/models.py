@@ -89,6 +89,9 @@ class Organization(TimestampMixin, db.Model):
     # What happens to the goods of an order nobody came for: back on sale (True), or kept
     # aside so the shopper can still collect them (False).
     restock_no_shows: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # The seller's Stripe connected account (Express), where payouts are sent.
+    stripe_account_id: Mapped[str | None] = mapped_column(sa.String(255))
+    payouts_enabled: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     applied_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
     reviewed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))

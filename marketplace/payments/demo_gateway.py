@@ -126,3 +126,22 @@ class DemoGateway:
         row.status = DemoSessionStatus.DECLINED
         db.session.flush()
         return True
+
+    # Connect, simulated: an account that is ready at once, and transfers that always succeed
+    # (the same key gives the same id, as Stripe's idempotency would).
+
+    def create_connected_account(self, *, email: str, name: str, idempotency_key: str) -> str:
+        return "demo_acct_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:16]
+
+    def onboarding_link(self, account_id: str, *, refresh_url: str, return_url: str) -> str:
+        return return_url
+
+    def payouts_enabled(self, account_id: str) -> bool:
+        return account_id.startswith("demo_acct_")
+
+    def transfer(self, *, amount_cents: int, destination: str, idempotency_key: str,
+                 description: str = "") -> str:
+        if not destination.startswith("demo_acct_"):
+            raise GatewayError(_l("Stripe refused the transfer."), detail="unknown demo account",
+                               definite=True)
+        return "demo_tr_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]

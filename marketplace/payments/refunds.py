@@ -22,6 +22,7 @@ from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Product, StockReason
 from marketplace.db import db, lock_rows, utcnow
 from marketplace.errors import DomainError
+from marketplace.ledger import services as ledger
 from marketplace.notifications.services import queue_email
 from marketplace.orders.models import Order, OrderLine, OrderPart, OrderStatus
 from marketplace.orders.status import can_transition, transition
@@ -233,6 +234,8 @@ def _apply(refund_id: int, gateway_refund_id: str) -> Refund:
         wanted = {int(k): int(v) for k, v in detail.get("lines", {}).items()}
         refunded_lines = _refund_lines(order, part, wanted, restock=detail.get("restock"), by=actor)
         part.refunded_cents = min(part.refunded_cents + refund.amount_cents, part.subtotal_cents)
+        if part.seller_amount_cents is not None:  # credited to the seller at payment
+            ledger.debit_refund(refund, part)
     order.amount_refunded_cents = min(order.amount_refunded_cents + refund.amount_cents,
                                       order.amount_paid_cents)
     if refund.reason == LATE_PAYMENT:

@@ -154,3 +154,45 @@ class StripeGateway:
         except stripe.StripeError as exc:
             raise _error(exc, _l("The payment provider refused the refund.")) from exc
         return refund.id
+
+    # Connect: the sellers' Express accounts and the transfers of their payouts.
+
+    def create_connected_account(self, *, email: str, name: str, idempotency_key: str) -> str:
+        try:
+            account = self.client.v1.accounts.create(
+                params={"type": "express", "country": "FR", "email": email or None,
+                        "business_profile": {"name": name},
+                        "capabilities": {"transfers": {"requested": True}}},
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as exc:
+            raise _error(exc, _l("Stripe could not create the account. Please try again.")) from exc
+        return account.id
+
+    def onboarding_link(self, account_id: str, *, refresh_url: str, return_url: str) -> str:
+        try:
+            link = self.client.v1.account_links.create(params={
+                "account": account_id, "refresh_url": refresh_url, "return_url": return_url,
+                "type": "account_onboarding"})
+        except stripe.StripeError as exc:
+            raise _error(exc, _l("Stripe could not open the onboarding. Please try again.")) from exc
+        return link.url
+
+    def payouts_enabled(self, account_id: str) -> bool:
+        try:
+            account = self.client.v1.accounts.retrieve(account_id)
+        except stripe.StripeError as exc:
+            raise _error(exc) from exc
+        return bool(account.get("payouts_enabled") and account.get("charges_enabled", True))
+
+    def transfer(self, *, amount_cents: int, destination: str, idempotency_key: str,
+                 description: str = "") -> str:
+        try:
+            transfer = self.client.v1.transfers.create(
+                params={"amount": amount_cents, "currency": "eur", "destination": destination,
+                        "description": description[:200] or None},
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as exc:
+            raise _error(exc, _l("Stripe refused the transfer.")) from exc
+        return transfer.id

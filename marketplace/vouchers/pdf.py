@@ -35,15 +35,12 @@ def _latin1(text: str) -> str:
     return text.encode("latin-1", "replace").decode("latin-1")
 
 
-def voucher_pdf(voucher) -> bytes:
-    part = voucher.part
-    order = part.order
-    slot = part.slot
-    location = slot.location
-    pdf = FPDF(format=(148, 210))  # A5, in mm
-    pdf.set_title(gettext("Voucher %(code)s", code=voucher.display_code))
-    pdf.set_author(part.organization.name)
-    pdf.set_auto_page_break(auto=True, margin=12)
+def new_document(size_mm: tuple[float, float], *, title: str):
+    """A one-page document with a Unicode font when there is one; returns (pdf, text, line):
+    text(value) makes a value printable, line(value, size=, style=, height=) writes a paragraph."""
+    pdf = FPDF(format=size_mm)
+    pdf.set_title(title)
+    pdf.set_auto_page_break(auto=True, margin=8)
     pdf.add_page()
     family, unicode_ok = _font(pdf)
 
@@ -54,6 +51,19 @@ def voucher_pdf(voucher) -> bytes:
     def line(value, *, size=11, style="", height=6):
         pdf.set_font(family, style, size)
         pdf.multi_cell(0, height, text(value), new_x="LMARGIN", new_y="NEXT")
+
+    return pdf, text, line
+
+
+def voucher_pdf(voucher) -> bytes:
+    part = voucher.part
+    order = part.order
+    slot = part.slot
+    location = slot.location
+    pdf, text, line = new_document((148, 210),  # A5, in mm
+                                   title=gettext("Voucher %(code)s", code=voucher.display_code))
+    pdf.set_author(part.organization.name)
+    family = pdf.font_family
 
     line(gettext("Pickup voucher"), size=18, style="B", height=9)
     line(part.organization.name, size=14, style="B", height=8)

@@ -1,4 +1,4 @@
-"""The voucher's QR code (its page's https URL) as PNG, and the URL itself."""
+"""QR codes (of a voucher's or a gift card's page, at its https URL) as PNG, and those URLs."""
 from __future__ import annotations
 
 import io
@@ -9,14 +9,18 @@ from flask import current_app
 from qrcode.constants import ERROR_CORRECT_M
 
 
-def voucher_url(voucher) -> str:
-    """The voucher page at the site's public address (SERVER_BASE_URL), whatever host the
-    request came through: the same URL in the email, on the page and on the PDF."""
+def public_url(endpoint: str, **values) -> str:
+    """A page at the site's public address (SERVER_BASE_URL), whatever host the request came
+    through: the same URL in the email, on the page and on the PDF."""
     base = urlsplit(current_app.config["SERVER_BASE_URL"])
     adapter = current_app.url_map.bind(
         base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "https"
     )
-    return adapter.build("vouchers.show", {"token": voucher.token}, force_external=True)
+    return adapter.build(endpoint, values, force_external=True)
+
+
+def voucher_url(voucher) -> str:
+    return public_url("vouchers.show", token=voucher.token)
 
 
 def qr_png(data: str, *, box_size: int = 8) -> bytes:

@@ -25,6 +25,7 @@ from flask_login import current_user
 from marketplace.db import db, utcnow
 from marketplace.errors import DomainError
 from marketplace.extensions import limiter
+from marketplace.giftcards import codes as card_codes
 from marketplace.orders.models import OrderPart
 from marketplace.orders.staff_forms import STATUS_LABELS
 from marketplace.organizations.access import member_required
@@ -117,6 +118,8 @@ def _counter_page(organization, membership, *, view=None, error=None, result=Non
 @member_required(Role.COUNTER)
 def scan(organization, membership):
     text = request.args.get("q", "")[:INPUT_MAX]
+    if card_codes.looks_like_card(text):  # one field for both: a gift card goes to its page
+        return redirect(url_for("giftcards.counter", org_id=organization.id, q=text), 303)
     try:
         voucher = vouchers.find_for_counter(text, organization)
     except DomainError as exc:

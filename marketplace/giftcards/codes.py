@@ -1,0 +1,67 @@
+"""Gift card codes: 15 random characters and a check character, shown in groups of 4.
+
+The alphabet has no look-alikes (no 0/O, 1/I/L, U/V). The check character is Luhn mod N over
+that alphabet: any single mistyped character, and most swaps of two neighbours, are caught
+before the database is asked."""
+from __future__ import annotations
+
+import re
+import secrets
+from urllib.parse import unquote, urlsplit
+
+ALPHABET = "23456789ABCDEFGHJKMNPQRSTWXYZ"
+N = len(ALPHABET)
+RANDOM_LENGTH = 15
+LENGTH = RANDOM_LENGTH + 1
+CARD_PATH_RE = re.compile(r"/cards/([A-Za-z0-9-]{16,24})(?:[/.?#]|$)")
+INPUT_MAX = 300
+
+
+def _luhn_sum(chars: str, *, double_first: bool) -> int:
+    total, double = 0, double_first
+    for ch in reversed(chars):
+        value = ALPHABET.index(ch) * (2 if double else 1)
+        total += value // N + value % N
+        double = not double
+    return total
+
+
+def check_character(payload: str) -> str:
+    return ALPHABET[(N - _luhn_sum(payload, double_first=True) % N) % N]
+
+
+def is_valid(code: str) -> bool:
+    return (len(code) == LENGTH and all(c in ALPHABET for c in code)
+            and _luhn_sum(code, double_first=False) % N == 0)
+
+
+def new_code() -> str:
+    payload = "".join(secrets.choice(ALPHABET) for _ in range(RANDOM_LENGTH))
+    return payload + check_character(payload)
+
+
+def display(code: str) -> str:
+    return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
+
+
+def normalize(text: str | None) -> str | None:
+    """The 16-character code in a scan (the card page URL) or a typed code (any case, spaces,
+    dashes); None when it cannot be one, including when its check character is wrong."""
+    text = (text or "").strip()
+    if not text or len(text) > INPUT_MAX:
+        return None
+    if "/" in text:
+        match = CARD_PATH_RE.search(unquote(urlsplit(text).path if "://" in text else text) + "/")
+        if not match:
+            return None
+        text = match.group(1)
+    compact = re.sub(r"[\s\-.]", "", text).upper()
+    return compact if is_valid(compact) else None
+
+
+def looks_like_card(text: str | None) -> bool:
+    """A typed or scanned text that is meant as a card code (right length), valid or not."""
+    text = (text or "").strip()
+    if "/cards/" in text:
+        return True
+    return len(re.sub(r"[\s\-.]", "", text)) == LENGTH

@@ -1,0 +1,106 @@
+"""A gift card, and the transactions that make its balance (issue, redeem, refund, expire,
+donate, adjust). The cached balance changes only under the card's row lock, with a transaction
+written in the same unit of work; CHECK keeps it from going below zero."""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.db import TimestampMixin, UTCDateTime, db, utcnow
+from marketplace.giftcards import codes
+from marketplace.organizations.models import _enum
+
+
+class CardStatus(enum.StrEnum):
+    ACTIVE = "active"
+    BLOCKED = "blocked"  # reported lost or stolen: nothing can be spent
+
+
+class TransactionKind(enum.StrEnum):
+    ISSUE = "issue"
+    REDEEM = "redeem"
+    REFUND = "refund"
+    EXPIRE = "expire"
+    DONATE = "donate"
+    ADJUST = "adjust"
+
+
+class GiftCard(TimestampMixin, db.Model):
+    __tablename__ = "gift_card"
+    __table_args__ = (
+        sa.CheckConstraint("balance_cents >= 0", name="balance_not_negative"),
+        sa.CheckConstraint("initial_cents > 0", name="initial_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    currency: Mapped[str] = mapped_column(sa.String(3), default="EUR")
+    initial_cents: Mapped[int]
+    balance_cents: Mapped[int]
+    status: Mapped[CardStatus] = mapped_column(_enum(CardStatus, 10), default=CardStatus.ACTIVE)
+    blocked_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+    buyer_user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL"), index=True)
+    holder_user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL"), index=True)
+    buyer_name: Mapped[str] = mapped_column(sa.String(120), default="")
+    buyer_email: Mapped[str] = mapped_column(sa.String(254), default="")
+    locale: Mapped[str] = mapped_column(sa.String(5), default="fr")
+    # A gift: who receives it, the buyer's message, and the day it is emailed (None: at once).
+    recipient_name: Mapped[str | None] = mapped_column(sa.String(120))
+    recipient_email: Mapped[str | None] = mapped_column(sa.String(254), index=True)
+    message: Mapped[str | None] = mapped_column(sa.Text)
+    deliver_on: Mapped[date | None] = mapped_column(sa.Date)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    order_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("order.id", ondelete="SET NULL"), index=True)
+
+    transactions = relationship(
+        "CardTransaction", back_populates="card", order_by="CardTransaction.id",
+        lazy="select", cascade="all, delete-orphan",
+    )
+
+    @property
+    def display_code(self) -> str:
+        return codes.display(self.code)
+
+    def is_expired(self, now: datetime | None = None) -> bool:
+        return self.expires_at <= (now or utcnow())
+
+    @property
+    def is_gift(self) -> bool:
+        return bool(self.recipient_email)
+
+
+class CardTransaction(db.Model):
+    """One movement of a card's balance; `amount_cents` is signed (+ issue/refund, - spending)."""
+
+    __tablename__ = "card_transaction"
+    __table_args__ = (
+        sa.CheckConstraint("amount_cents <> 0", name="amount_not_zero"),
+        sa.CheckConstraint("balance_after_cents >= 0", name="balance_after_not_negative"),
+        sa.UniqueConstraint("card_id", "nonce"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    card_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("gift_card.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[TransactionKind] = mapped_column(_enum(TransactionKind, 10))
+    amount_cents: Mapped[int]
+    balance_after_cents: Mapped[int]
+    # The seller where it was spent, or the association it was given to.
+    organization_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organization.id"), index=True)
+    order_id: Mapped[int | None] = mapped_column(sa.ForeignKey("order.id"), index=True)
+    nonce: Mapped[str | None] = mapped_column(sa.String(64))
+    by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(sa.String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    card = relationship("GiftCard", back_populates="transactions")
+    organization = relationship("Organization")

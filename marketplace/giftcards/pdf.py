@@ -1,0 +1,35 @@
+"""The printable gift card (A6 landscape PDF): amount, balance, expiry, code and QR code."""
+from __future__ import annotations
+
+import io
+
+from flask_babel import format_date, gettext
+
+from marketplace.i18n import money_filter
+from marketplace.vouchers import qr
+from marketplace.vouchers.pdf import new_document
+
+
+def card_pdf(card) -> bytes:
+    from marketplace.giftcards.views import card_url
+
+    pdf, text, line = new_document((148, 105), title=gettext("Gift card"))
+    line(gettext("Ethical gift card"), size=16, style="B", height=8)
+    if card.recipient_name:
+        line(gettext("For %(name)s", name=card.recipient_name), size=12, height=6)
+    line(gettext("Value: %(amount)s", amount=money_filter(card.initial_cents, card.currency)),
+         size=12, height=6)
+    line(gettext("Balance: %(amount)s", amount=money_filter(card.balance_cents, card.currency)),
+         size=12, height=6)
+    line(gettext("Valid until %(date)s", date=format_date(card.expires_at, "long")), height=6)
+    if card.message:
+        line(card.message[:300], size=9, height=5)
+    line(gettext("Spend it at any seller of the network, online or at the counter."), size=9,
+         height=5)
+    size = 38
+    pdf.image(io.BytesIO(qr.qr_png(card_url(card), box_size=8)), x=pdf.w - size - 8, y=8,
+              w=size, h=size)
+    pdf.set_xy(pdf.w - size - 14, 8 + size)
+    pdf.set_font(pdf.font_family, "B", 9)
+    pdf.multi_cell(size + 12, 5, text(card.display_code), align="C")
+    return bytes(pdf.output())

@@ -1,0 +1,323 @@
+"""Gift cards: issuing, spending (counter and online), refunds, donation, expiry, admin moves.
+
+Every change of a balance goes through `_move`: the card row is locked, the rule is checked
+inside the lock, a transaction is written with the new balance, and the cached balance is set
+to the same figure. CHECK (balance >= 0) is the last guard. A `nonce` makes a retried debit
+return the first transaction instead of debiting twice (UNIQUE(card_id, nonce)).
+"""
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import format_date
+from flask_babel import lazy_gettext as _l
+
+from marketplace import audit
+from marketplace.db import db, lock_rows, utcnow
+from marketplace.errors import DomainError
+from marketplace.giftcards import codes
+from marketplace.giftcards.models import CardStatus, CardTransaction, GiftCard, TransactionKind
+from marketplace.organizations.models import Organization, OrganizationKind, OrganizationStatus
+
+K = TransactionKind
+CODE_ATTEMPTS = 5
+
+
+class CardError(DomainError):
+    status_code = 409
+
+
+class CardNotFound(CardError):
+    status_code = 404
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    month = moment.month - 1 + months
+    year, month = moment.year + month // 12, month % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def check_amount(amount_cents: int) -> None:
+    low, high = current_app.config["GIFTCARD_MIN_CENTS"], current_app.config["GIFTCARD_MAX_CENTS"]
+    if not isinstance(amount_cents, int) or not low <= amount_cents <= high:
+        raise CardError(_l("A gift card is worth between %(low)s and %(high)s euros.",
+                           low=low // 100, high=high // 100), status_code=400)
+
+
+# --- issuing -----------------------------------------------------------------------------------
+
+def issue(amount_cents: int, *, buyer_email: str = "", buyer_name: str = "", buyer_user_id=None,
+          recipient_name: str | None = None, recipient_email: str | None = None,
+          message: str | None = None, deliver_on: date | None = None, order_id=None,
+          locale: str = "fr", by=None, now: datetime | None = None) -> GiftCard:
+    """A new card worth `amount_cents`, valid GIFTCARD_VALIDITY_MONTHS from now."""
+    check_amount(amount_cents)
+    now = now or utcnow()
+    months = max(12, current_app.config["GIFTCARD_VALIDITY_MONTHS"])
+    card = GiftCard(
+        code=_free_code(), initial_cents=amount_cents, balance_cents=amount_cents,
+        expires_at=add_months(now, months), buyer_email=buyer_email, buyer_name=buyer_name,
+        buyer_user_id=buyer_user_id, holder_user_id=None if recipient_email else buyer_user_id,
+        recipient_name=recipient_name or None, recipient_email=recipient_email or None,
+        message=message or None, deliver_on=deliver_on, order_id=order_id, locale=locale,
+    )
+    db.session.add(card)
+    db.session.flush()
+    db.session.add(CardTransaction(card_id=card.id, kind=K.ISSUE, amount_cents=amount_cents,
+                                   balance_after_cents=amount_cents, order_id=order_id,
+                                   by_id=getattr(by, "id", None), created_at=now))
+    db.session.flush()
+    return card
+
+
+def _free_code() -> str:
+    for _attempt in range(CODE_ATTEMPTS):
+        code = codes.new_code()
+        if db.session.scalar(sa.select(GiftCard.id).where(GiftCard.code == code)) is None:
+            return code
+    raise RuntimeError("no free gift card code after several draws")  # pragma: no cover
+
+
+# --- finding -----------------------------------------------------------------------------------
+
+def by_code(text: str | None) -> GiftCard | None:
+    code = codes.normalize(text)
+    if code is None:
+        return None
+    return db.session.scalar(sa.select(GiftCard).where(GiftCard.code == code))
+
+
+def find(text: str | None) -> GiftCard:
+    if codes.normalize(text) is None:
+        raise CardNotFound(_l("This is not a gift card code: it has 16 characters, like "
+                              "K7QM-4XPD-R2ST-8WHN. Check each character."))
+    card = by_code(text)
+    if card is None:
+        raise CardNotFound(_l("No gift card has this code."))
+    return card
+
+
+def card_id_for(text: str | None) -> int:
+    """Only the id (the counter's hot path: redeem() locks and reads the card)."""
+    code = codes.normalize(text)
+    card_id = code and db.session.scalar(sa.select(GiftCard.id).where(GiftCard.code == code))
+    if not card_id:
+        raise CardNotFound(_l("No gift card has this code."))
+    return card_id
+
+
+# --- balance moves -----------------------------------------------------------------------------
+
+@dataclass
+class Move:
+    transaction: CardTransaction
+    card: GiftCard
+    replayed: bool = False
+
+
+def _spendable(card: GiftCard, now: datetime) -> None:
+    if card.status == CardStatus.BLOCKED:
+        raise CardError(_l("This card is blocked: it was reported lost or stolen."))
+    if card.is_expired(now):
+        raise CardError(_l("This card expired on %(date)s.", date=format_date(card.expires_at)))
+
+
+def _move(card_id: int, kind: TransactionKind, delta: int, *, nonce: str | None = None,
+          organization_id=None, order_id=None, by=None, reason: str = "",
+          now: datetime | None = None, check=None) -> Move:
+    now = now or utcnow()
+    (card,) = lock_rows(GiftCard, [card_id])
+    if nonce is not None:
+        first = db.session.scalar(sa.select(CardTransaction).where(
+            CardTransaction.card_id == card_id, CardTransaction.nonce == nonce))
+        if first is not None:
+            return Move(first, card, replayed=True)
+    if check is not None:
+        delta = check(card, now)
+    if delta == 0:
+        raise CardError(_l("Nothing to move: the amount is zero."), status_code=400)
+    after = card.balance_cents + delta
+    if after < 0:
+        raise CardError(_l("Only %(balance)s left on this card.",
+                           balance=_euros(card.balance_cents)))
+    card.balance_cents = after
+    transaction = CardTransaction(
+        card_id=card_id, kind=kind, amount_cents=delta, balance_after_cents=after, nonce=nonce,
+        organization_id=organization_id, order_id=order_id, by_id=getattr(by, "id", None),
+        reason=(reason or "")[:200], created_at=now,
+    )
+    db.session.add(transaction)
+    db.session.flush()
+    return Move(transaction, card)
+
+
+def _euros(cents: int) -> str:
+    from marketplace.i18n import money_filter
+
+    return money_filter(cents)
+
+
+def redeem(card_id: int, amount_cents: int, *, organization: Organization, by=None,
+           nonce: str | None = None, order_id=None, now: datetime | None = None) -> Move:
+    """Spend `amount_cents` of the card at `organization` (a counter, or an order's payment).
+    The seller is credited in the ledger, less its commission."""
+    if not isinstance(amount_cents, int) or amount_cents <= 0:
+        raise CardError(_l("Enter an amount above zero."), status_code=400)
+    if not organization.is_seller:
+        raise CardError(_l("Gift cards are spent at sellers only."), status_code=400)
+
+    def check(card, now):
+        _spendable(card, now)
+        return -amount_cents
+
+    move = _move(card_id, K.REDEEM, -amount_cents, nonce=nonce, organization_id=organization.id,
+                 order_id=order_id, by=by, now=now, check=check)
+    if not move.replayed:
+        from marketplace.ledger import services as ledger
+
+        ledger.credit_card_redemption(move.transaction, organization)
+        audit.record("giftcard.redeemed", move.card, by=by, organization=organization, data={
+            "amount_cents": amount_cents, "balance_after_cents": move.transaction.balance_after_cents,
+            "order_id": order_id,
+        })
+    return move
+
+
+def refund(card_id: int, amount_cents: int, *, order_id=None, by=None, reason: str = "",
+           nonce: str | None = None) -> Move:
+    """Money of a cancelled or refunded order goes back to the card it was paid with (even a
+    card that expired since: the shopper did not spend it)."""
+    return _move(card_id, K.REFUND, amount_cents, order_id=order_id, by=by, reason=reason,
+                 nonce=nonce)
+
+
+def donate(card_id: int, association: Organization, *, by=None, now: datetime | None = None,
+           nonce: str | None = None) -> Move:
+    """Give what is left on the card to a participating association, before expiry."""
+    if not is_participating_association(association):
+        raise CardError(_l("Choose one of the participating associations."), status_code=400)
+
+    def check(card, now):
+        _spendable(card, now)
+        if card.balance_cents <= 0:
+            raise CardError(_l("There is nothing left on this card to give."))
+        return -card.balance_cents
+
+    move = _move(card_id, K.DONATE, -1, organization_id=association.id, by=by, now=now,
+                 nonce=nonce, check=check)
+    if not move.replayed:
+        from marketplace.ledger import services as ledger
+
+        ledger.credit_donation(move.transaction, association)
+        audit.record("giftcard.donated", move.card, by=by, organization=association,
+                     data={"amount_cents": -move.transaction.amount_cents})
+    return move
+
+
+def adjust(card_id: int, delta_cents: int, *, reason: str, by) -> Move:
+    reason = (reason or "").strip()
+    if not reason:
+        raise CardError(_l("Give the reason for the adjustment."), status_code=400)
+    move = _move(card_id, K.ADJUST, delta_cents, by=by, reason=reason)
+    audit.record("giftcard.adjusted", move.card, by=by,
+                 data={"delta_cents": delta_cents, "reason": reason})
+    return move
+
+
+def block(card_id: int, *, reason: str, by) -> GiftCard:
+    reason = (reason or "").strip()
+    if not reason:
+        raise CardError(_l("Give the reason for blocking the card."), status_code=400)
+    (card,) = lock_rows(GiftCard, [card_id])
+    card.status = CardStatus.BLOCKED
+    card.blocked_reason = reason[:200]
+    audit.record("giftcard.blocked", card, by=by, data={"reason": reason})
+    return card
+
+
+def unblock(card_id: int, *, by) -> GiftCard:
+    (card,) = lock_rows(GiftCard, [card_id])
+    card.status = CardStatus.ACTIVE
+    card.blocked_reason = None
+    audit.record("giftcard.unblocked", card, by=by)
+    return card
+
+
+def claim(card: GiftCard, user) -> bool:
+    """A signed-in user keeps the card in their account (once; a claimed card stays theirs)."""
+    (card,) = lock_rows(GiftCard, [card.id])
+    if card.holder_user_id not in (None, user.id):
+        return False
+    card.holder_user_id = user.id
+    return True
+
+
+# --- expiry ------------------------------------------------------------------------------------
+
+def expiry_association() -> Organization | None:
+    slug = current_app.config.get("GIFTCARD_EXPIRY_ASSOCIATION")
+    if not slug:
+        return None
+    return db.session.scalar(sa.select(Organization).where(Organization.slug == slug))
+
+
+def expire_due(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Cards past their expiry with something left: what is left follows the platform setting
+    (kept, or given to the default association). Each card in its own unit of work."""
+    now = now or utcnow()
+    ids = db.session.scalars(
+        sa.select(GiftCard.id).where(GiftCard.expires_at <= now, GiftCard.balance_cents > 0)
+        .order_by(GiftCard.id).limit(limit)
+    ).all()
+    association = expiry_association() if current_app.config["GIFTCARD_EXPIRY_POLICY"] == "donate" else None
+    done = 0
+    for card_id in ids:
+        def take_all(card, now):
+            return -card.balance_cents
+
+        if association is not None:
+            move = _move(card_id, K.DONATE, -1, organization_id=association.id, now=now,
+                         reason="expiry", check=take_all)
+            from marketplace.ledger import services as ledger
+
+            ledger.credit_donation(move.transaction, association)
+        else:
+            _move(card_id, K.EXPIRE, -1, now=now, reason="expiry", check=take_all)
+        db.session.commit()
+        done += 1
+    return done
+
+
+# --- lists -------------------------------------------------------------------------------------
+
+def participating_associations() -> list[Organization]:
+    return list(db.session.scalars(
+        sa.select(Organization).where(Organization.kind == OrganizationKind.ASSOCIATION,
+                                      Organization.status == OrganizationStatus.APPROVED)
+        .order_by(Organization.name)
+    ))
+
+
+def is_participating_association(organization: Organization | None) -> bool:
+    return (organization is not None and organization.kind == OrganizationKind.ASSOCIATION
+            and organization.status == OrganizationStatus.APPROVED)
+
+
+def cards_of(user) -> list[GiftCard]:
+    return list(db.session.scalars(
+        sa.select(GiftCard).where(sa.or_(GiftCard.holder_user_id == user.id,
+                                         GiftCard.buyer_user_id == user.id))
+        .order_by(GiftCard.id.desc())
+    ))
+
+
+def ledger_sum(card_id: int) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(CardTransaction.amount_cents), 0))
+        .where(CardTransaction.card_id == card_id)
+    )

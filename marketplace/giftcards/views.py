@@ -1,0 +1,230 @@
+"""Gift card pages: the public balance check and card page, the holder's list, the counter's
+debit, and the platform team's search, block and adjustment."""
+from __future__ import annotations
+
+import secrets
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from marketplace.db import db
+from marketplace.errors import DomainError
+from marketplace.extensions import limiter
+from marketplace.giftcards import codes, pdf
+from marketplace.giftcards import services as cards
+from marketplace.giftcards.models import CardTransaction, GiftCard
+from marketplace.money import parse_amount
+from marketplace.organizations.access import member_required
+from marketplace.organizations.models import Organization, Role
+from marketplace.vouchers import qr
+
+bp = Blueprint("giftcards", __name__)
+
+
+def card_url(card: GiftCard) -> str:
+    return qr.public_url("giftcards.show", code=card.code)
+
+
+@bp.app_template_global()
+def gift_card_url(card: GiftCard) -> str:
+    return card_url(card)
+
+
+def _lookup_limit() -> str:
+    return current_app.config["GIFTCARD_LOOKUP_LIMIT"]
+
+
+def _wrong_code(response) -> bool:
+    """Only the lookups that found no card count against the client's limit."""
+    return response.status_code == 404
+
+
+# --- public: balance check, card page --------------------------------------------------------
+
+
+@bp.get("/cards")
+def check():
+    return render_template("giftcards/check.html", error=None, code="")
+
+
+@bp.post("/cards")
+@limiter.limit(_lookup_limit, deduct_when=_wrong_code)
+def check_post():
+    text = request.form.get("code", "")[:codes.INPUT_MAX]
+    card = cards.by_code(text)
+    if card is None:
+        error = (_("This is not a gift card code: check each character (16 characters, in 4 groups).")
+                 if codes.normalize(text) is None else _("No gift card has this code."))
+        return render_template("giftcards/check.html", error=error, code=text), 404
+    return redirect(url_for(".show", code=card.code), 303)
+
+
+def _card_or_404(code: str) -> GiftCard:
+    card = cards.by_code(code)
+    if card is None:
+        abort(404)
+    return card
+
+
+@bp.get("/cards/<code>")
+@limiter.limit(_lookup_limit, deduct_when=_wrong_code)
+def show(code: str):
+    card = _card_or_404(code)
+    if code != card.code:
+        return redirect(url_for(".show", code=card.code), 301)
+    transactions = db.session.scalars(
+        sa.select(CardTransaction).where(CardTransaction.card_id == card.id)
+        .order_by(CardTransaction.id.desc())
+    ).all()
+    response = Response(render_template(
+        "giftcards/card.html", card=card, transactions=transactions,
+        associations=cards.participating_associations(),
+        expired=card.is_expired(), nonce=secrets.token_urlsafe(12),
+    ))
+    return _private(response)
+
+
+@bp.get("/cards/<code>/qr.png")
+def qr_image(code: str):
+    card = _card_or_404(code)
+    return _private(Response(qr.qr_png(card_url(card)), mimetype="image/png"))
+
+
+@bp.get("/cards/<code>/card.pdf")
+def pdf_file(code: str):
+    card = _card_or_404(code)
+    response = Response(pdf.card_pdf(card), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="gift-card-{card.code[-4:]}.pdf"'
+    return _private(response)
+
+
+def _private(response: Response) -> Response:
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@bp.post("/cards/<code>/claim")
+@login_required
+def claim(code: str):
+    card = _card_or_404(code)
+    if cards.claim(card, current_user):
+        db.session.commit()
+        flash(_("The card is in your account."), "success")
+    else:
+        db.session.rollback()
+        flash(_("This card is already kept in another account."), "error")
+    return redirect(url_for(".show", code=card.code))
+
+
+@bp.post("/cards/<code>/donate")
+def donate(code: str):
+    card = _card_or_404(code)
+    association = db.session.get(Organization, request.form.get("association", type=int) or 0)
+    try:
+        cards.donate(card.id, association, by=current_user if current_user.is_authenticated else None,
+                     nonce=(request.form.get("nonce") or "")[:64] or None)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "error")
+        return redirect(url_for(".show", code=card.code), 303)
+    db.session.commit()
+    flash(_("Thank you: what was left on the card was given to %(name)s.", name=association.name),
+          "success")
+    return redirect(url_for(".show", code=card.code), 303)
+
+
+@bp.get("/account/cards")
+@login_required
+def my_cards():
+    return render_template("giftcards/my_cards.html", cards=cards.cards_of(current_user))
+
+
+# --- the counter -----------------------------------------------------------------------------
+
+
+def _counter_page(organization, membership, *, card=None, error=None, result=None, status=200,
+                  query="", amount=""):
+    return render_template(
+        "giftcards/counter.html", organization=organization, membership=membership, card=card,
+        error=error, result=result, query=query, amount=amount,
+        nonce=secrets.token_urlsafe(12),
+    ), status
+
+
+@bp.get("/orgs/<int:org_id>/counter/cards")
+@member_required(Role.COUNTER)
+def counter(organization, membership):
+    text = request.args.get("q", "")[:codes.INPUT_MAX]
+    if not text:
+        return _counter_page(organization, membership)
+    try:
+        card = cards.find(text)
+    except DomainError as exc:
+        return _counter_page(organization, membership, error=exc.message,
+                             status=exc.status_code, query=text)
+    return _counter_page(organization, membership, card=card)
+
+
+@bp.post("/orgs/<int:org_id>/counter/cards/<int:card_id>/debit")
+@member_required(Role.COUNTER)
+def debit(organization, membership, card_id: int):
+    card = db.session.get(GiftCard, card_id)
+    if card is None:
+        abort(404)
+    amount_text = request.form.get("amount", "")[:20]
+    try:
+        amount = parse_amount(amount_text)
+    except ValueError:
+        return _counter_page(organization, membership, card=card, amount=amount_text, status=400,
+                             error=_("Type an amount in euros, for example 12,50."))
+    try:
+        move = cards.redeem(card_id, amount, organization=organization, by=current_user,
+                            nonce=(request.form.get("nonce") or "")[:64] or None)
+    except DomainError as exc:
+        db.session.rollback()
+        return _counter_page(organization, membership, card=db.session.get(GiftCard, card_id),
+                             error=exc.message, status=exc.status_code, amount=amount_text)
+    db.session.commit()
+    return _counter_page(organization, membership, card=move.card, result=move)
+
+
+@bp.post("/orgs/<int:org_id>/counter/cards/debit")
+@member_required(Role.COUNTER)
+def debit_json(organization, membership):
+    """One request per debit (scanner apps, benchmarks): {"q": code or card URL,
+    "amount_cents": int, "nonce": text}; the CSRF token in the X-CSRFToken header."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("q"), str) \
+            or type(body.get("amount_cents")) is not int or not isinstance(body.get("nonce"), str) \
+            or not 0 < len(body["nonce"]) <= 64:
+        return jsonify(result="invalid", message=_(
+            "Send q (the card code), amount_cents (an integer) and nonce (text).")), 400
+    try:
+        card_id = cards.card_id_for(body["q"][:codes.INPUT_MAX])
+        move = cards.redeem(card_id, body["amount_cents"], organization=organization,
+                            by=current_user, nonce=body["nonce"])
+    except DomainError as exc:
+        db.session.rollback()
+        return jsonify(result="refused" if exc.status_code == 409 else "invalid",
+                       message=str(exc.message)), exc.status_code
+    payload = {"result": "debited", "replayed": move.replayed,
+               "amount_cents": -move.transaction.amount_cents,
+               "balance_cents": move.transaction.balance_after_cents,
+               "transaction_id": move.transaction.id}
+    db.session.commit()
+    return jsonify(payload)

@@ -1,0 +1,239 @@
+"""Crediting sellers (sales, card redemptions, donations), debiting refunds, and payouts.
+
+Each entry names its source (UNIQUE): crediting the same sale twice is impossible. A seller's
+balance is the sum of its entries. A payout locks the organization row, re-reads the balance,
+writes the payout and its negative entry, commits, and only then calls Stripe (never with a
+lock held), with the payout id as idempotency key; a refused transfer puts the amount back.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from marketplace import audit
+from marketplace.db import db, lock_rows, utcnow
+from marketplace.ledger.models import EntryKind, LedgerEntry, Payout, PayoutStatus
+from marketplace.organizations.models import Organization
+
+log = logging.getLogger(__name__)
+
+
+def commission_rate_bp(organization: Organization) -> int:
+    rate = organization.commission_rate_bp
+    return current_app.config["PLATFORM_COMMISSION_BP"] if rate is None else rate
+
+
+def _commission(gross_cents: int, rate_bp: int) -> int:
+    return (gross_cents * rate_bp + 5000) // 10000
+
+
+def _add(organization_id: int, kind: EntryKind, amount_cents: int, *, source: str,
+         gross_cents: int = 0, commission_cents: int = 0, reference: str = "",
+         payout_id=None) -> LedgerEntry | None:
+    """Write the entry unless its source was already written (then None)."""
+    if db.session.scalar(sa.select(LedgerEntry.id).where(LedgerEntry.source == source)):
+        return None
+    entry = LedgerEntry(organization_id=organization_id, kind=kind, amount_cents=amount_cents,
+                        gross_cents=gross_cents, commission_cents=commission_cents,
+                        source=source, reference=reference[:60], payout_id=payout_id)
+    try:
+        with db.session.begin_nested():
+            db.session.add(entry)
+            db.session.flush()
+    except IntegrityError:  # written at the same moment by another process
+        return None
+    return entry
+
+
+def credit_sale(part) -> LedgerEntry | None:
+    """A paid order part: the seller is owed what was stored at payment (subtotal - commission)."""
+    return _add(part.organization_id, EntryKind.SALE, part.seller_amount_cents,
+                source=f"sale:{part.id}", gross_cents=part.subtotal_cents,
+                commission_cents=part.commission_cents or 0,
+                reference=part.order.reference or "")
+
+
+def debit_refund(refund, part) -> LedgerEntry | None:
+    """Money given back for a part: the seller's share of it comes off (the commission on it
+    is given back to the seller by the same rule it was taken)."""
+    if part is None or not part.subtotal_cents:
+        return None
+    rate = part.commission_rate_bp or 0
+    commission = _commission(refund.amount_cents, rate)
+    return _add(part.organization_id, EntryKind.REFUND, -(refund.amount_cents - commission),
+                source=f"refund:{refund.id}", gross_cents=-refund.amount_cents,
+                commission_cents=-commission, reference=part.order.reference or "")
+
+
+def credit_card_redemption(transaction, organization: Organization) -> LedgerEntry | None:
+    gross = -transaction.amount_cents
+    commission = _commission(gross, commission_rate_bp(organization))
+    return _add(organization.id, EntryKind.CARD, gross - commission,
+                source=f"card:{transaction.id}", gross_cents=gross, commission_cents=commission,
+                reference=f"card {transaction.card_id}")
+
+
+def credit_donation(transaction, association: Organization) -> LedgerEntry | None:
+    gross = -transaction.amount_cents
+    return _add(association.id, EntryKind.DONATION, gross, source=f"donation:{transaction.id}",
+                gross_cents=gross, reference=f"card {transaction.card_id}")
+
+
+def balance(organization_id: int) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(LedgerEntry.amount_cents), 0))
+        .where(LedgerEntry.organization_id == organization_id)
+    )
+
+
+def entries(organization_id: int, *, limit: int = 200) -> list[LedgerEntry]:
+    return list(db.session.scalars(
+        sa.select(LedgerEntry).where(LedgerEntry.organization_id == organization_id)
+        .order_by(LedgerEntry.id.desc()).limit(limit)
+    ))
+
+
+def payouts(organization_id: int) -> list[Payout]:
+    return list(db.session.scalars(
+        sa.select(Payout).where(Payout.organization_id == organization_id)
+        .order_by(Payout.id.desc())
+    ))
+
+
+# --- payouts -------------------------------------------------------------------------------
+
+@dataclass
+class PayoutRun:
+    paid: list[Payout] = field(default_factory=list)
+    failed: list[Payout] = field(default_factory=list)
+    without_account: list[tuple[Organization, int]] = field(default_factory=list)
+    below_minimum: list[tuple[Organization, int]] = field(default_factory=list)
+
+
+def run_payouts(*, gateway=None) -> PayoutRun:
+    """One payout per seller whose balance reaches PAYOUT_MINIMUM_CENTS and that has a
+    connected account with payouts enabled; the others are listed, not paid."""
+    from marketplace.payments.gateway import GatewayError, get_gateway
+
+    gateway = gateway or get_gateway()
+    minimum = current_app.config["PAYOUT_MINIMUM_CENTS"]
+    run = PayoutRun()
+    owed = db.session.execute(
+        sa.select(LedgerEntry.organization_id, sa.func.sum(LedgerEntry.amount_cents))
+        .group_by(LedgerEntry.organization_id)
+        .having(sa.func.sum(LedgerEntry.amount_cents) > 0)
+        .order_by(LedgerEntry.organization_id)
+    ).all()
+    db.session.rollback()
+    for organization_id, _ in owed:
+        payout = _start_payout(organization_id, minimum, run)
+        if payout is None:
+            continue
+        try:
+            transfer_id = gateway.transfer(
+                amount_cents=payout.amount_cents, destination=payout.destination,
+                idempotency_key=f"payout-{payout.id}", description=f"Payout {payout.id}")
+        except GatewayError as exc:
+            if not exc.definite:
+                # Unknown outcome: leave it pending; the next run retries with the same key.
+                log.warning("payout %s: no answer from the gateway, will retry", payout.id)
+                _retry_later(payout.id)
+                continue
+            run.failed.append(_fail(payout.id, exc.detail or str(exc.message)))
+            continue
+        run.paid.append(_finish(payout.id, transfer_id))
+    return run
+
+
+def _start_payout(organization_id: int, minimum: int, run: PayoutRun) -> Payout | None:
+    (organization,) = lock_rows(Organization, [organization_id])
+    pending = db.session.scalar(sa.select(Payout).where(
+        Payout.organization_id == organization_id, Payout.status == PayoutStatus.PENDING))
+    if pending is not None:  # an earlier run did not hear back: send it again, same key
+        db.session.commit()
+        return pending
+    amount = balance(organization_id)
+    if amount < minimum:
+        run.below_minimum.append((organization, amount))
+        db.session.commit()
+        return None
+    if not organization.stripe_account_id or not organization.payouts_enabled:
+        run.without_account.append((organization, amount))
+        db.session.commit()
+        return None
+    payout = Payout(organization_id=organization_id, amount_cents=amount,
+                    destination=organization.stripe_account_id)
+    db.session.add(payout)
+    db.session.flush()
+    _add(organization_id, EntryKind.PAYOUT, -amount, source=f"payout:{payout.id}",
+         reference=f"payout {payout.id}", payout_id=payout.id)
+    audit.record("payout.started", organization, data={"payout_id": payout.id,
+                                                      "amount_cents": amount})
+    db.session.commit()
+    return payout
+
+
+def _finish(payout_id: int, transfer_id: str) -> Payout:
+    (payout,) = lock_rows(Payout, [payout_id])
+    payout.status = PayoutStatus.PAID
+    payout.transfer_id = transfer_id
+    payout.paid_at = utcnow()
+    audit.record("payout.paid", payout, organization=payout.organization,
+                 data={"transfer_id": transfer_id, "amount_cents": payout.amount_cents})
+    db.session.commit()
+    return payout
+
+
+def _fail(payout_id: int, detail: str) -> Payout:
+    (payout,) = lock_rows(Payout, [payout_id])
+    payout.status = PayoutStatus.FAILED
+    payout.failure = detail[:300]
+    _add(payout.organization_id, EntryKind.PAYOUT_FAILED, payout.amount_cents,
+         source=f"payout-failed:{payout.id}", reference=f"payout {payout.id}",
+         payout_id=payout.id)
+    audit.record("payout.failed", payout, organization=payout.organization,
+                 data={"detail": detail[:300]})
+    db.session.commit()
+    return payout
+
+
+def _retry_later(payout_id: int) -> None:
+    db.session.rollback()
+
+
+# --- Stripe Connect onboarding ---------------------------------------------------------------
+
+def start_onboarding(organization: Organization, *, refresh_url: str, return_url: str,
+                     gateway=None) -> str:
+    """The URL where the seller opens (or finishes) its Express account."""
+    from marketplace.payments.gateway import get_gateway
+
+    gateway = gateway or get_gateway()
+    if not organization.stripe_account_id:
+        account_id = gateway.create_connected_account(
+            email=organization.contact_email or "", name=organization.name,
+            idempotency_key=f"connect-{organization.id}")
+        (organization,) = lock_rows(Organization, [organization.id])
+        organization.stripe_account_id = organization.stripe_account_id or account_id
+        audit.record("payouts.account_created", organization, data={"account": account_id})
+        db.session.commit()
+    return gateway.onboarding_link(organization.stripe_account_id, refresh_url=refresh_url,
+                                   return_url=return_url)
+
+
+def refresh_account(organization: Organization, *, gateway=None) -> bool:
+    from marketplace.payments.gateway import get_gateway
+
+    if not organization.stripe_account_id:
+        return False
+    gateway = gateway or get_gateway()
+    enabled = gateway.payouts_enabled(organization.stripe_account_id)
+    if enabled != organization.payouts_enabled:
+        (organization,) = lock_rows(Organization, [organization.id])
+        organization.payouts_enabled = enabled
+        db.session.commit()
+    return enabled
