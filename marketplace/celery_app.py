@@ -3,6 +3,7 @@ from marketplace import create_app
 from marketplace.extensions import celery
 
 app = create_app()
-celery.autodiscover_tasks(["marketplace.notifications", "marketplace.pickup", "marketplace.payments"], related_name="tasks")
+celery.autodiscover_tasks(["marketplace.notifications", "marketplace.pickup", "marketplace.payments",
+                         "marketplace.giftcards", "marketplace.ledger"], related_name="tasks")
 
 __all__ = ["app", "celery"]

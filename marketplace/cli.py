@@ -52,6 +52,46 @@ def register(app: Flask) -> None:
 
         click.echo(reconcile_report(since_hours=since_hours).describe())
 
+    giftcards_cli = AppGroup("giftcards", help="Gift cards: delivery of gifts, expiry.")
+    app.cli.add_command(giftcards_cli)
+
+    @giftcards_cli.command("deliver")
+    def deliver_gifts():
+        """Email the gift cards whose delivery date has come."""
+        from marketplace.giftcards.notify import deliver_due
+
+        click.echo(f"{deliver_due()} gift card(s) emailed.")
+
+    @giftcards_cli.command("expire")
+    def expire_cards():
+        """Cards past their expiry: what is left follows GIFTCARD_EXPIRY_POLICY."""
+        from marketplace.giftcards.services import expire_due
+
+        click.echo(f"{expire_due()} card(s) expired.")
+
+    payouts_cli = AppGroup("payouts", help="Payouts to the sellers' Stripe accounts.")
+    app.cli.add_command(payouts_cli)
+
+    @payouts_cli.command("run")
+    def run_payouts():
+        """One payout per seller owed at least PAYOUT_MINIMUM_CENTS, to its connected account."""
+        from marketplace.i18n import money_filter
+        from marketplace.ledger.services import run_payouts as run
+
+        result = run()
+        for payout in result.paid:
+            click.echo(f"paid     {payout.organization.name}: {money_filter(payout.amount_cents)} "
+                       f"({payout.transfer_id})")
+        for payout in result.failed:
+            click.echo(f"FAILED   {payout.organization.name}: {money_filter(payout.amount_cents)} "
+                       f"({payout.failure})")
+        for organization, amount in result.without_account:
+            click.echo(f"no Stripe account yet: {organization.name}: {money_filter(amount)} "
+                       "(not paid)")
+        click.echo(f"{len(result.paid)} payout(s) sent, {len(result.failed)} failed, "
+                   f"{len(result.without_account)} seller(s) without an account, "
+                   f"{len(result.below_minimum)} below the minimum.")
+
     @app.cli.command("create-admin")
     @click.argument("email")
     @click.option("--name", default="Administrateur", show_default=True)

@@ -36,6 +36,9 @@ def init_celery(app: Flask) -> None:
         "generate-pickup-slots": {"task": "pickup.generate_slots", "schedule": 6 * 3600.0},
         "expire-holds": {"task": "payments.expire_holds", "schedule": 60.0},
         "reconcile-payments": {"task": "payments.reconcile", "schedule": 3600.0},
+        "deliver-gift-cards": {"task": "giftcards.deliver_due", "schedule": 3600.0},
+        "expire-gift-cards": {"task": "giftcards.expire_due", "schedule": 6 * 3600.0},
+        "run-payouts": {"task": "ledger.run_payouts", "schedule": 7 * 24 * 3600.0},
     }
     celery.flask_app = app
     app.extensions["celery"] = celery

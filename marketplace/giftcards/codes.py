@@ -1,16 +1,18 @@
 """Gift card codes: 15 random characters and a check character, shown in groups of 4.
 
-The alphabet has no look-alikes (no 0/O, 1/I/L, U/V). The check character is Luhn mod N over
-that alphabet: any single mistyped character, and most swaps of two neighbours, are caught
-before the database is asked."""
+The alphabet has no look-alikes (no 0/O, 1/I/L, U/V, 2/Z). The check character is Luhn mod N
+over that alphabet: any single mistyped character, and most swaps of two neighbours, are caught
+before the database is asked. (Luhn mod N needs an even N: with an odd one, doubling is not a
+one-to-one map and some mistypes would pass.)"""
 from __future__ import annotations
 
 import re
 import secrets
 from urllib.parse import unquote, urlsplit
 
-ALPHABET = "23456789ABCDEFGHJKMNPQRSTWXYZ"
+ALPHABET = "23456789ABCDEFGHJKMNPQRSTWXY"  # 28 characters
 N = len(ALPHABET)
+assert N % 2 == 0
 RANDOM_LENGTH = 15
 LENGTH = RANDOM_LENGTH + 1
 CARD_PATH_RE = re.compile(r"/cards/([A-Za-z0-9-]{16,24})(?:[/.?#]|$)")

@@ -60,8 +60,13 @@ def check():
     return render_template("giftcards/check.html", error=None, code="")
 
 
+# One budget of wrong codes per client, shared by the form and the card URLs.
+card_lookups = limiter.shared_limit(_lookup_limit, scope="giftcard-lookup",
+                                    deduct_when=_wrong_code)
+
+
 @bp.post("/cards")
-@limiter.limit(_lookup_limit, deduct_when=_wrong_code)
+@card_lookups
 def check_post():
     text = request.form.get("code", "")[:codes.INPUT_MAX]
     card = cards.by_code(text)
@@ -80,7 +85,7 @@ def _card_or_404(code: str) -> GiftCard:
 
 
 @bp.get("/cards/<code>")
-@limiter.limit(_lookup_limit, deduct_when=_wrong_code)
+@card_lookups
 def show(code: str):
     card = _card_or_404(code)
     if code != card.code:

@@ -61,6 +61,8 @@ class FakeStripe(stripe.HTTPClient):
         self.sessions: dict[str, dict[str, Any]] = {}
         self.intents: dict[str, dict[str, Any]] = {}  # payment intent -> its charge
         self.refunds: dict[str, dict[str, Any]] = {}
+        self.accounts: dict[str, dict[str, Any]] = {}  # Connect Express accounts
+        self.transfers: dict[str, dict[str, Any]] = {}
         self._answers: dict[str, tuple[dict, tuple[str, int, dict]]] = {}
         self._failures: list[tuple[str, str, int, dict]] = []
         self._ids = itertools.count(1)
@@ -114,6 +116,9 @@ class FakeStripe(stripe.HTTPClient):
             }
             return intent
 
+    def finish_onboarding(self, account_id: str) -> None:
+        self.accounts[account_id].update(payouts_enabled=True, charges_enabled=True)
+
     def expire(self, session_id: str) -> None:
         with self._lock:
             self.sessions[session_id].update(status="expired", url=None)
@@ -157,6 +162,35 @@ class FakeStripe(stripe.HTTPClient):
             return self._ok(session)
         if method == "post" and path == "/v1/refunds":
             return self._create_refund(params)
+        if method == "post" and path == "/v1/accounts":
+            account_id = f"acct_test_{next(self._ids):06d}"
+            self.accounts[account_id] = {"id": account_id, "object": "account", "type": "express",
+                                         "email": params.get("email"), "payouts_enabled": False,
+                                         "charges_enabled": False}
+            return self._ok(self.accounts[account_id])
+        match = re.fullmatch(r"/v1/accounts/([^/]+)", path)
+        if match and method == "get":
+            account = self.accounts.get(match.group(1))
+            if account is None:
+                return self._error(404, "invalid_request_error", "No such account",
+                                   code="resource_missing")
+            return self._ok(account)
+        if method == "post" and path == "/v1/account_links":
+            if params.get("account") not in self.accounts:
+                return self._error(400, "invalid_request_error", "No such account")
+            return self._ok({"object": "account_link", "url":
+                             f"https://connect.stripe.com/setup/e/{params['account']}/fake"})
+        if method == "post" and path == "/v1/transfers":
+            account = self.accounts.get(params.get("destination", ""))
+            if account is None or not account["payouts_enabled"]:
+                return self._error(400, "invalid_request_error",
+                                   "Your destination account needs to have at least one of the "
+                                   "following capabilities enabled: transfers")
+            transfer = {"id": f"tr_test_{next(self._ids):06d}", "object": "transfer",
+                        "amount": int(params["amount"]), "currency": params["currency"],
+                        "destination": params["destination"]}
+            self.transfers[transfer["id"]] = transfer
+            return self._ok(transfer)
         return self._error(404, "invalid_request_error", f"Unrecognized request URL ({path}).")
 
     def _create_session(self, params: dict):
