@@ -270,6 +270,7 @@ def main():
     parser.add_argument("--stock-for-oversell", type=int, default=300)
     parser.add_argument("--carts-per-client", type=int, default=150,
                         help="phase 1b: carts each client fills before the timed window")
+    parser.add_argument("--phases", default="1a,1b,2", help="which phases to run")
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
 
@@ -297,27 +298,32 @@ def measure(args, database_url: str) -> None:
                 time.sleep(0.2)
         time.sleep(1)
 
+        phases = args.phases.split(",")
         clients = make_clients(ids, args.clients)
         run_phase(clients, 3)  # warm-up
 
         # 1a: what a new shopper does, add to cart then checkout; the checkouts are counted.
-        before = cpu_snapshot(server.pid, database_url)
-        results, elapsed = run_phase(clients, args.seconds)
-        after = cpu_snapshot(server.pid, database_url)
-        print("phase 1a (add to cart + checkout in the loop): " + summary(results, elapsed))
-        print("phase 1a: " + cpu_report(before, after, sum(ok for ok, _ in results)))
+        if "1a" in phases:
+            before = cpu_snapshot(server.pid, database_url)
+            results, elapsed = run_phase(clients, args.seconds)
+            after = cpu_snapshot(server.pid, database_url)
+            print("phase 1a (add to cart + checkout in the loop): " + summary(results, elapsed))
+            print("phase 1a: " + cpu_report(before, after, sum(ok for ok, _ in results)))
 
         # 1b: the carts are filled first (not timed); the timed window is the checkout POSTs
         # alone, each the full path (form, CSRF, locks, order, holds, payment session).
-        carts, fill_seconds = fill_carts(clients, args.carts_per_client)
-        print(f"phase 1b setup: {args.clients * args.carts_per_client} carts filled over HTTP "
-              f"in {fill_seconds:.1f} s (not timed)")
-        before = cpu_snapshot(server.pid, database_url)
-        results, elapsed = run_phase(clients, args.seconds, carts=carts)
-        after = cpu_snapshot(server.pid, database_url)
-        print("phase 1b (checkout only, carts filled beforehand): " + summary(results, elapsed))
-        print("phase 1b: " + cpu_report(before, after, sum(ok for ok, _ in results)))
+        if "1b" in phases:
+            carts, fill_seconds = fill_carts(clients, args.carts_per_client)
+            print(f"phase 1b setup: {args.clients * args.carts_per_client} carts filled over "
+                  f"HTTP in {fill_seconds:.1f} s (not timed)")
+            before = cpu_snapshot(server.pid, database_url)
+            results, elapsed = run_phase(clients, args.seconds, carts=carts)
+            after = cpu_snapshot(server.pid, database_url)
+            print("phase 1b (checkout only, carts filled beforehand): " + summary(results, elapsed))
+            print("phase 1b: " + cpu_report(before, after, sum(ok for ok, _ in results)))
 
+        if "2" not in phases:
+            return
         set_stock(database_url, ids["product"], args.stock_for_oversell)
         results, elapsed = run_phase(clients, 60, stop_after_refusals=args.clients * 5)
         succeeded = sum(1 for good, _ in results if good)

@@ -43,7 +43,9 @@ def _quantity_field(minimum: int):
 class AddToCartForm(FlaskForm):
     """Posted by the product page, which writes the inputs itself (it has no form object)."""
 
-    product_id = IntegerField(validators=[InputRequired()])
+    # Never rendered by a template: no label (WTForms would otherwise make and translate one
+    # for every request, loading its own message catalog to do so).
+    product_id = IntegerField(label="", validators=[InputRequired()])
     quantity = _quantity_field(1)
 
 
@@ -73,6 +75,7 @@ class CheckoutForm(FlaskForm):
         render_kw={"autocomplete": "tel", "inputmode": "tel", "maxlength": 30},
     )
     accept_terms = BooleanField(
+        _l("Terms of sale"),  # the page writes its own label, with the link to the terms
         validators=[DataRequired(message=_l("Please accept the terms of sale to order."))]
     )
 
