@@ -334,7 +334,11 @@ def measure(args, database_url: str) -> None:
     finally:
         if server:
             server.send_signal(signal.SIGTERM)
-            server.wait(10)
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
 
 
 if __name__ == "__main__":

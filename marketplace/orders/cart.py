@@ -37,13 +37,13 @@ def _new_cart(user_id: int | None = None) -> Cart:
 
 
 def _find_cart(condition) -> Cart | None:
-    """The cart with its lines and their products in one query. The cart pages show no photo:
-    a product's photos are only read if something asks for them."""
+    """The cart with its lines and their products in one query. The cart pages show neither
+    photo nor category: those are only read if something asks for them."""
     return db.session.execute(
         sa.select(Cart)
         .where(condition)
         .options(joinedload(Cart.lines).joinedload(CartLine.product).options(
-            lazyload(Product.photos)))
+            lazyload(Product.photos), lazyload(Product.category)))
     ).unique().scalar_one_or_none()
 
 
