@@ -125,12 +125,12 @@ def test_what_is_left_at_expiry_follows_the_platform_setting(make_app, policy):
 
 def test_a_signed_in_holder_keeps_the_card_in_the_account(client, login, app):
     card = make_card(5000)
-    user = factories.make_user(email="holder@example.org")
+    user = factories.make_user(email="holder@example.org", locale="en")
     db.session.commit()
     login(user)
     client.post(f"/cards/{card.code}/claim")
     assert card.display_code in client.get("/account/cards").get_data(as_text=True)
-    other = factories.make_user(email="other@example.org")
+    other = factories.make_user(email="other@example.org", locale="en")
     db.session.commit()
     login(other)
     response = client.post(f"/cards/{card.code}/claim", follow_redirects=True)
