@@ -104,3 +104,42 @@ class CardTransaction(db.Model):
 
     card = relationship("GiftCard", back_populates="transactions")
     organization = relationship("Organization")
+
+
+class CartCard(db.Model):
+    """A gift card waiting in a cart (with the goods, if any): bought when the order is paid."""
+
+    __tablename__ = "cart_card"
+    __table_args__ = (sa.CheckConstraint("amount_cents > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cart_id: Mapped[int] = mapped_column(sa.ForeignKey("cart.id", ondelete="CASCADE"), index=True)
+    amount_cents: Mapped[int]
+    recipient_name: Mapped[str | None] = mapped_column(sa.String(120))
+    recipient_email: Mapped[str | None] = mapped_column(sa.String(254))
+    message: Mapped[str | None] = mapped_column(sa.Text)
+    deliver_on: Mapped[date | None] = mapped_column(sa.Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class OrderCard(db.Model):
+    """A gift card bought with an order; `card_id` is set when the order is paid."""
+
+    __tablename__ = "order_card"
+    __table_args__ = (sa.CheckConstraint("amount_cents > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("order.id", ondelete="CASCADE"), index=True)
+    amount_cents: Mapped[int]
+    recipient_name: Mapped[str | None] = mapped_column(sa.String(120))
+    recipient_email: Mapped[str | None] = mapped_column(sa.String(254))
+    message: Mapped[str | None] = mapped_column(sa.Text)
+    deliver_on: Mapped[date | None] = mapped_column(sa.Date)
+    card_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("gift_card.id", ondelete="SET NULL"), unique=True)
+
+    card = relationship("GiftCard")
+
+    @property
+    def is_gift(self) -> bool:
+        return bool(self.recipient_email)

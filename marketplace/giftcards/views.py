@@ -153,6 +153,37 @@ def donate(code: str):
     return redirect(url_for(".show", code=card.code), 303)
 
 
+@bp.route("/cards/buy", methods=["GET", "POST"])
+def buy():
+    from marketplace.giftcards import purchase
+    from marketplace.giftcards.forms import BuyCardForm
+    from marketplace.orders import cart as carts
+
+    form = BuyCardForm()
+    error = None
+    if form.validate_on_submit():
+        cart = carts.current_cart(current_user, create=True)
+        try:
+            purchase.add_to_cart(
+                cart, form.amount_cents(),
+                recipient_name=form.recipient_name.data if form.is_gift else None,
+                recipient_email=form.recipient_email.data if form.is_gift else None,
+                message=form.message.data if form.is_gift else None,
+                deliver_on=form.deliver_on.data if form.is_gift else None,
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            error = exc.message
+        else:
+            db.session.commit()
+            flash(_("The gift card is in your cart."), "success")
+            return redirect(url_for("orders.show_cart"), 303)
+    status = 400 if (form.errors or error) else 200
+    return render_template("giftcards/buy.html", form=form, error=error,
+                           low=current_app.config["GIFTCARD_MIN_CENTS"],
+                           high=current_app.config["GIFTCARD_MAX_CENTS"]), status
+
+
 @bp.get("/account/cards")
 @login_required
 def my_cards():
