@@ -177,11 +177,30 @@ def buy():
         else:
             db.session.commit()
             flash(_("The gift card is in your cart."), "success")
-            return redirect(url_for("orders.show_cart"), 303)
+            return redirect(url_for("orders.cart"), 303)
     status = 400 if (form.errors or error) else 200
     return render_template("giftcards/buy.html", form=form, error=error,
                            low=current_app.config["GIFTCARD_MIN_CENTS"],
                            high=current_app.config["GIFTCARD_MAX_CENTS"]), status
+
+
+@bp.post("/cart/cards/<int:line_id>/remove")
+def remove_from_cart(line_id: int):
+    from marketplace.giftcards import purchase
+    from marketplace.orders import cart as carts
+
+    cart = carts.current_cart(current_user)
+    if cart is None or not purchase.remove_from_cart(cart, line_id):
+        abort(404)
+    db.session.commit()
+    return redirect(url_for("orders.cart"), 303)
+
+
+@bp.app_template_global()
+def order_gift_cards(order) -> list:
+    from marketplace.giftcards import purchase
+
+    return purchase.of_order(order.id) if order is not None and order.id else []
 
 
 @bp.get("/account/cards")

@@ -67,10 +67,16 @@ def merge_visitor_cart(user) -> None:
     token = session.pop(SESSION_KEY, None)
     if not token:
         return
+    from marketplace.giftcards import purchase
+
     visitor = db.session.scalar(sa.select(Cart).where(Cart.token == token, Cart.user_id.is_(None)))
-    if visitor is None or not visitor.lines:
+    if visitor is None:
+        return
+    visitor_cards = purchase.in_cart(visitor)
+    if not visitor.lines and not visitor_cards:
         return
     mine = current_cart(user, create=True)
+    purchase.merge_carts(visitor.id, mine.id)
     existing = {line.product_id: line for line in mine.lines}
     for line in visitor.lines:
         if line.product_id in existing:
@@ -174,10 +180,19 @@ class SellerGroup:
 @dataclass
 class CartView:
     groups: list[SellerGroup]
+    cards: list = field(default_factory=list)  # gift cards to buy (giftcards.models.CartCard)
+
+    @property
+    def goods_cents(self) -> int:
+        return sum(group.subtotal_cents for group in self.groups)
+
+    @property
+    def cards_cents(self) -> int:
+        return sum(card.amount_cents for card in self.cards)
 
     @property
     def total_cents(self) -> int:
-        return sum(group.subtotal_cents for group in self.groups)
+        return self.goods_cents + self.cards_cents
 
     @property
     def has_problems(self) -> bool:
@@ -185,14 +200,17 @@ class CartView:
 
     @property
     def is_empty(self) -> bool:
-        return not self.groups
+        return not self.groups and not self.cards
 
 
 def view(cart: Cart | None) -> CartView:
     """Lines grouped by seller, each flagged when it cannot be ordered (archived, out of stock,
     fewer units left than wanted)."""
+    from marketplace.giftcards import purchase  # gift cards wait in the cart too
+
+    cards = purchase.in_cart(cart)
     if cart is None or not cart.lines:
-        return CartView(groups=[])
+        return CartView(groups=[], cards=cards)
     available = available_quantities([line.product_id for line in cart.lines])
     groups: dict[int, SellerGroup] = {}
     ordered: list[SellerGroup] = []
@@ -211,4 +229,4 @@ def view(cart: Cart | None) -> CartView:
             group = groups[product.organization_id] = SellerGroup(product.organization)
             ordered.append(group)
         group.lines.append(CartLineView(line, problem))
-    return CartView(groups=ordered)
+    return CartView(groups=ordered, cards=cards)

@@ -196,6 +196,10 @@ def checkout(
                                         expires_at=hold_until))
         order.holds.append(Hold(slot_id=part.slot_id, quantity=1, expires_at=hold_until))
     db.session.flush()
+    if cart_view.cards:
+        from marketplace.giftcards import purchase  # gift cards bought with the goods
+
+        purchase.to_order(order.id, cart_view.cards)
     if order.reference is None:
         order.reference = order_reference(order.id, year=now.year)
     audit.record("order.placed", order, by=None, data={
@@ -281,6 +285,9 @@ def mark_paid(order: Order, *, amount_paid_cents: int, payment_intent_id: str | 
 
     for part in order.parts:
         ledger.credit_sale(part)
+    from marketplace.giftcards import purchase
+
+    purchase.issue_for_order(order)
 
     notify.queue_confirmation(order)
     return PaymentOutcome(order, newly_paid=True)

@@ -354,6 +354,9 @@ def _remove_ordered_lines(order: Order) -> None:
     cart = _my_cart()
     if cart is None:
         return
+    from marketplace.giftcards import purchase
+
+    purchase.remove_ordered(cart, order.id)
     in_cart = {line.product_id: line.quantity for line in cart.lines}
     for part in order.parts:
         for line in part.lines:

@@ -12,6 +12,7 @@ import stripe
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from marketplace.giftcards import purchase
 from marketplace.payments.gateway import (
     CheckoutSession,
     GatewayError,
@@ -106,6 +107,16 @@ class StripeGateway:
             }
             for part in order.parts
             for line in part.lines
+        ] + [
+            {
+                "quantity": 1,
+                "price_data": {
+                    "currency": order.currency.lower(),
+                    "unit_amount": card.amount_cents,
+                    "product_data": {"name": str(_l("Ethical gift card"))},
+                },
+            }
+            for card in purchase.of_order(order.id)
         ]
         params = {
             "mode": "payment",
