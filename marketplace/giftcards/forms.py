@@ -5,6 +5,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, RadioField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 
 from marketplace.i18n import money_filter
@@ -18,7 +19,8 @@ class BuyCardForm(FlaskForm):
     other_amount = StringField(_l("Other amount (euros)"), validators=[Optional(), Length(max=12)],
                                render_kw={"inputmode": "decimal"})
     for_whom = RadioField(_l("For whom?"), default="me",
-                          choices=[("me", _l("For me")), ("gift", _l("A gift for someone"))])
+                          choices=[SelectChoice("me", _l("For me")),
+                                   SelectChoice("gift", _l("A gift for someone"))])
     recipient_name = StringField(_l("Recipient's name"), validators=[Optional(), Length(max=120)])
     recipient_email = EmailField(_l("Recipient's email"), validators=[Optional(), Length(max=254)])
     message = TextAreaField(_l("Your message (optional)"), validators=[Optional(), Length(max=500)],
@@ -28,7 +30,8 @@ class BuyCardForm(FlaskForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         presets = current_app.config["GIFTCARD_PRESET_CENTS"]
-        self.amount.choices = [(str(c), money_filter(c)) for c in presets] + [(OTHER, _l("Other"))]
+        self.amount.choices = [SelectChoice(str(c), money_filter(c)) for c in presets] + [
+            SelectChoice(OTHER, _l("Other"))]
 
     def validate_other_amount(self, field):
         if self.amount.data != OTHER:

@@ -143,3 +143,25 @@ class OrderCard(db.Model):
     @property
     def is_gift(self) -> bool:
         return bool(self.recipient_email)
+
+
+class OrderCardPayment(db.Model):
+    """Part of an order paid with a gift card (debited at checkout, like a hold: given back if
+    the order is not paid in time, cancelled or refunded)."""
+
+    __tablename__ = "order_card_payment"
+    __table_args__ = (
+        sa.UniqueConstraint("order_id", "card_id"),
+        sa.CheckConstraint("amount_cents > 0", name="amount_positive"),
+        sa.CheckConstraint("refunded_cents >= 0 AND refunded_cents <= amount_cents",
+                           name="refund_within_amount"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("order.id", ondelete="CASCADE"), index=True)
+    card_id: Mapped[int] = mapped_column(sa.ForeignKey("gift_card.id"), index=True)
+    amount_cents: Mapped[int]
+    refunded_cents: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    card = relationship("GiftCard")

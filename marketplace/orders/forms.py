@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -11,10 +12,11 @@ from wtforms import BooleanField, IntegerField, StringField, TelField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from marketplace.accounts.forms import email_field
-from marketplace.db import utcnow
-from marketplace.orders import services
-from marketplace.orders.cart import MAX_QUANTITY, CartView, SellerGroup
+from marketplace.db import db, utcnow
+from marketplace.orders.cart import HOLD_IS_HELD, MAX_QUANTITY, CartView, SellerGroup
+from marketplace.orders.models import Hold
 from marketplace.pickup import services as pickup
+from marketplace.pickup.models import PickupSlot
 from marketplace.pickup.services import SlotState
 
 SLOT_DAYS = 14  # how far ahead the shopper may choose a pickup slot
@@ -74,6 +76,13 @@ class CheckoutForm(FlaskForm):
         ],
         render_kw={"autocomplete": "tel", "inputmode": "tel", "maxlength": 30},
     )
+    gift_cards = StringField(
+        _l("Gift card codes (optional)"),
+        filters=[_strip],
+        validators=[Optional(), Length(max=200)],
+        render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false",
+                   "maxlength": 200},
+    )
     accept_terms = BooleanField(
         _l("Terms of sale"),  # the page writes its own label, with the link to the terms
         validators=[DataRequired(message=_l("Please accept the terms of sale to order."))]
@@ -128,16 +137,20 @@ class SellerSlots:
 
 def slot_choices(cart_view: CartView) -> list[SellerSlots]:
     now = utcnow()
-    found = {group.organization.id: pickup.upcoming_slots(group.organization.id, days=SLOT_DAYS)
-             for group in cart_view.groups}
-    # One query for every slot's running holds (orders.services.slot_places_taken, in bulk).
-    held = services.slot_places_held([slot.id for slots in found.values() for slot in slots],
-                                     now=now)
+    # Each slot with the places its running holds keep (orders.services.slot_places_taken),
+    # in the same query.
+    held = (
+        sa.select(sa.func.coalesce(sa.func.sum(Hold.quantity), 0))
+        .where(Hold.slot_id == PickupSlot.id, HOLD_IS_HELD, Hold.expires_at > now)
+        .correlate(PickupSlot)
+        .scalar_subquery()
+    )
     choices = []
     for group in cart_view.groups:
         options = []
-        for slot in found[group.organization.id]:
-            taken = slot.booked + held.get(slot.id, 0)
+        query = pickup.upcoming_slots_query(group.organization.id, days=SLOT_DAYS)
+        for slot, held_places in db.session.execute(query.add_columns(held)):
+            taken = slot.booked + int(held_places)
             options.append(SlotOption(slot, pickup.slot_state(slot, now=now, taken=taken),
                                       max(slot.capacity - taken, 0)))
         choices.append(SellerSlots(group, options))

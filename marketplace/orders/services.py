@@ -105,10 +105,13 @@ def checkout(
     buyer: Buyer,
     slot_ids: dict[int, int],
     accepted_terms: bool,
+    gift_cards: list | None = None,
 ) -> Order:
     """Create the order (one part per seller) and hold its stock and slot places.
 
-    `slot_ids` maps each seller's organization id to the chosen PickupSlot id.
+    `slot_ids` maps each seller's organization id to the chosen PickupSlot id. `gift_cards`
+    (GiftCard rows, see giftcards.payment.find_cards) pay for the goods first, debited here
+    after the stock and slot locks; the gateway charges the rest.
     """
     if cart_view.is_empty:
         raise CheckoutError(_l("Your cart is empty."))
@@ -200,6 +203,10 @@ def checkout(
         from marketplace.giftcards import purchase  # gift cards bought with the goods
 
         purchase.to_order(order.id, cart_view.cards)
+    if gift_cards:
+        from marketplace.giftcards import payment as card_payment
+
+        card_payment.pay_with_cards(order, gift_cards, cart_view.goods_cents)
     if order.reference is None:
         order.reference = order_reference(order.id, year=now.year)
     audit.record("order.placed", order, by=None, data={
@@ -225,6 +232,12 @@ def mark_paid(order: Order, *, amount_paid_cents: int, payment_intent_id: str | 
     if order.status not in (OrderStatus.PENDING_PAYMENT, OrderStatus.EXPIRED):
         due = amount_paid_cents if order.status == OrderStatus.CANCELLED and not order.paid_at else 0
         return PaymentOutcome(order, refund_due_cents=due)
+    from marketplace.giftcards import payment as card_payment
+
+    cards_paid = card_payment.cards_paid(order.id)
+    if cards_paid and card_payment.cards_left_to_refund(order.id) < cards_paid:
+        # Released meanwhile: the cards got their money back, this payment cannot be enough.
+        return _unfulfillable(order, amount_paid_cents, payment_intent_id)
     now = utcnow()
     holds = list(order.holds)
     product_holds = [h for h in holds if h.product_id is not None and h.state != HoldState.CONSUMED]
@@ -275,7 +288,7 @@ def mark_paid(order: Order, *, amount_paid_cents: int, payment_intent_id: str | 
         transition(part, OrderStatus.PAID)
     transition(order, OrderStatus.PAID)
     order.paid_at = now
-    order.amount_paid_cents = amount_paid_cents
+    order.amount_paid_cents = amount_paid_cents + cards_paid  # through every means
     order.payment_intent_id = payment_intent_id or order.payment_intent_id
     db.session.flush()
     audit.record("order.paid", order, data={"reference": order.reference,
@@ -297,6 +310,9 @@ def _unfulfillable(order: Order, amount_paid_cents: int, payment_intent_id) -> P
     for hold in order.holds:
         if hold.state == HoldState.HELD:
             hold.state = HoldState.RELEASED
+    from marketplace.giftcards import payment as card_payment
+
+    card_payment.give_back(order)
     if order.status == OrderStatus.PENDING_PAYMENT:
         transition(order, OrderStatus.EXPIRED)
     order.amount_paid_cents = amount_paid_cents
@@ -317,6 +333,9 @@ def release(order: Order, *, status: OrderStatus, by=None, reason: str = "") -> 
     for hold in order.holds:
         if hold.state == HoldState.HELD:
             hold.state = HoldState.RELEASED
+    from marketplace.giftcards import payment as card_payment
+
+    card_payment.give_back(order)  # what gift cards paid goes back on them
     transition(order, status)
     for part in order.parts:
         transition(part, status)

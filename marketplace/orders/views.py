@@ -297,6 +297,14 @@ def checkout():
         db.session.rollback()
         return _render_checkout(form, cart_view, choices, status=slot_status or 400)
 
+    from marketplace.giftcards import payment as card_payment
+
+    try:
+        gift_cards = card_payment.find_cards(form.gift_cards.data) if form.gift_cards.data else []
+    except DomainError as exc:
+        db.session.rollback()
+        form.gift_cards.errors = [*form.gift_cards.errors, str(exc.message)]
+        return _render_checkout(form, cart_view, choices, status=400)
     buyer = services.Buyer(
         email=user.email if user else form.email.data,
         name=form.name.data,
@@ -310,14 +318,26 @@ def checkout():
             buyer=buyer,
             slot_ids={choice.group.organization.id: choice.selected for choice in choices},
             accepted_terms=form.accept_terms.data,
+            gift_cards=gift_cards,
         )
-    except services.CheckoutError as exc:
+    except (services.CheckoutError, card_payment.cards.CardError) as exc:
         db.session.rollback()  # nothing is held; availability is read again for the page
         cart_view = carts.view(_my_cart())
         fresh = slot_choices(cart_view)
         read_slot_choices(fresh, request.form)  # keep what was chosen, say what is gone
         return _render_checkout(form, cart_view, fresh, error=exc.message,
                                 status=exc.status_code)
+    if gift_cards and card_payment.amount_due(order) == 0:
+        # The cards paid everything: no payment page, the order is paid now.
+        services.mark_paid(order, amount_paid_cents=0, payment_intent_id=None)
+        db.session.commit()
+        _end_payment_sessions(replaced)
+        if order.user_id is None:
+            _remember(PLACED_KEY, order.reference)
+        _remember(TO_CLEAR_KEY, order.reference)
+        _remove_ordered_lines(order)
+        flash(_("Paid with your gift cards: thank you!"), "success")
+        return redirect(_order_url(order), 303)
     # The order goes on to the payment page as it was just written: no reading it back.
     commit_keeping_state()
     if order.user_id is None:

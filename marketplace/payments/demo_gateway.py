@@ -11,6 +11,7 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 
 from marketplace.db import db, utcnow
+from marketplace.giftcards import payment as card_payment
 from marketplace.payments.gateway import (
     CheckoutSession,
     GatewayError,
@@ -55,7 +56,7 @@ class DemoGateway:
             row = DemoCheckoutSession(
                 id=SESSION_PREFIX + secrets.token_urlsafe(24),
                 order_id=order.id,
-                amount_cents=order.total_cents,
+                amount_cents=card_payment.amount_due(order),  # the gift cards paid the rest
                 currency=order.currency,
                 expires_at=session_expires_at(order),
             )

@@ -22,6 +22,7 @@ from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Product, StockReason
 from marketplace.db import db, lock_rows, utcnow
 from marketplace.errors import DomainError
+from marketplace.giftcards import payment as card_payment
 from marketplace.ledger import services as ledger
 from marketplace.notifications.services import queue_email
 from marketplace.orders.models import Order, OrderLine, OrderPart, OrderStatus
@@ -90,10 +91,10 @@ def _record_part_refund(part_id: int, quantities, *, by, reason: str, goods_retu
         raise RefundError(_l("There is nothing left to refund on this order."))
     if part.status not in REFUNDABLE:
         raise RefundError(_l("Only a paid order can be refunded."))
-    if not order.payment_intent_id or not order.payment_gateway:
-        raise RefundError(_l("This order has no payment to refund."))
-
     pending = _pending(order.id)
+    # What gift cards paid goes back to them first; the gateway refunds the rest.
+    card_left = card_payment.cards_left_to_refund(order.id) - sum(
+        int((other.detail or {}).get("card_cents", 0)) for other in pending)
     in_progress: dict[int, int] = {}
     for other in pending:
         for line_id, quantity in (other.detail or {}).get("lines", {}).items():
@@ -127,6 +128,9 @@ def _record_part_refund(part_id: int, quantities, *, by, reason: str, goods_retu
                  - sum(other.amount_cents for other in pending))
     if amount > left_paid:
         raise RefundError(_l("This refund is larger than what is left of the payment."))
+    card_cents = max(0, min(amount, card_left))
+    if card_cents < amount and (not order.payment_intent_id or not order.payment_gateway):
+        raise RefundError(_l("This order has no payment to refund."))
 
     if part.collected_at is None and part.status != S.COLLECTED:
         restock = StockReason.CANCELLATION.value
@@ -135,7 +139,7 @@ def _record_part_refund(part_id: int, quantities, *, by, reason: str, goods_retu
     refund = _new_refund(
         order, part_id=part.id, amount_cents=amount, reason=reason, by=by,
         detail={"lines": {str(k): v for k, v in wanted.items()}, "restock": restock,
-                "note": (reason or "").strip()[:500]},
+                "note": (reason or "").strip()[:500], "card_cents": card_cents},
     )
     refund.idempotency_key = f"refund-{refund.id}-{int(refund.created_at.timestamp())}"
     db.session.flush()
@@ -164,13 +168,16 @@ def send_refund(refund: Refund) -> Refund:
 
     Safe to repeat: the idempotency key makes the gateway answer with the same refund."""
     refund_id, order = refund.id, refund.order
-    gateway = gateway_named(order.payment_gateway)
+    through_gateway = refund.amount_cents - int((refund.detail or {}).get("card_cents", 0))
     try:
-        gateway_refund_id = gateway.refund(
-            payment_intent_id=order.payment_intent_id,
-            amount_cents=refund.amount_cents,
-            idempotency_key=refund.idempotency_key,
-        )
+        if through_gateway > 0:
+            gateway_refund_id = gateway_named(order.payment_gateway).refund(
+                payment_intent_id=order.payment_intent_id,
+                amount_cents=through_gateway,
+                idempotency_key=refund.idempotency_key,
+            )
+        else:  # all of it goes back to gift cards
+            gateway_refund_id = f"giftcards-{refund.id}"
     except GatewayError as exc:
         db.session.rollback()
         if not exc.definite:
@@ -226,6 +233,9 @@ def _apply(refund_id: int, gateway_refund_id: str) -> Refund:
     refund.status = RefundStatus.SUCCEEDED
     refund.gateway_refund_id = gateway_refund_id
     detail = refund.detail or {}
+    if int(detail.get("card_cents", 0)) > 0:
+        card_payment.give_back(order, amount_cents=int(detail["card_cents"]),
+                               key=f"refund-{refund.id}")
     actor = db.session.get(User, refund.by_id) if refund.by_id else None
     refunded_lines: list[tuple[str, int]] = []
     part = None

@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 
 from marketplace.db import LockTimeout, db, lock_rows, utcnow
 from marketplace.errors import DomainError
+from marketplace.giftcards import payment as card_payment
 from marketplace.orders import services as orders
 from marketplace.orders.models import Order, OrderStatus
 from marketplace.orders.status import IllegalTransition
@@ -130,9 +131,9 @@ def fulfil_checkout_session(session_id: str) -> Order | None:
             if order.checkout_session_id is None:  # found through the session's metadata
                 order.checkout_session_id = session_id
                 order.payment_gateway = gateway.name
-            if outcome.newly_paid and state.amount_total_cents != order.total_cents:
-                log.error("Order %s: paid %s cents for a total of %s", order.reference,
-                          state.amount_total_cents, order.total_cents)
+            if outcome.newly_paid and state.amount_total_cents != card_payment.amount_due(order):
+                log.error("Order %s: paid %s cents for %s due", order.reference,
+                          state.amount_total_cents, card_payment.amount_due(order))
             elif (not outcome.newly_paid and not outcome.refund_due_cents
                   and state.payment_intent_id and order.payment_intent_id
                   and state.payment_intent_id != order.payment_intent_id):

@@ -12,6 +12,7 @@ import stripe
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from marketplace.giftcards import payment as card_payment
 from marketplace.giftcards import purchase
 from marketplace.payments.gateway import (
     CheckoutSession,
@@ -118,6 +119,18 @@ class StripeGateway:
             }
             for card in purchase.of_order(order.id)
         ]
+        due = card_payment.amount_due(order)
+        if due != order.total_cents:
+            # Gift cards paid part of it: Stripe takes no negative line, so one line for the rest.
+            line_items = [{
+                "quantity": 1,
+                "price_data": {
+                    "currency": order.currency.lower(),
+                    "unit_amount": due,
+                    "product_data": {"name": str(_l("Order %(reference)s, after gift cards",
+                                                    reference=order.reference))},
+                },
+            }]
         params = {
             "mode": "payment",
             "line_items": line_items,

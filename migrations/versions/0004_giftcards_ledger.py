@@ -1,8 +1,8 @@
-"""Gift cards (in carts, in orders) and their transactions, the sellers' ledger and payouts, Stripe Connect accounts
+"""Gift cards (in carts, in orders, paying orders) and their transactions, the sellers' ledger and payouts, Stripe Connect accounts
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-26 16:10:32.074922
+Create Date: 2026-11-26 16:17:13.284563
 
 """
 from alembic import op
@@ -156,6 +156,24 @@ def upgrade():
     with op.batch_alter_table('order_card', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_order_card_order_id'), ['order_id'], unique=False)
 
+    op.create_table('order_card_payment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=False),
+    sa.Column('card_id', sa.Integer(), nullable=False),
+    sa.Column('amount_cents', sa.Integer(), nullable=False),
+    sa.Column('refunded_cents', sa.Integer(), nullable=False),
+    sa.Column('created_at', marketplace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('amount_cents > 0', name=op.f('ck_order_card_payment_amount_positive')),
+    sa.CheckConstraint('refunded_cents >= 0 AND refunded_cents <= amount_cents', name=op.f('ck_order_card_payment_refund_within_amount')),
+    sa.ForeignKeyConstraint(['card_id'], ['gift_card.id'], name=op.f('fk_order_card_payment_card_id_gift_card')),
+    sa.ForeignKeyConstraint(['order_id'], ['order.id'], name=op.f('fk_order_card_payment_order_id_order'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_order_card_payment')),
+    sa.UniqueConstraint('order_id', 'card_id', name=op.f('uq_order_card_payment_order_id_card_id'))
+    )
+    with op.batch_alter_table('order_card_payment', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_order_card_payment_card_id'), ['card_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_order_card_payment_order_id'), ['order_id'], unique=False)
+
     with op.batch_alter_table('organization', schema=None) as batch_op:
         batch_op.add_column(sa.Column('stripe_account_id', sa.String(length=255), nullable=True))
         batch_op.add_column(sa.Column('payouts_enabled', sa.Boolean(), server_default=sa.false(), nullable=False))
@@ -169,6 +187,11 @@ def downgrade():
         batch_op.drop_column('payouts_enabled')
         batch_op.drop_column('stripe_account_id')
 
+    with op.batch_alter_table('order_card_payment', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_order_card_payment_order_id'))
+        batch_op.drop_index(batch_op.f('ix_order_card_payment_card_id'))
+
+    op.drop_table('order_card_payment')
     with op.batch_alter_table('order_card', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_order_card_order_id'))
 
