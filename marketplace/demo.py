@@ -204,6 +204,7 @@ SHOPPER = ("camille.client", "Camille Durand")
 class SeedReport:
     accounts: list[tuple[str, str, str]] = field(default_factory=list)  # email, who, password
     created: int = 0
+    gift_card: str | None = None  # a demo card of 50 € with 20 € spent
 
 
 def database_is_empty() -> bool:
@@ -279,6 +280,13 @@ def seed() -> SeedReport:
 
     sync_categories()
     report.created += seed_catalog()
+    db.session.commit()
+
+    from marketplace.demo_money import seed_money
+
+    money = seed_money(shopper)
+    if money is not None:
+        report.gift_card = money.code
     return report
 
 
@@ -287,4 +295,6 @@ def describe(report: SeedReport) -> str:
     width = max(len(email) for email, _, _ in report.accounts)
     for email, who, _password in report.accounts:
         lines.append(f"  {email.ljust(width)}  {who}")
+    if report.gift_card:
+        lines.append(f"Demo gift card (30 € left, Camille's): {report.gift_card}")
     return "\n".join(lines)

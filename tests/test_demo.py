@@ -47,3 +47,29 @@ def test_create_admin_command(app):
     assert again.exit_code == 0 and "promoted" in again.output
     short = runner.invoke(args=["create-admin", "new@example.org", "--password", "short"])
     assert short.exit_code != 0 and "au moins 10 caractères" in short.output
+
+
+def test_the_demo_has_money_to_pay_out_once(app):
+    """Paid orders, a gift card spent at a counter, two sellers with a (simulated) Stripe
+    account: a payout run pays each of those exactly its balance; a second run pays nothing."""
+    from marketplace.giftcards.models import GiftCard
+    from marketplace.ledger import services as ledger
+
+    runner = app.test_cli_runner()
+    seeded = runner.invoke(args=["seed-demo"])
+    assert "Demo gift card" in seeded.output
+    card = db.session.scalar(sa.select(GiftCard))
+    assert card.balance_cents == 3000
+    owed = {org.id: ledger.balance(org.id) for org in db.session.scalars(
+        sa.select(Organization).where(Organization.payouts_enabled.is_(True)))}
+    assert len(owed) == 2 and all(amount > 0 for amount in owed.values())
+    first = runner.invoke(args=["payouts", "run"])
+    assert first.exit_code == 0 and "2 payout(s) sent" in first.output
+    assert "no Stripe account yet: Épicerie solidaire Le Panier Partagé" in first.output
+    from marketplace.ledger.models import Payout
+
+    paid = {p.organization_id: p.amount_cents for p in db.session.scalars(sa.select(Payout))}
+    assert paid == owed
+    second = runner.invoke(args=["payouts", "run"])
+    assert "0 payout(s) sent" in second.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Payout)) == 2
