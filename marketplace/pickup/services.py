@@ -201,6 +201,13 @@ def slot_state(slot: PickupSlot, *, now: datetime | None = None, taken: int | No
 
 
 def upcoming_slots(organization_id: int, *, days: int = 14, location_id: int | None = None) -> list[PickupSlot]:
+    return db.session.scalars(
+        upcoming_slots_query(organization_id, days=days, location_id=location_id)
+    ).all()
+
+
+def upcoming_slots_query(organization_id: int, *, days: int = 14, location_id: int | None = None):
+    """The SELECT behind upcoming_slots, for a caller that reads more columns with the slots."""
     now = utcnow()
     stmt = (
         sa.select(PickupSlot)
@@ -215,7 +222,7 @@ def upcoming_slots(organization_id: int, *, days: int = 14, location_id: int | N
     )
     if location_id:
         stmt = stmt.where(PickupSlot.location_id == location_id)
-    return db.session.scalars(stmt).all()
+    return stmt
 
 
 def next_open_slots(organization_id: int, *, limit: int = 5) -> list[PickupSlot]:
