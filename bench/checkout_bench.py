@@ -1,7 +1,7 @@
 """Checkouts per second on one hot product, over HTTP against gunicorn on PostgreSQL.
 
-    .venv/bin/python bench/checkout_bench.py [--clients 20] [--seconds 20] [--workers 4]
-        [--threads 4] [--carts-per-client 150] [--stock-for-oversell 300] [--pg URL]
+    .venv/bin/python bench/checkout_bench.py [--clients 20] [--seconds 20] [--workers 20]
+        [--threads 1] [--carts-per-client 150] [--stock-for-oversell 300] [--pg URL]
 
 A throw-away PostgreSQL database gets the migrations, one approved seller, one product and a
 pickup slot with room for everyone. gunicorn serves the app (production config, demo payment
@@ -265,8 +265,11 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=4, help="gthread threads per worker")
+    # One thread per worker process: threads of one process share the GIL, and the request
+    # that holds the hot product's row lock then waits for it after each round trip to
+    # PostgreSQL, which makes every other checkout wait longer (RESULTS.md).
+    parser.add_argument("--workers", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=1, help="gthread threads per worker")
     parser.add_argument("--stock-for-oversell", type=int, default=300)
     parser.add_argument("--carts-per-client", type=int, default=150,
                         help="phase 1b: carts each client fills before the timed window")
