@@ -255,7 +255,8 @@ def debit(organization, membership, card_id: int):
         return _counter_page(organization, membership, card=db.session.get(GiftCard, card_id),
                              error=exc.message, status=exc.status_code, amount=amount_text)
     db.session.commit()
-    return _counter_page(organization, membership, card=move.card, result=move)
+    card = db.session.get(GiftCard, card_id, populate_existing=True)
+    return _counter_page(organization, membership, card=card, result=move)
 
 
 @bp.post("/orgs/<int:org_id>/counter/cards/debit")

@@ -69,12 +69,19 @@ def debit_refund(refund, part) -> LedgerEntry | None:
                 commission_cents=-commission, reference=part.order.reference or "")
 
 
-def credit_card_redemption(transaction, organization: Organization) -> LedgerEntry | None:
+def credit_card_redemption(transaction, organization: Organization) -> LedgerEntry:
+    """A card spent at the seller's counter. Written in the card debit's unit of work, flushed
+    with it (the transaction is new, so its source is too: no look-up, no savepoint)."""
     gross = -transaction.amount_cents
     commission = _commission(gross, commission_rate_bp(organization))
-    return _add(organization.id, EntryKind.CARD, gross - commission,
-                source=f"card:{transaction.id}", gross_cents=gross, commission_cents=commission,
-                reference=f"card {transaction.card_id}")
+    db.session.flush()  # the card transaction's id names the entry
+    entry = LedgerEntry(organization_id=organization.id, kind=EntryKind.CARD,
+                        amount_cents=gross - commission, gross_cents=gross,
+                        commission_cents=commission, source=f"card:{transaction.id}",
+                        reference=f"card {transaction.card_id}")
+    db.session.add(entry)
+    db.session.flush()
+    return entry
 
 
 def credit_donation(transaction, association: Organization) -> LedgerEntry | None:

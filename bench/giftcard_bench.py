@@ -1,0 +1,242 @@
+"""Counter debits per second on ONE gift card, 20 tills at once, over HTTP against gunicorn on
+PostgreSQL; then checks that the card's ledger adds up.
+
+    .venv/bin/python bench/giftcard_bench.py [--clients 20] [--seconds 20] [--workers 4]
+        [--threads 4] [--pg URL]
+
+A throw-away PostgreSQL database gets the migrations, one seller with one counter volunteer per
+client, and a 150 € card. gunicorn serves the app (production config). Each client is a thread
+with its own keep-alive connection, logged in through the login form; one debit is the counter's
+JSON request (POST /orgs/<id>/counter/cards/debit with the card code, 1 cent and a new nonce).
+Every debit waits for the card's row lock: this measures the hottest row of the gift card
+system. Phase 2 drains a 10 € card with 70-cent debits from all clients at once: exactly 14
+succeed, the balance ends at 0,20 €. Both cards' transactions must add up to their balance.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from pg import throwaway_database  # noqa: E402
+
+PORT = 5183
+TOKEN = re.compile(rb'name="csrf_token"[^>]*value="([^"]+)"')
+PASSWORD = "banc d'essai solidaire"
+
+
+def seed(database_url: str, env: dict, clients: int) -> dict:
+    subprocess.run([str(ROOT / ".venv/bin/flask"), "db", "upgrade"], env=env, check=True,
+                   capture_output=True, cwd=ROOT)
+    from marketplace import create_app
+    from marketplace.accounts.models import User
+    from marketplace.accounts.services import hash_password
+    from marketplace.db import db, utcnow
+    from marketplace.giftcards import services as cards
+    from marketplace.organizations.models import (
+        EssStatus,
+        Membership,
+        Organization,
+        OrganizationKind,
+        OrganizationStatus,
+        Role,
+    )
+
+    app = create_app("testing", overrides={"SQLALCHEMY_DATABASE_URI": database_url})
+    with app.app_context():
+        org = Organization(kind=OrganizationKind.ASSOCIATION, status=OrganizationStatus.APPROVED,
+                           name="Épicerie du banc d'essai", slug="bench", rna="W691000001",
+                           address_line="1 rue A", postcode="69001", town="Lyon",
+                           ess_status=EssStatus.ASSOCIATION, description="")
+        db.session.add(org)
+        db.session.flush()
+        password_hash = hash_password(PASSWORD)
+        emails = []
+        for i in range(clients):
+            user = User(email=f"till{i}@bench.example.org", name=f"Caisse {i}",
+                        password_hash=password_hash, email_verified_at=utcnow(), locale="fr")
+            db.session.add(user)
+            db.session.flush()
+            db.session.add(Membership(organization=org, user=user, role=Role.COUNTER))
+            emails.append(user.email)
+        hot = cards.issue(15000, buyer_email="bench@example.org")
+        drained = cards.issue(1000, buyer_email="bench@example.org")
+        db.session.commit()
+        ids = {"org": org.id, "emails": emails, "hot": (hot.id, hot.code),
+               "drained": (drained.id, drained.code)}
+        db.engine.dispose()
+    return ids
+
+
+class Till:
+    def __init__(self, org_id: int, email: str):
+        self.org = org_id
+        self.conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+        self.cookie = None
+        _, page = self._request("GET", "/login")
+        self.csrf = TOKEN.search(page).group(1).decode()
+        response, _ = self._request("POST", "/login", form={
+            "csrf_token": self.csrf, "email": email, "password": PASSWORD})
+        assert response.status == 302, f"login failed: {response.status}"
+        _, page = self._request("GET", f"/orgs/{org_id}/counter/cards")
+        self.csrf = TOKEN.search(page).group(1).decode()
+
+    def _request(self, method, path, form=None, body=None):
+        headers = {"Host": "127.0.0.1"}
+        if self.cookie:
+            headers["Cookie"] = self.cookie
+        data = None
+        if form is not None:
+            data = urllib.parse.urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        if body is not None:
+            data = json.dumps(body)
+            headers["Content-Type"] = "application/json"
+            headers["X-CSRFToken"] = self.csrf
+        try:
+            self.conn.request(method, path, body=data, headers=headers)
+            response = self.conn.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionError):  # an idle keep-alive closed
+            self.conn.close()
+            self.conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+            self.conn.request(method, path, body=data, headers=headers)
+            response = self.conn.getresponse()
+        payload = response.read()
+        for name, value in response.getheaders():
+            if name.lower() == "set-cookie" and value.startswith("ess_session="):
+                self.cookie = value.split(";")[0]
+        return response, payload
+
+    def debit(self, code: str, cents: int) -> tuple[int, float]:
+        started = time.perf_counter()
+        response, _ = self._request("POST", f"/orgs/{self.org}/counter/cards/debit", body={
+            "q": code, "amount_cents": cents, "nonce": secrets.token_urlsafe(12)})
+        return response.status, time.perf_counter() - started
+
+
+def run(tills, code: str, cents: int, seconds: float | None, until_refused: int | None = None):
+    results, lock = [], threading.Lock()
+    deadline = time.perf_counter() + (seconds or 120)
+    refused = [0]
+
+    def worker(till):
+        while time.perf_counter() < deadline:
+            status, elapsed = till.debit(code, cents)
+            with lock:
+                results.append((status, elapsed))
+                if status != 200:
+                    refused[0] += 1
+                if until_refused and refused[0] >= until_refused:
+                    return
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in tills]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results, time.perf_counter() - started
+
+
+def card_check(database_url: str, card_id: int) -> tuple[int, int, int]:
+    engine = sa.create_engine(database_url)
+    with engine.connect() as conn:
+        balance = conn.execute(sa.text("SELECT balance_cents FROM gift_card WHERE id = :i"),
+                               {"i": card_id}).scalar()
+        total = conn.execute(sa.text(
+            "SELECT coalesce(sum(amount_cents), 0) FROM card_transaction WHERE card_id = :i"),
+            {"i": card_id}).scalar()
+        debits = conn.execute(sa.text(
+            "SELECT count(*) FROM card_transaction WHERE card_id = :i AND kind = 'redeem'"),
+            {"i": card_id}).scalar()
+    engine.dispose()
+    return balance, total, debits
+
+
+def percentile(values, fraction):
+    return values[min(len(values) - 1, int(len(values) * fraction))]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=4, help="gthread threads per worker")
+    parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+    with throwaway_database(args.pg, "bench_cards") as database_url:
+        measure(args, database_url)
+
+
+def measure(args, database_url: str) -> None:
+    env = {**os.environ, "DATABASE_URL": database_url, "FLASK_APP": "marketplace:create_app",
+           "MARKETPLACE_CONFIG": "production", "SECRET_KEY": secrets.token_hex(24),
+           "INSTANCE_PATH": "/tmp/bench-cards-instance", "PROXY_COUNT": "0"}
+    server = None
+    try:
+        ids = seed(database_url, env, args.clients)
+        server = subprocess.Popen(
+            [str(ROOT / ".venv/bin/gunicorn"), "-w", str(args.workers), "-b", f"127.0.0.1:{PORT}",
+             "--worker-class", "gthread", "--threads", str(args.threads), "--keep-alive", "30",
+             "--log-level", "warning", "marketplace:create_app()"],
+            env=env, cwd=ROOT)
+        for _ in range(100):
+            try:
+                http.client.HTTPConnection("127.0.0.1", PORT, timeout=1).request("GET", "/")
+                break
+            except OSError:
+                time.sleep(0.2)
+        time.sleep(1)
+        tills = [Till(ids["org"], email) for email in ids["emails"]]
+
+        hot_id, hot_code = ids["hot"]
+        run(tills, hot_code, 1, 3)  # warm-up
+        results, elapsed = run(tills, hot_code, 1, args.seconds)
+        ok = sorted(e * 1000 for status, e in results if status == 200)
+        print(f"phase 1: {len(ok)} debits of 1 cent on one card in {elapsed:.1f} s = "
+              f"{len(ok) / elapsed:.0f}/s ({len(results) - len(ok)} failures) with "
+              f"{args.clients} clients, {args.workers} workers x {args.threads} threads")
+        print(f"  p50 {statistics.median(ok):.1f} ms, p95 {percentile(ok, .95):.1f} ms, "
+              f"p99 {percentile(ok, .99):.1f} ms")
+        balance, total, debits = card_check(database_url, hot_id)
+        print(f"  card: balance {balance} cents, transactions add up to {total}, "
+              f"{debits} debits; 15000 - debits = {15000 - debits}: "
+              f"{'OK' if balance == total == 15000 - debits else 'MISMATCH'}")
+
+        drained_id, drained_code = ids["drained"]
+        results, _ = run(tills, drained_code, 70, None, until_refused=args.clients * 3)
+        succeeded = sum(1 for status, _ in results if status == 200)
+        balance, total, debits = card_check(database_url, drained_id)
+        print(f"phase 2: a 10 € card, 70-cent debits from {args.clients} clients until refused: "
+              f"{succeeded} succeeded (expected 14), balance {balance} cents (expected 20), "
+              f"transactions add up to {total}: "
+              f"{'OK' if succeeded == 14 and balance == total == 20 else 'MISMATCH'}")
+    finally:
+        if server:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
+if __name__ == "__main__":
+    main()
