@@ -241,7 +241,8 @@ def report(mode, results, elapsed, args) -> None:
     ok = [r for r in results if r[0]]
     print(f"{mode}: {len(ok)} redemptions in {elapsed:.1f} s = {len(ok) / elapsed:.0f}/s "
           f"({len(results) - len(ok)} failures) with {args.scanners} scanners, "
-          f"{args.workers} workers x {args.threads} threads")
+          + (f"{args.workers} gthread workers x {args.threads} threads" if args.worker_class == "gthread"
+             else f"{args.workers} sync workers"))
     if not ok:
         return
     first = sorted(r[1] * 1000 for r in ok)
@@ -278,7 +279,10 @@ def main():
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4, help="gthread threads per worker")
+    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"],
+                        help="sync: one request at a time per process, no keep-alive")
     parser.add_argument("--vouchers", type=int, default=20000)
+    parser.add_argument("--modes", default="express,two_step", help="comma-separated")
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
     with throwaway_database(args.pg, "bench_redeem") as database_url:
@@ -296,7 +300,7 @@ def measure(args, database_url: str) -> None:
         tokens = list(ids["tokens"])
         server = subprocess.Popen(
             [str(ROOT / ".venv/bin/gunicorn"), "-w", str(args.workers), "-b", f"127.0.0.1:{PORT}",
-             "--worker-class", "gthread", "--threads", str(args.threads), "--keep-alive", "30",
+             "--worker-class", args.worker_class, "--threads", str(args.threads), "--keep-alive", "30",
              "--log-level", "warning",
              "marketplace:create_app()"],
             env=env, cwd=ROOT)
@@ -308,7 +312,7 @@ def measure(args, database_url: str) -> None:
                 time.sleep(0.2)
         time.sleep(1)
 
-        for mode in ("express", "two_step"):
+        for mode in args.modes.split(","):
             run(ids, args.scanners, 3, tokens, mode)  # warm-up
             results, elapsed = run(ids, args.scanners, args.seconds, tokens, mode)
             report(mode, results, elapsed, args)

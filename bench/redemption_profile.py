@@ -7,7 +7,8 @@ Same database and seed as redemption_bench.py (a throw-away PostgreSQL database,
 config), but the requests go through the Flask test client in this process, one after the
 other: the figures are the cost of a request without the network and gunicorn. Prints
 milliseconds and SQL statements per request for the express redeem POST, the scan GET and the
-collect POST; --sql lists the statements of one express redemption.
+collect POST, and the CPU a request costs: this process's, and the PostgreSQL backends' of the
+throw-away database (read from /proc); --sql lists the statements of one express redemption.
 """
 from __future__ import annotations
 
@@ -41,6 +42,8 @@ def main():
     parser.add_argument("--iterations", type=int, default=300)
     parser.add_argument("--profile", choices=["express", "scan", "collect"])
     parser.add_argument("--sql", action="store_true")
+    parser.add_argument("--sort", default="cumulative", help="cProfile order: cumulative, tottime")
+    parser.add_argument("--lines", type=int, default=35)
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
     with throwaway_database(args.pg, "bench_redeem_profile") as database_url:
@@ -54,11 +57,30 @@ def main():
         measure(args, ids)
 
 
+def backend_cpu_seconds(database: str) -> float:
+    """User + system CPU of the PostgreSQL backends serving `database` (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                title = f.read()
+            if not title.startswith(b"postgres: ") or f" {database} ".encode() not in title:
+                continue
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except OSError:
+            continue
+    return total / tick
+
+
 def measure(args, ids) -> None:
     from marketplace import create_app
     from marketplace.db import db
 
     app = create_app("production")
+    database = sa.make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database
     statements: list[str] = []
     with app.app_context():
         sa.event.listen(db.engine, "before_cursor_execute",
@@ -102,7 +124,8 @@ def measure(args, ids) -> None:
             request()
         statements.clear()
         elapsed = 0.0
-        profiler = cProfile.Profile() if args.profile == name else None
+        cpu_started, pg_started = time.process_time(), backend_cpu_seconds(database)
+        profiler = cProfile.Profile(time.process_time) if args.profile == name else None
         for _ in range(args.iterations):
             if name == "collect":
                 scan()
@@ -117,15 +140,18 @@ def measure(args, ids) -> None:
             elapsed += time.perf_counter() - started
             if name == "collect":
                 del statements[:count_before]  # keep the collect's statements only
+        cpu = (time.process_time() - cpu_started) / args.iterations * 1000
+        pg_cpu = (backend_cpu_seconds(database) - pg_started) / args.iterations * 1000
         per = len(statements) / args.iterations if name != "collect" else len(statements)
         print(f"{name}: {elapsed / args.iterations * 1000:.2f} ms per request, "
-              f"{per:.1f} SQL statements")
+              f"{per:.1f} SQL statements; CPU {cpu:.2f} ms here + {pg_cpu:.2f} ms in PostgreSQL"
+              + (" (the collect's include its scan's)" if name == "collect" else ""))
         if args.sql and name == "express":
             express()
             for statement in statements[-40:]:
                 print("   ", " ".join(statement.split())[:160])
         if profiler:
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(35)
+            pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.lines)
 
 
 if __name__ == "__main__":

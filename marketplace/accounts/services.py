@@ -130,7 +130,9 @@ def load_user(user_id: str) -> User | None:
     raw_id, _, token = (user_id or "").partition(":")
     if not raw_id.isdigit() or not token:
         return None
-    user = db.session.get(User, int(raw_id))
+    # The memberships (each with its organization) come in the same statement, not in a second
+    # one: every staff page asks for them, and a shopper has none (one row either way).
+    user = db.session.get(User, int(raw_id), options=[sa.orm.joinedload(User.memberships)])
     if user is None or user.session_token != token:
         return None
     return user

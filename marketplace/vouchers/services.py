@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
 import sqlalchemy as sa
 from flask_babel import format_date, format_time
@@ -20,7 +21,7 @@ from marketplace.catalog.models import Product, StockReason
 from marketplace.db import LockTimeout, db, is_lock_timeout, lock_rows, utcnow
 from marketplace.errors import DomainError
 from marketplace.orders.models import Order, OrderLine, OrderPart, OrderStatus
-from marketplace.orders.status import can_transition, transition
+from marketplace.orders.status import IllegalTransition, can_transition, transition
 from marketplace.pickup.models import PickupSlot
 from marketplace.vouchers import codes
 from marketplace.vouchers.models import CollectedLine, Collection, Voucher
@@ -103,21 +104,20 @@ def _scanned_filter(text: str | None):
     return Voucher.code == scanned.code
 
 
+# What the counter page shows of a voucher, read with it: the part (joined by the model), its
+# order, and the collections so far (each with its lines).
+COUNTER_PAGE = (sa.orm.joinedload(Voucher.part).joinedload(OrderPart.order),
+                sa.orm.selectinload(Voucher.collections))
+
+
 def find_for_counter(text: str | None, organization) -> Voucher:
     """The voucher a scan or a typed code designates, if this seller may hand it over."""
-    voucher = db.session.scalar(sa.select(Voucher).where(_scanned_filter(text)))
+    voucher = db.session.scalar(
+        sa.select(Voucher).where(_scanned_filter(text)).options(*COUNTER_PAGE))
     if voucher is None:
         raise NotFound(_l("No voucher has this code. Check the characters and try again."))
     check_seller(voucher, organization)
     return voucher
-
-
-def voucher_id_for(text: str | None) -> int:
-    """Only the id of the voucher a scan designates (collect() checks the seller)."""
-    voucher_id = db.session.scalar(sa.select(Voucher.id).where(_scanned_filter(text)))
-    if voucher_id is None:
-        raise NotFound(_l("No voucher has this code. Check the characters and try again."))
-    return voucher_id
 
 
 def check_seller(voucher: Voucher, organization) -> None:
@@ -129,20 +129,28 @@ def check_seller(voucher: Voucher, organization) -> None:
         )
 
 
+REFUSED = (S.PENDING_PAYMENT, S.EXPIRED, S.CANCELLED, S.REFUNDED)
+
+
+def refuses(status: OrderStatus, no_show_restocked_at: datetime | None) -> bool:
+    """Whether refusal() has a reason for a part in this state (without loading the part)."""
+    return status in REFUSED or (status == S.NO_SHOW and no_show_restocked_at is not None)
+
+
 def refusal(part: OrderPart) -> Refused | None:
     """Why this part's goods cannot be handed over now, or None."""
     status = part.status
+    if not refuses(status, part.no_show_restocked_at):
+        return None
     if status in (S.PENDING_PAYMENT, S.EXPIRED):
         return Refused(_l("This order is not paid. Do not hand anything over."))
     if status == S.CANCELLED:
         return Refused(_l("This order was cancelled. Do not hand anything over."))
     if status == S.REFUNDED:
         return Refused(_l("This order was refunded. Do not hand anything over."))
-    if status == S.NO_SHOW and part.no_show_restocked_at is not None:
-        return Refused(_l(
-            "Nobody came for this order on %(date)s and its goods went back on sale. "
-            "A manager can refund it.", date=format_date(part.slot.ends_at, "short")))
-    return None
+    return Refused(_l(  # a no-show whose goods went back on sale
+        "Nobody came for this order on %(date)s and its goods went back on sale. "
+        "A manager can refund it.", date=format_date(part.slot.ends_at, "short")))
 
 
 def lines_to_hand_over(part: OrderPart, collected_ids: set[int]) -> list[OrderLine]:
@@ -158,13 +166,6 @@ def collected_line_ids(voucher_id: int) -> set[int]:
     ))
 
 
-def last_collection(voucher_id: int) -> Collection | None:
-    return db.session.scalar(
-        sa.select(Collection).where(Collection.voucher_id == voucher_id)
-        .order_by(Collection.id.desc()).limit(1)
-    )
-
-
 @dataclass
 class CounterView:
     """What the counter shows for a scanned voucher."""
@@ -178,7 +179,8 @@ class CounterView:
 
 def counter_view(voucher: Voucher) -> CounterView:
     part = voucher.part
-    done = collected_line_ids(voucher.id)
+    collections = voucher.collections  # in id order
+    done = {line.order_line_id for collection in collections for line in collection.lines}
     view = CounterView(
         voucher=voucher, part=part,
         to_hand_over=lines_to_hand_over(part, done),
@@ -186,21 +188,82 @@ def counter_view(voucher: Voucher) -> CounterView:
     )
     view.refused = refusal(part)
     if view.refused is None and not view.to_hand_over:
-        collection = last_collection(voucher.id)
-        if collection is not None:
-            view.refused = AlreadyCollected(collection)
+        if collections:
+            view.refused = AlreadyCollected(collections[-1])
         else:  # every line refunded
             view.refused = Refused(_l("Nothing is left to hand over on this voucher."))
     return view
 
 
 @dataclass
+class HandedOver:
+    line_id: int
+    title: str
+    quantity: int
+
+
+@dataclass
 class CollectResult:
-    collection: Collection
+    """What a collection handed over, as the counter shows it. Plain values: the hot path
+    writes with plain statements and loads no model instance."""
+
+    collection_id: int
+    voucher_id: int
+    created_at: datetime
+    lines: list[HandedOver]
     replayed: bool  # the same request came again: this is the first answer
     complete: bool  # everything on the voucher has now been handed over
-    part: OrderPart
-    order: Order
+    reference: str
+    name: str
+
+
+_collection = Collection.__table__
+_collected_line = CollectedLine.__table__
+_part = OrderPart.__table__
+_order = Order.__table__
+
+
+@cache
+def _locking(column: str) -> sa.Select:
+    """The voucher whose `column` is :key and its order, both locked (FOR UPDATE OF voucher,
+    order: the part is read, not locked), with what the counter needs of them."""
+    return (
+        sa.select(Voucher.id, Voucher.code, OrderPart.id, OrderPart.organization_id,
+                  Order.id, Order.reference, Order.name, Order.status)
+        .join(OrderPart, OrderPart.id == Voucher.order_part_id)
+        .join(Order, Order.id == OrderPart.order_id)
+        .where(getattr(Voucher, column) == sa.bindparam("key"))
+        .with_for_update(of=(Voucher, Order))
+    )
+
+
+# Every part of the order (their statuses say whether the order is complete), with the lines
+# of the scanned part only (the other parts' rows have NULL lines) and, for each line, the
+# collection of this voucher that handed it over, if any. That is the voucher's whole history:
+# a collection always hands over lines of the voucher's part, and a line at most once
+# (UNIQUE(order_line_id)).
+_PARTS = (
+    sa.select(OrderPart.id, OrderPart.status, OrderPart.no_show_restocked_at,
+              OrderLine.id, OrderLine.title, OrderLine.quantity, OrderLine.refunded_quantity,
+              CollectedLine.id, Collection.id, Collection.nonce)
+    .outerjoin(OrderLine, sa.and_(OrderLine.part_id == OrderPart.id,
+                                  OrderPart.id == sa.bindparam("part_id")))
+    .outerjoin(CollectedLine, CollectedLine.order_line_id == OrderLine.id)
+    .outerjoin(Collection, sa.and_(Collection.id == CollectedLine.collection_id,
+                                   Collection.voucher_id == sa.bindparam("voucher_id")))
+    .where(OrderPart.order_id == sa.bindparam("order_id"))
+    .order_by(OrderPart.id, OrderLine.id)
+)
+_INSERT_COLLECTION = sa.insert(_collection).returning(_collection.c.id)
+_INSERT_LINES = sa.insert(_collected_line)
+_PART_COLLECTED = (
+    sa.update(_part).where(_part.c.id == sa.bindparam("part_id"))
+    .values(status=S.COLLECTED, collected_at=sa.bindparam("now"))
+)
+_ORDER_COLLECTED = (
+    sa.update(_order).where(_order.c.id == sa.bindparam("order_id"))
+    .values(status=S.COLLECTED, updated_at=sa.bindparam("now"))
+)
 
 
 def collect(voucher_id: int, *, organization, by, nonce: str,
@@ -209,92 +272,117 @@ def collect(voucher_id: int, *, organization, by, nonce: str,
 
     The same `nonce` again returns the first result; a new scan of a voucher with nothing left
     raises AlreadyCollected; the voucher of another seller or of an order that is not paid (or
-    was cancelled, refunded) raises Refused and changes nothing.
+    was cancelled, refunded) raises Refused and changes nothing."""
+    return _collect("id", voucher_id, organization=organization, by=by, nonce=nonce,
+                    line_ids=line_ids)
 
-    A counter's hot path: about ten statements. The voucher row is locked first (it serialises
-    the scans of one voucher), then the order (every change of an order's parts takes the
-    order's lock first: payment, refunds, no-shows), so the part is read, not locked."""
+
+def collect_scanned(text: str | None, *, organization, by, nonce: str,
+                    line_ids: set[int] | None = None) -> CollectResult:
+    """collect() for what a scanner read or a person typed (the voucher URL, token or code):
+    the voucher is found and locked by the same statement."""
+    scanned = codes.parse_scanned(text)
+    if scanned is None:
+        raise NotFound(_l("This is not a voucher code. Scan the QR code again, or type the "
+                          "8 characters printed under it."))
+    column, key = ("token", scanned.token) if scanned.token else ("code", scanned.code)
+    return _collect(column, key, organization=organization, by=by, nonce=nonce,
+                    line_ids=line_ids)
+
+
+def _collect(column: str, key, *, organization, by, nonce: str,
+             line_ids: set[int] | None) -> CollectResult:
+    """The counter's hot path: six or seven statements, without the ORM's unit of work.
+
+    The voucher row and its order are locked first, by one statement (the voucher's lock
+    serialises the scans of one voucher; every change of an order's parts takes the order's
+    lock first: payment, refunds, no-shows), so what is read next is current: the part, its
+    lines with what was handed over of each, and the sibling parts' statuses. Then the collection
+    and its lines are inserted, the part (and the order when every part is done) marked
+    collected, and the audit line written. UNIQUE(order_line_id) on collected lines is the
+    last guard."""
     nonce = (nonce or "").strip()
     if not nonce or len(nonce) > 64:
         raise DomainError(_l("This page is out of date. Scan the voucher again."))
+    session = db.session
     try:
-        row = db.session.execute(
-            sa.select(Voucher.id, Voucher.code, OrderPart.id, OrderPart.order_id,
-                      OrderPart.organization_id)
-            .join(OrderPart, OrderPart.id == Voucher.order_part_id)
-            .where(Voucher.id == voucher_id)
-            .with_for_update(of=Voucher)
-        ).one_or_none()
+        row = session.execute(_locking(column), {"key": key}).one_or_none()
     except OperationalError as exc:
         if is_lock_timeout(exc):
             raise LockTimeout() from exc
         raise
     if row is None:
         raise NotFound(_l("No voucher has this code. Check the characters and try again."))
-    _, code, part_id, order_id, seller_id = row
+    voucher_id, code, part_id, seller_id, order_id, reference, name, order_status = row
     if seller_id != organization.id:
-        check_seller(db.session.get(Voucher, voucher_id), organization)
+        check_seller(session.get(Voucher, voucher_id), organization)
 
-    # What this voucher already gave: each collection with its lines, in one statement.
-    history = db.session.execute(
-        sa.select(Collection.id, Collection.nonce, CollectedLine.order_line_id)
-        .join(CollectedLine, CollectedLine.collection_id == Collection.id)
-        .where(Collection.voucher_id == voucher_id)
-        .order_by(Collection.id)
-    ).all()
-    for collection_id, seen_nonce, _line in history:
+    # Read after the locks: a collection committed while this request waited is seen here.
+    rows = session.execute(_PARTS, {"part_id": part_id, "order_id": order_id,
+                                    "voucher_id": voucher_id}).all()
+    lines = [r for r in rows if r[0] == part_id and r[3] is not None]
+    for *_, collection_id, seen_nonce in lines:
         if seen_nonce == nonce:
-            first = db.session.get(Collection, collection_id)
-            part = db.session.get(OrderPart, part_id)
-            return CollectResult(first, replayed=True, complete=part.collected_at is not None,
-                                 part=part, order=part.order)
-    done = {line_id for _, _, line_id in history}
-
-    (order,) = lock_rows(Order, [order_id])
-    part = db.session.scalars(
-        sa.select(OrderPart).where(OrderPart.id == part_id)
-        .options(sa.orm.lazyload("*"), sa.orm.selectinload(OrderPart.lines))
-        .execution_options(populate_existing=True)
-    ).one()
-    refused = refusal(part)
-    if refused is not None:
-        raise refused
-    remaining = lines_to_hand_over(part, done)
-    chosen = remaining if line_ids is None else [line for line in remaining if line.id in line_ids]
+            return _first_answer(collection_id, voucher_id, reference, name)
+    status, restocked_at = next((r[1], r[2]) for r in rows if r[0] == part_id)
+    if refuses(status, restocked_at):
+        raise refusal(session.get(OrderPart, part_id))
+    remaining = [HandedOver(line_id, title, quantity - refunded)
+                 for _, _, _, line_id, title, quantity, refunded, collected, _, _ in lines
+                 if collected is None and quantity > refunded]
+    chosen = remaining if line_ids is None else [h for h in remaining if h.line_id in line_ids]
     if not chosen:
         if remaining:
             raise DomainError(_l("Tick at least one line to hand over."))
-        if history:
-            raise AlreadyCollected(db.session.get(Collection, history[-1][0]))
+        last = max((r[8] for r in lines if r[8] is not None), default=None)
+        if last is not None:
+            raise AlreadyCollected(session.get(Collection, last))
         raise Refused(_l("Nothing is left to hand over on this voucher."))
+    complete = len(chosen) == len(remaining)
+    if complete and not can_transition(status, S.COLLECTED):
+        raise IllegalTransition(_l("This order cannot go from %(current)s to %(new)s.",
+                                   current=status.value, new=S.COLLECTED.value))
 
     now = utcnow()
-    collection = Collection(
-        voucher_id=voucher_id, nonce=nonce, collected_by_id=by.id, collected_by_name=by.name,
-        created_at=now,
-        lines=[CollectedLine(order_line_id=line.id, quantity=line.quantity - line.refunded_quantity)
-               for line in chosen],
-    )
-    db.session.add(collection)
-    complete = len(chosen) == len(remaining)
+    collection_id = session.execute(_INSERT_COLLECTION, {
+        "voucher_id": voucher_id, "nonce": nonce, "collected_by_id": by.id,
+        "collected_by_name": by.name, "created_at": now,
+    }).scalar_one()
+    session.execute(_INSERT_LINES, [
+        {"collection_id": collection_id, "order_line_id": h.line_id, "quantity": h.quantity}
+        for h in chosen])
     if complete:
-        part.collected_at = now
-        transition(part, S.COLLECTED)
-        others = db.session.scalars(
-            sa.select(OrderPart.status).where(OrderPart.order_id == order_id,
-                                              OrderPart.id != part_id)
-        ).all()
-        if all(status in (S.COLLECTED, S.REFUNDED, S.CANCELLED) for status in others) \
-                and can_transition(order.status, S.COLLECTED):
-            transition(order, S.COLLECTED)
-    audit.record("voucher.collected", part, by=by, organization=organization, data={
-        "reference": order.reference,
-        "voucher": code,
-        "lines": [{"title": line.title, "quantity": line.quantity - line.refunded_quantity}
-                  for line in chosen],
-        "complete": complete,
-    })
-    return CollectResult(collection, replayed=False, complete=complete, part=part, order=order)
+        session.execute(_PART_COLLECTED, {"part_id": part_id, "now": now})
+        others = [r[1] for r in rows if r[0] != part_id]
+        if all(s in (S.COLLECTED, S.REFUNDED, S.CANCELLED) for s in others) \
+                and can_transition(order_status, S.COLLECTED):
+            session.execute(_ORDER_COLLECTED, {"order_id": order_id, "now": now})
+    audit.insert("voucher.collected", subject_type="OrderPart", subject_id=part_id, by=by,
+                 organization_id=organization.id, data={
+                     "reference": reference,
+                     "voucher": code,
+                     "lines": [{"title": h.title, "quantity": h.quantity} for h in chosen],
+                     "complete": complete,
+                 })
+    return CollectResult(collection_id, voucher_id, now, chosen, replayed=False,
+                         complete=complete, reference=reference, name=name)
+
+
+def _first_answer(collection_id, voucher_id, reference, name) -> CollectResult:
+    """The answer a collection gave, for a retry of its request (same nonce)."""
+    rows = db.session.execute(
+        sa.select(Collection.created_at, CollectedLine.order_line_id, OrderLine.title,
+                  CollectedLine.quantity, OrderPart.collected_at)
+        .join(CollectedLine, CollectedLine.collection_id == Collection.id)
+        .join(OrderLine, OrderLine.id == CollectedLine.order_line_id)
+        .join(OrderPart, OrderPart.id == OrderLine.part_id)
+        .where(Collection.id == collection_id)
+        .order_by(CollectedLine.id)
+    ).all()
+    return CollectResult(collection_id, voucher_id, rows[0][0],
+                         [HandedOver(line_id, title, quantity) for _, line_id, title, quantity, _ in rows],
+                         replayed=True, complete=rows[0][4] is not None, reference=reference,
+                         name=name)
 
 
 # --- slots and no-shows ----------------------------------------------------------------

@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
-from marketplace.db import db, utcnow
+from marketplace.db import commit_keeping_state, db, utcnow
 from marketplace.errors import DomainError
 from marketplace.extensions import limiter
 from marketplace.giftcards import codes as card_codes
@@ -151,9 +151,12 @@ def collect(organization, membership, voucher_id: int):
                 exc = view.refused if exc.status_code != 400 else exc
         return _counter_page(organization, membership, view=view, error=exc.message,
                              status=exc.status_code)
-    db.session.commit()
+    # The page shows the voucher as it is now: read after the commit. What the session holds
+    # (the staff member, the organization) stays loaded instead of being read again.
+    commit_keeping_state()
     return _counter_page(organization, membership, result=result,
-                         view=vouchers.counter_view(result.collection.voucher))
+                         view=vouchers.counter_view(db.session.get(
+                             Voucher, result.voucher_id, options=vouchers.COUNTER_PAGE)))
 
 
 @bp.post("/orgs/<int:org_id>/counter/redeem")
@@ -173,9 +176,9 @@ def redeem(organization, membership):
         return jsonify(result="invalid",
                        message=_("q and nonce must be text, lines a list of line ids.")), 400
     try:
-        voucher_id = vouchers.voucher_id_for(text[:INPUT_MAX])
-        result = vouchers.collect(voucher_id, organization=organization, by=current_user,
-                                  nonce=nonce, line_ids=None if lines is None else set(lines))
+        result = vouchers.collect_scanned(text[:INPUT_MAX], organization=organization,
+                                          by=current_user, nonce=nonce,
+                                          line_ids=None if lines is None else set(lines))
     except DomainError as exc:
         db.session.rollback()
         kind = {404: "not_found", 400: "invalid"}.get(exc.status_code, "refused")
@@ -185,18 +188,16 @@ def redeem(organization, membership):
             payload["collected_at"] = collection.created_at.isoformat()
             payload["collected_by"] = collection.collected_by_name
         return jsonify(payload), exc.status_code
-    collection, order = result.collection, result.order
-    titles = {line.id: line.title for line in result.part.lines}
     payload = {
         "result": "collected",
         "replayed": result.replayed,
         "complete": result.complete,
-        "reference": order.reference,
-        "name": order.name,
-        "collected_at": collection.created_at.isoformat(),
-        "lines": [{"id": line.order_line_id, "title": titles[line.order_line_id],
-                   "quantity": line.quantity} for line in collection.lines],
-        "message": _("Collected: hand over the goods to %(name)s.", name=order.name),
+        "reference": result.reference,
+        "name": result.name,
+        "collected_at": result.created_at.isoformat(),
+        "lines": [{"id": h.line_id, "title": h.title, "quantity": h.quantity}
+                  for h in result.lines],
+        "message": _("Collected: hand over the goods to %(name)s.", name=result.name),
     }
     db.session.commit()
     return jsonify(payload)

@@ -45,23 +45,28 @@ def setup(app):
     order = paid_order([(make_product(shop.organization, stock=5), 2),
                         (make_product(shop.organization, stock=5), 1)])
     voucher = voucher_of(order.parts[0])
-    ids = (shop.organization.id, shop.counter.id, voucher.id)
+    ids = (shop.organization.id, shop.counter.id, voucher.id, voucher.token)
     db.session.commit()
     return order, ids
 
 
-def redeem(ids, nonce):
+def redeem(ids, nonce, how="form"):
+    """`form`: the counter page's Collected button (by voucher id); `scan`: the express
+    redemption of the scanned token."""
     from marketplace.accounts.models import User
     from marketplace.organizations.models import Organization
 
-    org_id, user_id, voucher_id = ids
-    return vouchers.collect(voucher_id, organization=db.session.get(Organization, org_id),
-                            by=db.session.get(User, user_id), nonce=nonce).collection.id
+    org_id, user_id, voucher_id, token = ids
+    who = {"organization": db.session.get(Organization, org_id), "by": db.session.get(User, user_id)}
+    if how == "scan":
+        return vouchers.collect_scanned(token, nonce=nonce, **who).collection_id
+    return vouchers.collect(voucher_id, nonce=nonce, **who).collection_id
 
 
-def test_twenty_scans_of_one_voucher_record_exactly_one_collection(app, setup):
+@pytest.mark.parametrize("how", ["form", "scan"])
+def test_twenty_scans_of_one_voucher_record_exactly_one_collection(app, setup, how):
     order, ids = setup
-    results, errors = run_together(app, lambda i: redeem(ids, f"scan-{i}"), 20)
+    results, errors = run_together(app, lambda i: redeem(ids, f"scan-{i}", how), 20)
     assert len(results) == 1
     assert len(errors) == 19 and all(isinstance(e, vouchers.AlreadyCollected) for e in errors)
     db.session.expire_all()
