@@ -36,6 +36,15 @@ def _refuse_nul_bytes():
         abort(400)
 
 
+def private(response):
+    """A page whose URL is the key to something (a voucher, a gift card): no shared cache keeps
+    it, no referrer carries the URL away, no search engine lists it."""
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
 def init_app(app: Flask) -> None:
     app.before_request(_refuse_nul_bytes)
 

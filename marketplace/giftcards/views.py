@@ -29,6 +29,7 @@ from marketplace.giftcards.models import CardTransaction, GiftCard
 from marketplace.money import parse_amount
 from marketplace.organizations.access import member_required
 from marketplace.organizations.models import Organization, Role
+from marketplace.security import private
 from marketplace.vouchers import qr
 
 bp = Blueprint("giftcards", __name__)
@@ -99,13 +100,13 @@ def show(code: str):
         associations=cards.participating_associations(),
         expired=card.is_expired(), nonce=secrets.token_urlsafe(12),
     ))
-    return _private(response)
+    return private(response)
 
 
 @bp.get("/cards/<code>/qr.png")
 def qr_image(code: str):
     card = _card_or_404(code)
-    return _private(Response(qr.qr_png(card_url(card)), mimetype="image/png"))
+    return private(Response(qr.qr_png(card_url(card)), mimetype="image/png"))
 
 
 @bp.get("/cards/<code>/card.pdf")
@@ -113,14 +114,8 @@ def pdf_file(code: str):
     card = _card_or_404(code)
     response = Response(pdf.card_pdf(card), mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="gift-card-{card.code[-4:]}.pdf"'
-    return _private(response)
+    return private(response)
 
-
-def _private(response: Response) -> Response:
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Robots-Tag"] = "noindex"
-    return response
 
 
 @bp.post("/cards/<code>/claim")

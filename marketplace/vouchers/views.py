@@ -31,6 +31,7 @@ from marketplace.orders.staff_forms import STATUS_LABELS
 from marketplace.organizations.access import member_required
 from marketplace.organizations.models import Role
 from marketplace.pickup.models import PickupLocation, PickupSlot
+from marketplace.security import private
 from marketplace.vouchers import decode, pdf, qr
 from marketplace.vouchers import services as vouchers
 from marketplace.vouchers.codes import INPUT_MAX
@@ -67,7 +68,7 @@ def show(token: str):
         refused=vouchers.refusal(part), collected_ids=done,
         collections=list(voucher.collections),
     ))
-    _private(response)
+    private(response)
     return response
 
 
@@ -75,7 +76,7 @@ def show(token: str):
 def qr_image(token: str):
     voucher = _voucher_or_404(token)
     response = Response(qr.qr_png(qr.voucher_url(voucher)), mimetype="image/png")
-    return _private(response)
+    return private(response)
 
 
 @bp.get("/v/<token>/voucher.pdf")
@@ -85,15 +86,8 @@ def pdf_file(token: str):
     response.headers["Content-Disposition"] = (
         f'inline; filename="voucher-{voucher.part.order.reference}-{voucher.code}.pdf"'
     )
-    return _private(response)
+    return private(response)
 
-
-def _private(response: Response) -> Response:
-    # The token is the key to the voucher: no shared cache keeps it, no referrer leaks it.
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Robots-Tag"] = "noindex"
-    return response
 
 
 # --- the counter -----------------------------------------------------------------------------
