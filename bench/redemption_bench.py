@@ -1,7 +1,8 @@
 """Counter redemptions per second, over HTTP against gunicorn on PostgreSQL, 20 scanners.
 
     .venv/bin/python bench/redemption_bench.py [--scanners 20] [--seconds 20] [--workers 4]
-        [--threads 4] [--vouchers 20000] [--pg URL]
+        [--threads 5] [--worker-class gthread|sync] [--modes express,two_step]
+        [--vouchers 20000] [--pg URL]
 
 A throw-away PostgreSQL database gets the migrations, one seller with a pickup slot, one
 counter volunteer per scanner, and --vouchers paid orders (one part, two lines, a voucher
@@ -14,6 +15,12 @@ as its volunteer. Two ways of redeeming, measured one after the other on fresh v
   POST /orgs/<id>/counter/redeem with the scanned voucher URL and a client nonce, JSON answer;
 - two-step (the counter page without script): GET .../counter/scan?q=<url> renders the lines
   with a fresh nonce, then "Collected" posts them (POST .../collect); both requests timed.
+
+Each mode also reports the CPU one redemption cost gunicorn (master and workers), the
+database's PostgreSQL backends and this client during the timed window (from /proc): on a
+shared machine that is the figure to compare, and 2 cores divided by it bounds the rate.
+Keep --threads at or under SQLAlchemy's pool size (5): beyond it, each worker opens and closes
+overflow connections all the time (and the backends' CPU escapes the count).
 
 A final check reads the database: one collection per voucher handed over, no voucher twice.
 """
@@ -140,6 +147,12 @@ def seed(database_url: str, env: dict, scanners: int, vouchers: int) -> dict:
         db.session.commit()
         ids["tokens"] = tokens
         db.engine.dispose()
+    # Statistics and visibility maps up to date now, rather than an autovacuum worker busy
+    # with the seeded rows during the timed window.
+    engine = sa.create_engine(database_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text("VACUUM ANALYZE"))
+    engine.dispose()
     return ids
 
 
@@ -213,9 +226,11 @@ def voucher_id(page: bytes) -> str:
     return COLLECT_ACTION.search(page).group(1).decode()
 
 
-def run(ids, scanners: int, seconds: float, tokens: list[str], mode: str):
+def run(ids, scanners: int, seconds: float, tokens: list[str], mode: str, meter=None):
     results, lock = [], threading.Lock()
     logged_in = [Scanner(ids, email) for email in ids["emails"][:scanners]]
+    if meter:
+        meter.start()  # after the logins (a password hash costs a lot of CPU on purpose)
     deadline = time.perf_counter() + seconds  # after the logins
 
     def worker(scanner):
@@ -237,7 +252,67 @@ def run(ids, scanners: int, seconds: float, tokens: list[str], mode: str):
     return results, time.perf_counter() - started
 
 
-def report(mode, results, elapsed, args) -> None:
+def process_cpu_seconds(pids) -> float:
+    """User + system CPU of these processes so far (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def children_of(parent: int) -> list[int]:
+    pids = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if int(f.read().rsplit(")", 1)[1].split()[1]) == parent:
+                    pids.append(int(pid))
+        except OSError:
+            continue
+    return pids
+
+
+def backends_of(database: str) -> list[int]:
+    """The PostgreSQL backends serving clients of `database` (their process title names it)."""
+    pids = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                title = f.read()
+        except OSError:
+            continue
+        # Client backends only ("<user> <database> <host>(<port>)"), not an autovacuum worker
+        # cleaning up after the seeding.
+        if title.startswith(b"postgres: ") and re.search(
+                rb" " + re.escape(database.encode()) + rb" (\d[\d.]*|\[local\])", title):
+            pids.append(int(pid))
+    return pids
+
+
+class CpuMeter:
+    """CPU spent by gunicorn (master and workers), the database's backends and this client
+    during a timed window: what one redemption costs the machine, whatever else runs on it."""
+
+    def __init__(self, server_pid: int, database: str):
+        self.server_pid, self.database = server_pid, database
+
+    def sample(self) -> tuple[float, float, float]:
+        server = process_cpu_seconds([self.server_pid, *children_of(self.server_pid)])
+        return server, process_cpu_seconds(backends_of(self.database)), time.process_time()
+
+    def start(self):
+        self.started = self.sample()
+
+    def stop(self) -> tuple[float, float, float]:
+        return tuple(b - a for a, b in zip(self.started, self.sample(), strict=True))
+
+
+def report(mode, results, elapsed, args, cpu=None) -> None:
     ok = [r for r in results if r[0]]
     print(f"{mode}: {len(ok)} redemptions in {elapsed:.1f} s = {len(ok) / elapsed:.0f}/s "
           f"({len(results) - len(ok)} failures) with {args.scanners} scanners, "
@@ -253,6 +328,12 @@ def report(mode, results, elapsed, args) -> None:
     for name, values in rows:
         print(f"  {name}: p50 {statistics.median(values):.1f} ms, "
               f"p95 {percentile(values, .95):.1f} ms, p99 {percentile(values, .99):.1f} ms")
+    if cpu:
+        server, backends, client = (seconds * 1000 / len(ok) for seconds in cpu)
+        print(f"  CPU per redemption: gunicorn {server:.2f} ms + PostgreSQL {backends:.2f} ms "
+              f"+ bench client {client:.2f} ms = {server + backends + client:.2f} ms "
+              f"(on {os.cpu_count()} otherwise idle cores: at most "
+              f"{os.cpu_count() * 1000 / (server + backends + client):.0f}/s)")
 
 
 def percentile(values, fraction):
@@ -278,7 +359,7 @@ def main():
     parser.add_argument("--scanners", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=4, help="gthread threads per worker")
+    parser.add_argument("--threads", type=int, default=5, help="gthread threads per worker")
     parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"],
                         help="sync: one request at a time per process, no keep-alive")
     parser.add_argument("--vouchers", type=int, default=20000)
@@ -312,10 +393,11 @@ def measure(args, database_url: str) -> None:
                 time.sleep(0.2)
         time.sleep(1)
 
+        meter = CpuMeter(server.pid, sa.make_url(database_url).database)
         for mode in args.modes.split(","):
             run(ids, args.scanners, 3, tokens, mode)  # warm-up
-            results, elapsed = run(ids, args.scanners, args.seconds, tokens, mode)
-            report(mode, results, elapsed, args)
+            results, elapsed = run(ids, args.scanners, args.seconds, tokens, mode, meter)
+            report(mode, results, elapsed, args, meter.stop())
         print(check(database_url))
     finally:
         if server:

@@ -29,7 +29,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from pg import throwaway_database  # noqa: E402
-from redemption_bench import BASE_URL, PASSWORD, seed  # noqa: E402
+from redemption_bench import (  # noqa: E402
+    BASE_URL,
+    PASSWORD,
+    backends_of,
+    process_cpu_seconds,
+    seed,
+)
 
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 NONCE = re.compile(r'name="nonce" value="([^"]+)"')
@@ -58,21 +64,7 @@ def main():
 
 
 def backend_cpu_seconds(database: str) -> float:
-    """User + system CPU of the PostgreSQL backends serving `database` (Linux /proc)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                title = f.read()
-            if not title.startswith(b"postgres: ") or f" {database} ".encode() not in title:
-                continue
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        except OSError:
-            continue
-    return total / tick
+    return process_cpu_seconds(backends_of(database))
 
 
 def measure(args, ids) -> None:
