@@ -121,6 +121,10 @@ class CartCard(db.Model):
     deliver_on: Mapped[date | None] = mapped_column(sa.Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
+    # Cart.cards: read with the cart and its lines (orders.cart._find_cart), in one query.
+    cart = relationship("Cart", backref=sa.orm.backref(
+        "cards", order_by="CartCard.id", lazy="select", cascade="all, delete-orphan"))
+
 
 class OrderCard(db.Model):
     """A gift card bought with an order; `card_id` is set when the order is paid."""

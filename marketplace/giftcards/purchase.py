@@ -48,10 +48,10 @@ def add_to_cart(cart, amount_cents: int, *, recipient_name: str | None = None,
     if count >= MAX_CARDS_PER_CART:
         raise cards.CardError(_l("A cart holds at most %(n)d gift cards.", n=MAX_CARDS_PER_CART),
                               status_code=400)
-    line = CartCard(cart_id=cart.id, amount_cents=amount_cents, recipient_name=recipient_name,
+    line = CartCard(amount_cents=amount_cents, recipient_name=recipient_name,
                     recipient_email=recipient_email, message=message,
                     deliver_on=deliver_on if deliver_on and deliver_on > today else None)
-    db.session.add(line)
+    cart.cards.append(line)
     db.session.flush()
     return line
 
@@ -59,22 +59,22 @@ def add_to_cart(cart, amount_cents: int, *, recipient_name: str | None = None,
 def in_cart(cart) -> list[CartCard]:
     if cart is None or cart.id is None:
         return []
-    return list(db.session.scalars(
-        sa.select(CartCard).where(CartCard.cart_id == cart.id).order_by(CartCard.id)))
+    return list(cart.cards)
 
 
 def remove_from_cart(cart, line_id: int) -> bool:
-    line = db.session.get(CartCard, line_id)
-    if line is None or line.cart_id != cart.id:
+    line = next((card for card in cart.cards if card.id == line_id), None)
+    if line is None:
         return False
-    db.session.delete(line)
+    cart.cards.remove(line)
     db.session.flush()
     return True
 
 
-def merge_carts(from_cart_id: int, into_cart_id: int) -> None:
-    db.session.execute(sa.update(CartCard).where(CartCard.cart_id == from_cart_id)
-                       .values(cart_id=into_cart_id))
+def merge_carts(visitor, mine) -> None:
+    """At login: the visitor's cards move into the account's cart."""
+    for line in list(visitor.cards):
+        mine.cards.append(line)
 
 
 def to_order(order_id: int, lines: list[CartCard]) -> list[OrderCard]:
@@ -93,12 +93,12 @@ def of_order(order_id: int) -> list[OrderCard]:
 def remove_ordered(cart, order_id: int) -> None:
     """After payment: the cart's card lines that this order bought leave the cart."""
     bought = of_order(order_id)
-    for line in in_cart(cart):
+    for line in list(in_cart(cart)):
         match = next((o for o in bought if o.amount_cents == line.amount_cents
                       and o.recipient_email == line.recipient_email), None)
         if match is not None:
             bought.remove(match)
-            db.session.delete(line)
+            cart.cards.remove(line)
 
 
 def issue_for_order(order) -> list:

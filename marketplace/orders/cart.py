@@ -30,7 +30,7 @@ class CartError(DomainError):
 
 def _new_cart(user_id: int | None = None) -> Cart:
     # An empty list of lines: a new cart's lines are not looked for in the database.
-    cart = Cart(token=secrets.token_urlsafe(32), user_id=user_id, lines=[])
+    cart = Cart(token=secrets.token_urlsafe(32), user_id=user_id, lines=[], cards=[])
     db.session.add(cart)
     db.session.flush()
     return cart
@@ -42,7 +42,8 @@ def _find_cart(condition) -> Cart | None:
     return db.session.execute(
         sa.select(Cart)
         .where(condition)
-        .options(joinedload(Cart.lines).joinedload(CartLine.product).options(
+        .options(joinedload(Cart.cards),  # gift cards to buy (giftcards.models.CartCard)
+                 joinedload(Cart.lines).joinedload(CartLine.product).options(
             lazyload(Product.photos), lazyload(Product.category)))
     ).unique().scalar_one_or_none()
 
@@ -76,7 +77,7 @@ def merge_visitor_cart(user) -> None:
     if not visitor.lines and not visitor_cards:
         return
     mine = current_cart(user, create=True)
-    purchase.merge_carts(visitor.id, mine.id)
+    purchase.merge_carts(visitor, mine)
     existing = {line.product_id: line for line in mine.lines}
     for line in visitor.lines:
         if line.product_id in existing:

@@ -90,6 +90,8 @@ class Order(TimestampMixin, db.Model):
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     amount_paid_cents: Mapped[int] = mapped_column(default=0)
     amount_refunded_cents: Mapped[int] = mapped_column(default=0)
+    # What gift cards paid at checkout (giftcards.payment); the gateway charges the rest.
+    gift_cards_cents: Mapped[int] = mapped_column(default=0, server_default="0")
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     user = relationship("User")

@@ -234,7 +234,7 @@ def mark_paid(order: Order, *, amount_paid_cents: int, payment_intent_id: str | 
         return PaymentOutcome(order, refund_due_cents=due)
     from marketplace.giftcards import payment as card_payment
 
-    cards_paid = card_payment.cards_paid(order.id)
+    cards_paid = card_payment.cards_paid(order)
     if cards_paid and card_payment.cards_left_to_refund(order.id) < cards_paid:
         # Released meanwhile: the cards got their money back, this payment cannot be enough.
         return _unfulfillable(order, amount_paid_cents, payment_intent_id)

@@ -93,7 +93,7 @@ def _record_part_refund(part_id: int, quantities, *, by, reason: str, goods_retu
         raise RefundError(_l("Only a paid order can be refunded."))
     pending = _pending(order.id)
     # What gift cards paid goes back to them first; the gateway refunds the rest.
-    card_left = card_payment.cards_left_to_refund(order.id) - sum(
+    card_left = (card_payment.cards_left_to_refund(order.id) if order.gift_cards_cents else 0) - sum(
         int((other.detail or {}).get("card_cents", 0)) for other in pending)
     in_progress: dict[int, int] = {}
     for other in pending:

@@ -2,7 +2,7 @@
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-26 16:17:13.284563
+Create Date: 2026-11-26 16:57:37.709017
 
 """
 from alembic import op
@@ -174,6 +174,9 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_order_card_payment_card_id'), ['card_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_order_card_payment_order_id'), ['order_id'], unique=False)
 
+    with op.batch_alter_table('order', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('gift_cards_cents', sa.Integer(), server_default='0', nullable=False))
+
     with op.batch_alter_table('organization', schema=None) as batch_op:
         batch_op.add_column(sa.Column('stripe_account_id', sa.String(length=255), nullable=True))
         batch_op.add_column(sa.Column('payouts_enabled', sa.Boolean(), server_default=sa.false(), nullable=False))
@@ -186,6 +189,9 @@ def downgrade():
     with op.batch_alter_table('organization', schema=None) as batch_op:
         batch_op.drop_column('payouts_enabled')
         batch_op.drop_column('stripe_account_id')
+
+    with op.batch_alter_table('order', schema=None) as batch_op:
+        batch_op.drop_column('gift_cards_cents')
 
     with op.batch_alter_table('order_card_payment', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_order_card_payment_order_id'))
