@@ -1,8 +1,8 @@
 """Counter debits per second on ONE gift card, 20 tills at once, over HTTP against gunicorn on
 PostgreSQL; then checks that the card's ledger adds up.
 
-    .venv/bin/python bench/giftcard_bench.py [--clients 20] [--seconds 20] [--workers 4]
-        [--threads 4] [--pg URL]
+    .venv/bin/python bench/giftcard_bench.py [--clients 20] [--seconds 20] [--workers 2]
+        [--threads 3] [--pg URL]
 
 A throw-away PostgreSQL database gets the migrations, one seller with one counter volunteer per
 client, and a 150 € card. gunicorn serves the app (production config). Each client is a thread
@@ -178,8 +178,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=4, help="gthread threads per worker")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=3, help="gthread threads per worker")
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
     with throwaway_database(args.pg, "bench_cards") as database_url:

@@ -69,11 +69,15 @@ def debit_refund(refund, part) -> LedgerEntry | None:
                 commission_cents=-commission, reference=part.order.reference or "")
 
 
+def card_commission(gross_cents: int, organization: Organization) -> int:
+    return _commission(gross_cents, commission_rate_bp(organization))
+
+
 def credit_card_redemption(transaction, organization: Organization) -> LedgerEntry:
     """A card spent at the seller's counter. Written in the card debit's unit of work, flushed
     with it (the transaction is new, so its source is too: no look-up, no savepoint)."""
     gross = -transaction.amount_cents
-    commission = _commission(gross, commission_rate_bp(organization))
+    commission = card_commission(gross, organization)
     db.session.flush()  # the card transaction's id names the entry
     entry = LedgerEntry(organization_id=organization.id, kind=EntryKind.CARD,
                         amount_cents=gross - commission, gross_cents=gross,
