@@ -24,9 +24,7 @@ import argparse
 import http.client
 import os
 import re
-import signal
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -40,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from common import bench_app, bench_seller, migrate, start_gunicorn, stop_gunicorn  # noqa: E402
 from pg import throwaway_database  # noqa: E402
 
 PORT = 5181
@@ -47,27 +46,14 @@ TOKEN = re.compile(rb'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def seed(database_url: str, env: dict) -> dict:
-    subprocess.run([str(ROOT / ".venv/bin/flask"), "db", "upgrade"], env=env, check=True,
-                   capture_output=True, cwd=ROOT)
-    from marketplace import create_app
+    migrate(env)
     from marketplace.catalog import services as catalog
     from marketplace.db import db, utcnow
-    from marketplace.organizations.models import (
-        EssStatus,
-        Organization,
-        OrganizationKind,
-        OrganizationStatus,
-    )
     from marketplace.pickup import services as pickup
 
-    app = create_app("testing", overrides={"SQLALCHEMY_DATABASE_URI": database_url})
+    app = bench_app(database_url)
     with app.app_context():
-        org = Organization(kind=OrganizationKind.ASSOCIATION, status=OrganizationStatus.APPROVED,
-                           name="Ressourcerie du banc d'essai", slug="bench", rna="W691000001",
-                           address_line="1 rue A", postcode="69001", town="Lyon",
-                           ess_status=EssStatus.ASSOCIATION, description="")
-        db.session.add(org)
-        db.session.flush()
+        org = bench_seller("Ressourcerie du banc d'essai")
         product = catalog.create_product(org, title="Lampe", description="", price_cents=1500,
                                          vat_rate_bp=2000, category=catalog.get_category("home-decor"),
                                          stock=1_000_000, is_perishable=False, by=None)
@@ -288,18 +274,7 @@ def measure(args, database_url: str) -> None:
     server = None
     try:
         ids = seed(database_url, env)
-        server = subprocess.Popen(
-            [str(ROOT / ".venv/bin/gunicorn"), "-w", str(args.workers), "-b", f"127.0.0.1:{PORT}",
-             "--worker-class", "gthread", "--threads", str(args.threads), "--log-level", "warning",
-             "marketplace:create_app()"],
-            env=env, cwd=ROOT)
-        for _ in range(100):
-            try:
-                http.client.HTTPConnection("127.0.0.1", PORT, timeout=1).request("GET", "/")
-                break
-            except OSError:
-                time.sleep(0.2)
-        time.sleep(1)
+        server = start_gunicorn(env, PORT, workers=args.workers, threads=args.threads)
 
         phases = args.phases.split(",")
         clients = make_clients(ids, args.clients)
@@ -335,13 +310,7 @@ def measure(args, database_url: str) -> None:
               f"attempts, {succeeded} checkouts succeeded, {held} units held, "
               f"oversell {max(0, held - args.stock_for_oversell)}")
     finally:
-        if server:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+        stop_gunicorn(server)
 
 
 if __name__ == "__main__":

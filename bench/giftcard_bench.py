@@ -20,9 +20,7 @@ import json
 import os
 import re
 import secrets
-import signal
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -35,47 +33,30 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from common import (  # noqa: E402
+    PASSWORD,
+    bench_app,
+    bench_seller,
+    counter_staff,
+    migrate,
+    start_gunicorn,
+    stop_gunicorn,
+)
 from pg import throwaway_database  # noqa: E402
 
 PORT = 5183
 TOKEN = re.compile(rb'name="csrf_token"[^>]*value="([^"]+)"')
-PASSWORD = "banc d'essai solidaire"
 
 
 def seed(database_url: str, env: dict, clients: int) -> dict:
-    subprocess.run([str(ROOT / ".venv/bin/flask"), "db", "upgrade"], env=env, check=True,
-                   capture_output=True, cwd=ROOT)
-    from marketplace import create_app
-    from marketplace.accounts.models import User
-    from marketplace.accounts.services import hash_password
-    from marketplace.db import db, utcnow
+    migrate(env)
+    from marketplace.db import db
     from marketplace.giftcards import services as cards
-    from marketplace.organizations.models import (
-        EssStatus,
-        Membership,
-        Organization,
-        OrganizationKind,
-        OrganizationStatus,
-        Role,
-    )
 
-    app = create_app("testing", overrides={"SQLALCHEMY_DATABASE_URI": database_url})
+    app = bench_app(database_url)
     with app.app_context():
-        org = Organization(kind=OrganizationKind.ASSOCIATION, status=OrganizationStatus.APPROVED,
-                           name="Épicerie du banc d'essai", slug="bench", rna="W691000001",
-                           address_line="1 rue A", postcode="69001", town="Lyon",
-                           ess_status=EssStatus.ASSOCIATION, description="")
-        db.session.add(org)
-        db.session.flush()
-        password_hash = hash_password(PASSWORD)
-        emails = []
-        for i in range(clients):
-            user = User(email=f"till{i}@bench.example.org", name=f"Caisse {i}",
-                        password_hash=password_hash, email_verified_at=utcnow(), locale="fr")
-            db.session.add(user)
-            db.session.flush()
-            db.session.add(Membership(organization=org, user=user, role=Role.COUNTER))
-            emails.append(user.email)
+        org = bench_seller("Épicerie du banc d'essai")
+        emails = counter_staff(org, clients, prefix="till", name="Caisse")
         hot = cards.issue(15000, buyer_email="bench@example.org")
         drained = cards.issue(1000, buyer_email="bench@example.org")
         db.session.commit()
@@ -193,18 +174,7 @@ def measure(args, database_url: str) -> None:
     server = None
     try:
         ids = seed(database_url, env, args.clients)
-        server = subprocess.Popen(
-            [str(ROOT / ".venv/bin/gunicorn"), "-w", str(args.workers), "-b", f"127.0.0.1:{PORT}",
-             "--worker-class", "gthread", "--threads", str(args.threads), "--keep-alive", "30",
-             "--log-level", "warning", "marketplace:create_app()"],
-            env=env, cwd=ROOT)
-        for _ in range(100):
-            try:
-                http.client.HTTPConnection("127.0.0.1", PORT, timeout=1).request("GET", "/")
-                break
-            except OSError:
-                time.sleep(0.2)
-        time.sleep(1)
+        server = start_gunicorn(env, PORT, workers=args.workers, threads=args.threads)
         tills = [Till(ids["org"], email) for email in ids["emails"]]
 
         hot_id, hot_code = ids["hot"]
@@ -230,12 +200,7 @@ def measure(args, database_url: str) -> None:
               f"transactions add up to {total}: "
               f"{'OK' if succeeded == 14 and balance == total == 20 else 'MISMATCH'}")
     finally:
-        if server:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+        stop_gunicorn(server)
 
 
 if __name__ == "__main__":

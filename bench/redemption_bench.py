@@ -32,9 +32,7 @@ import json
 import os
 import re
 import secrets
-import signal
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -48,6 +46,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from common import (  # noqa: E402
+    PASSWORD,
+    bench_app,
+    bench_seller,
+    counter_staff,
+    migrate,
+    start_gunicorn,
+    stop_gunicorn,
+)
 from pg import throwaway_database  # noqa: E402
 
 PORT = 5182
@@ -55,36 +62,18 @@ BASE_URL = "https://marche.example.org"
 TOKEN = re.compile(rb'name="csrf_token"[^>]*value="([^"]+)"')
 NONCE = re.compile(rb'name="nonce" value="([^"]+)"')
 LINE = re.compile(rb'name="line" value="(\d+)"')
-PASSWORD = "banc d'essai solidaire"
 
 
 def seed(database_url: str, env: dict, scanners: int, vouchers: int) -> dict:
-    subprocess.run([str(ROOT / ".venv/bin/flask"), "db", "upgrade"], env=env, check=True,
-                   capture_output=True, cwd=ROOT)
-    from marketplace import create_app
-    from marketplace.accounts.models import User
-    from marketplace.accounts.services import hash_password
+    migrate(env)
     from marketplace.catalog import services as catalog
     from marketplace.db import db, utcnow
-    from marketplace.organizations.models import (
-        EssStatus,
-        Membership,
-        Organization,
-        OrganizationKind,
-        OrganizationStatus,
-        Role,
-    )
     from marketplace.pickup import services as pickup
     from marketplace.vouchers import codes
 
-    app = create_app("testing", overrides={"SQLALCHEMY_DATABASE_URI": database_url})
+    app = bench_app(database_url)
     with app.app_context():
-        org = Organization(kind=OrganizationKind.ASSOCIATION, status=OrganizationStatus.APPROVED,
-                           name="Ressourcerie du banc d'essai", slug="bench", rna="W691000001",
-                           address_line="1 rue A", postcode="69001", town="Lyon",
-                           ess_status=EssStatus.ASSOCIATION, description="")
-        db.session.add(org)
-        db.session.flush()
+        org = bench_seller("Ressourcerie du banc d'essai")
         category = catalog.get_category("home-decor")
         products = [catalog.create_product(org, title=title, description="", price_cents=1500,
                                            vat_rate_bp=2000, category=category, stock=None,
@@ -95,15 +84,7 @@ def seed(database_url: str, env: dict, scanners: int, vouchers: int) -> dict:
         starts = (utcnow() + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
         slot = pickup.add_slot(location, starts_at=starts, ends_at=starts + timedelta(hours=3),
                                capacity=1_000_000, cutoff_hours=1, by=None)
-        password_hash = hash_password(PASSWORD)
-        emails = []
-        for i in range(scanners):
-            user = User(email=f"counter{i}@bench.example.org", name=f"Bénévole {i}",
-                        password_hash=password_hash, email_verified_at=utcnow(), locale="fr")
-            db.session.add(user)
-            db.session.flush()
-            db.session.add(Membership(organization=org, user=user, role=Role.COUNTER))
-            emails.append(user.email)
+        emails = counter_staff(org, scanners, prefix="counter", name="Bénévole")
         db.session.commit()
         ids = {"org": org.id, "emails": emails}
 
@@ -380,19 +361,8 @@ def measure(args, database_url: str) -> None:
     try:
         ids = seed(database_url, env, args.scanners, args.vouchers)
         tokens = list(ids["tokens"])
-        server = subprocess.Popen(
-            [str(ROOT / ".venv/bin/gunicorn"), "-w", str(args.workers), "-b", f"127.0.0.1:{PORT}",
-             "--worker-class", args.worker_class, "--threads", str(args.threads), "--keep-alive", "30",
-             "--log-level", "warning",
-             "marketplace:create_app()"],
-            env=env, cwd=ROOT)
-        for _ in range(100):
-            try:
-                http.client.HTTPConnection("127.0.0.1", PORT, timeout=1).request("GET", "/")
-                break
-            except OSError:
-                time.sleep(0.2)
-        time.sleep(1)
+        server = start_gunicorn(env, PORT, workers=args.workers, threads=args.threads,
+                                worker_class=args.worker_class)
 
         meter = CpuMeter(server.pid, sa.make_url(database_url).database)
         for mode in args.modes.split(","):
@@ -401,9 +371,7 @@ def measure(args, database_url: str) -> None:
             report(mode, results, elapsed, args, meter.stop())
         print(check(database_url))
     finally:
-        if server:
-            server.send_signal(signal.SIGTERM)
-            server.wait(10)
+        stop_gunicorn(server)
 
 
 if __name__ == "__main__":
