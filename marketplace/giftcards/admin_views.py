@@ -41,7 +41,7 @@ def admin_cards():
 def admin_card(card_id: int):
     card = db.session.get(GiftCard, card_id) or abort(404)
     return render_template("giftcards/admin_card.html", card=card,
-                           transactions=list(reversed(card.transactions)))
+                           transactions=cards.history(card.id))
 
 
 @bp.post("/cards/<int:card_id>/block")

@@ -60,15 +60,15 @@ def pay_with_cards(order, found: list[GiftCard], payable_cents: int) -> int:
             break
 
         def take(locked, now, left=left):
-            cards._spendable(locked, now)
+            cards.check_spendable(locked, now)
             if locked.balance_cents <= 0:
                 raise cards.CardError(_l("The gift card %(code)s has nothing left on it.",
                                          code=locked.display_code))
             return -min(locked.balance_cents, left)
 
-        move = cards._move(card.id, TransactionKind.REDEEM, -1, order_id=order.id,
-                           nonce=f"order-{order.id}", now=now, check=take,
-                           reason=f"order {order.reference or order.id}")
+        move = cards.move_balance(card.id, TransactionKind.REDEEM, order_id=order.id,
+                                  nonce=f"order-{order.id}", now=now, check=take,
+                                  reason=f"order {order.reference or order.id}")
         amount = -move.transaction.amount_cents
         db.session.add(OrderCardPayment(order_id=order.id, card_id=card.id, amount_cents=amount))
         left -= amount

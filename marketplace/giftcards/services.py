@@ -121,21 +121,22 @@ class Move:
     replayed: bool = False
 
 
-def _spendable(card: GiftCard, now: datetime) -> None:
+def check_spendable(card: GiftCard, now: datetime) -> None:
     if card.status == CardStatus.BLOCKED:
         raise CardError(_l("This card is blocked: it was reported lost or stolen."))
     if card.is_expired(now):
         raise CardError(_l("This card expired on %(date)s.", date=format_date(card.expires_at)))
 
 
-def _move(card_id: int, kind: TransactionKind, delta: int, *, nonce: str | None = None,
-          organization_id=None, order_id=None, by=None, reason: str = "",
-          now: datetime | None = None, check=None) -> Move:
+def move_balance(card_id: int, kind: TransactionKind, delta: int | None = None, *,
+                 nonce: str | None = None, organization_id=None, order_id=None, by=None,
+                 reason: str = "", now: datetime | None = None, check=None) -> Move:
+    """Change the card's balance by `delta` under its row lock, or by what `check(card, now)`
+    returns once the card is locked (it raises CardError to refuse)."""
     now = now or utcnow()
     (card,) = lock_rows(GiftCard, [card_id])
     if nonce is not None:
-        first = db.session.scalar(sa.select(CardTransaction).where(
-            CardTransaction.card_id == card_id, CardTransaction.nonce == nonce))
+        first = _first_with_nonce(card_id, nonce)
         if first is not None:
             return Move(first, card, replayed=True)
     if check is not None:
@@ -273,7 +274,7 @@ def _why_not_spendable(card_id: int, amount_cents: int, now: datetime):
     card = db.session.get(GiftCard, card_id, populate_existing=True)
     if card is None:
         raise CardNotFound(_l("No gift card has this code."))
-    _spendable(card, now)
+    check_spendable(card, now)
     raise CardError(_l("Only %(balance)s left on this card.", balance=_euros(card.balance_cents)))
 
 
@@ -281,7 +282,7 @@ def refund(card_id: int, amount_cents: int, *, order_id=None, by=None, reason: s
            nonce: str | None = None) -> Move:
     """Money of a cancelled or refunded order goes back to the card it was paid with (even a
     card that expired since: the shopper did not spend it)."""
-    return _move(card_id, K.REFUND, amount_cents, order_id=order_id, by=by, reason=reason,
+    return move_balance(card_id, K.REFUND, amount_cents, order_id=order_id, by=by, reason=reason,
                  nonce=nonce)
 
 
@@ -292,12 +293,12 @@ def donate(card_id: int, association: Organization, *, by=None, now: datetime | 
         raise CardError(_l("Choose one of the participating associations."), status_code=400)
 
     def check(card, now):
-        _spendable(card, now)
+        check_spendable(card, now)
         if card.balance_cents <= 0:
             raise CardError(_l("There is nothing left on this card to give."))
         return -card.balance_cents
 
-    move = _move(card_id, K.DONATE, -1, organization_id=association.id, by=by, now=now,
+    move = move_balance(card_id, K.DONATE, organization_id=association.id, by=by, now=now,
                  nonce=nonce, check=check)
     if not move.replayed:
         from marketplace.ledger import services as ledger
@@ -312,7 +313,7 @@ def adjust(card_id: int, delta_cents: int, *, reason: str, by) -> Move:
     reason = (reason or "").strip()
     if not reason:
         raise CardError(_l("Give the reason for the adjustment."), status_code=400)
-    move = _move(card_id, K.ADJUST, delta_cents, by=by, reason=reason)
+    move = move_balance(card_id, K.ADJUST, delta_cents, by=by, reason=reason)
     audit.record("giftcard.adjusted", move.card, by=by,
                  data={"delta_cents": delta_cents, "reason": reason})
     return move
@@ -370,13 +371,13 @@ def expire_due(*, now: datetime | None = None, limit: int = 500) -> int:
             return -card.balance_cents
 
         if association is not None:
-            move = _move(card_id, K.DONATE, -1, organization_id=association.id, now=now,
+            move = move_balance(card_id, K.DONATE, organization_id=association.id, now=now,
                          reason="expiry", check=take_all)
             from marketplace.ledger import services as ledger
 
             ledger.credit_donation(move.transaction, association)
         else:
-            _move(card_id, K.EXPIRE, -1, now=now, reason="expiry", check=take_all)
+            move_balance(card_id, K.EXPIRE, now=now, reason="expiry", check=take_all)
         db.session.commit()
         done += 1
     return done
@@ -403,6 +404,14 @@ def cards_of(user) -> list[GiftCard]:
                                          GiftCard.buyer_user_id == user.id))
         .order_by(GiftCard.id.desc())
     ))
+
+
+def history(card_id: int) -> list[CardTransaction]:
+    """The card's transactions, newest first, with the shops' names (one query each)."""
+    return list(db.session.scalars(
+        sa.select(CardTransaction).where(CardTransaction.card_id == card_id)
+        .options(sa.orm.selectinload(CardTransaction.organization))
+        .order_by(CardTransaction.id.desc())))
 
 
 def ledger_sum(card_id: int) -> int:

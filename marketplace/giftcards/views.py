@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     Response,
@@ -25,7 +24,7 @@ from marketplace.errors import DomainError
 from marketplace.extensions import limiter
 from marketplace.giftcards import codes, pdf
 from marketplace.giftcards import services as cards
-from marketplace.giftcards.models import CardTransaction, GiftCard
+from marketplace.giftcards.models import GiftCard
 from marketplace.money import parse_amount
 from marketplace.organizations.access import member_required
 from marketplace.organizations.models import Organization, Role
@@ -91,10 +90,7 @@ def show(code: str):
     card = _card_or_404(code)
     if code != card.code:
         return redirect(url_for(".show", code=card.code), 301)
-    transactions = db.session.scalars(
-        sa.select(CardTransaction).where(CardTransaction.card_id == card.id)
-        .order_by(CardTransaction.id.desc())
-    ).all()
+    transactions = cards.history(card.id)
     response = Response(render_template(
         "giftcards/card.html", card=card, transactions=transactions,
         associations=cards.participating_associations(),

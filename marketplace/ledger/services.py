@@ -33,13 +33,18 @@ def _commission(gross_cents: int, rate_bp: int) -> int:
 
 def _add(organization_id: int, kind: EntryKind, amount_cents: int, *, source: str,
          gross_cents: int = 0, commission_cents: int = 0, reference: str = "",
-         payout_id=None) -> LedgerEntry | None:
-    """Write the entry unless its source was already written (then None)."""
-    if db.session.scalar(sa.select(LedgerEntry.id).where(LedgerEntry.source == source)):
-        return None
+         payout_id=None, source_is_new: bool = False) -> LedgerEntry | None:
+    """Write the entry unless its source was already written (then None). `source_is_new`:
+    the caller holds the lock that makes this the first time (no look-up, no savepoint)."""
     entry = LedgerEntry(organization_id=organization_id, kind=kind, amount_cents=amount_cents,
                         gross_cents=gross_cents, commission_cents=commission_cents,
                         source=source, reference=reference[:60], payout_id=payout_id)
+    if source_is_new:
+        db.session.add(entry)
+        db.session.flush()
+        return entry
+    if db.session.scalar(sa.select(LedgerEntry.id).where(LedgerEntry.source == source)):
+        return None
     try:
         with db.session.begin_nested():
             db.session.add(entry)
@@ -50,11 +55,12 @@ def _add(organization_id: int, kind: EntryKind, amount_cents: int, *, source: st
 
 
 def credit_sale(part) -> LedgerEntry | None:
-    """A paid order part: the seller is owed what was stored at payment (subtotal - commission)."""
+    """A paid order part: the seller is owed what was stored at payment (subtotal - commission).
+    Called once, by the payment that turns the part paid under its order's lock."""
     return _add(part.organization_id, EntryKind.SALE, part.seller_amount_cents,
                 source=f"sale:{part.id}", gross_cents=part.subtotal_cents,
                 commission_cents=part.commission_cents or 0,
-                reference=part.order.reference or "")
+                reference=part.order.reference or "", source_is_new=True)
 
 
 def debit_refund(refund, part) -> LedgerEntry | None:
@@ -74,18 +80,14 @@ def card_commission(gross_cents: int, organization: Organization) -> int:
 
 
 def credit_card_redemption(transaction, organization: Organization) -> LedgerEntry:
-    """A card spent at the seller's counter. Written in the card debit's unit of work, flushed
-    with it (the transaction is new, so its source is too: no look-up, no savepoint)."""
+    """A card spent at the seller's counter, in the card debit's unit of work (the transaction
+    is new, so its source is too)."""
     gross = -transaction.amount_cents
     commission = card_commission(gross, organization)
     db.session.flush()  # the card transaction's id names the entry
-    entry = LedgerEntry(organization_id=organization.id, kind=EntryKind.CARD,
-                        amount_cents=gross - commission, gross_cents=gross,
-                        commission_cents=commission, source=f"card:{transaction.id}",
-                        reference=f"card {transaction.card_id}")
-    db.session.add(entry)
-    db.session.flush()
-    return entry
+    return _add(organization.id, EntryKind.CARD, gross - commission, source=f"card:{transaction.id}",
+                gross_cents=gross, commission_cents=commission,
+                reference=f"card {transaction.card_id}", source_is_new=True)
 
 
 def credit_donation(transaction, association: Organization) -> LedgerEntry | None:
@@ -152,7 +154,7 @@ def run_payouts(*, gateway=None) -> PayoutRun:
             if not exc.definite:
                 # Unknown outcome: leave it pending; the next run retries with the same key.
                 log.warning("payout %s: no answer from the gateway, will retry", payout.id)
-                _retry_later(payout.id)
+                db.session.rollback()
                 continue
             run.failed.append(_fail(payout.id, exc.detail or str(exc.message)))
             continue
@@ -210,10 +212,6 @@ def _fail(payout_id: int, detail: str) -> Payout:
                  data={"detail": detail[:300]})
     db.session.commit()
     return payout
-
-
-def _retry_later(payout_id: int) -> None:
-    db.session.rollback()
 
 
 # --- Stripe Connect onboarding ---------------------------------------------------------------

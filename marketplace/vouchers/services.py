@@ -57,29 +57,25 @@ class AlreadyCollected(Refused):
 def issue_vouchers(order: Order) -> list[Voucher]:
     """One voucher per part of a paid order (parts that have one keep it). Call inside the
     payment's unit of work, after the parts became paid."""
-    vouchers = []
-    for part in order.parts:
-        existing = db.session.scalar(sa.select(Voucher).where(Voucher.order_part_id == part.id))
-        vouchers.append(existing or _new_voucher(part))
-    return vouchers
+    existing = {v.order_part_id: v for v in db.session.scalars(
+        sa.select(Voucher).where(Voucher.order_part_id.in_([p.id for p in order.parts])))}
+    return [existing.get(part.id) or _new_voucher(part) for part in order.parts]
 
 
 def _new_voucher(part: OrderPart) -> Voucher:
-    for _attempt in range(CODE_ATTEMPTS):
-        code = codes.new_code()
-        if db.session.scalar(sa.select(Voucher.id).where(Voucher.code == code)) is None:
-            break
-    voucher = Voucher(order_part_id=part.id, token=codes.new_token(), code=code)
-    # A code drawn at the same instant by another payment is caught by the UNIQUE constraint.
-    try:
-        with db.session.begin_nested():
-            db.session.add(voucher)
-            db.session.flush()
-    except IntegrityError:
+    """A code drawn twice (one chance in billions) is caught by the UNIQUE constraint inside a
+    savepoint, and drawn again."""
+    for attempt in range(CODE_ATTEMPTS):
         voucher = Voucher(order_part_id=part.id, token=codes.new_token(), code=codes.new_code())
-        db.session.add(voucher)
-        db.session.flush()
-    return voucher
+        try:
+            with db.session.begin_nested():
+                db.session.add(voucher)
+                db.session.flush()
+            return voucher
+        except IntegrityError:
+            if attempt == CODE_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def by_token(token: str) -> Voucher | None:
@@ -391,6 +387,7 @@ def slot_parts(slot: PickupSlot) -> list[OrderPart]:
     return list(db.session.scalars(
         sa.select(OrderPart)
         .join(Order, Order.id == OrderPart.order_id)
+        .options(sa.orm.contains_eager(OrderPart.order))  # each row's order: no query per part
         .where(OrderPart.slot_id == slot.id, OrderPart.status.in_(IN_SLOT_LIST))
         .order_by(sa.func.lower(Order.name), Order.id)
     ))

@@ -131,11 +131,10 @@ def test_cards_in_a_visitors_cart_follow_into_the_account_at_login(client, app):
 
 def test_stripe_gets_a_line_for_each_card_and_the_right_total(make_app):
     from marketplace.payments import services as payments
-    from tests.payments.fake_stripe import WEBHOOK_SECRET, FakeStripe
+    from tests.payments.fake_stripe import FakeStripe, stripe_settings
 
     fake = FakeStripe()
-    app = make_app(STRIPE_SECRET_KEY="sk_test_fake", STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
-                   STRIPE_HTTP_CLIENT=fake, STRIPE_MAX_NETWORK_RETRIES=0)
+    app = make_app(**stripe_settings(fake))
     with app.app_context(), app.test_request_context():
         from marketplace.giftcards import purchase
         from marketplace.orders import cart as carts

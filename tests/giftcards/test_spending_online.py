@@ -15,7 +15,7 @@ from marketplace.payments import services as payments
 from marketplace.vouchers.models import Voucher
 from tests.factories import make_product
 from tests.giftcards.helpers import make_card
-from tests.payments.fake_stripe import WEBHOOK_SECRET, FakeStripe
+from tests.payments.fake_stripe import FakeStripe, stripe_settings
 from tests.vouchers.helpers import make_shop
 
 
@@ -26,8 +26,7 @@ def fake():
 
 @pytest.fixture
 def app(make_app, fake):
-    app = make_app(STRIPE_SECRET_KEY="sk_test_fake", STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
-                   STRIPE_HTTP_CLIENT=fake, STRIPE_MAX_NETWORK_RETRIES=0)
+    app = make_app(**stripe_settings(fake))
     with app.app_context():
         yield app
 

@@ -4,7 +4,7 @@ import pytest
 from marketplace.db import db
 from marketplace.ledger import services as ledger
 from marketplace.ledger.models import PayoutStatus
-from tests.payments.fake_stripe import WEBHOOK_SECRET, FakeStripe
+from tests.payments.fake_stripe import FakeStripe, stripe_settings
 from tests.payments.helpers import reload
 from tests.vouchers.helpers import make_shop
 
@@ -16,8 +16,7 @@ def fake_stripe():
 
 @pytest.fixture
 def app(make_app, fake_stripe):
-    app = make_app(STRIPE_SECRET_KEY="sk_test_fake", STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
-                   STRIPE_HTTP_CLIENT=fake_stripe, STRIPE_MAX_NETWORK_RETRIES=0)
+    app = make_app(**stripe_settings(fake_stripe))
     with app.app_context():
         yield app
 

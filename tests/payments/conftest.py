@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from flask import Blueprint, request
 
-from tests.payments.fake_stripe import WEBHOOK_SECRET, FakeStripe
+from tests.payments.fake_stripe import FakeStripe, stripe_settings
 
 
 def ensure_order_pages(app) -> None:
@@ -39,12 +39,7 @@ def fake_stripe() -> FakeStripe:
 
 @pytest.fixture
 def app(make_app, fake_stripe):
-    app = make_app(
-        STRIPE_SECRET_KEY="sk_test_fake",
-        STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
-        STRIPE_HTTP_CLIENT=fake_stripe,
-        STRIPE_MAX_NETWORK_RETRIES=0,
-    )
+    app = make_app(**stripe_settings(fake_stripe))
     ensure_order_pages(app)
     with app.app_context():
         yield app

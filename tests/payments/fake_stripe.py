@@ -254,6 +254,12 @@ class FakeStripe(stripe.HTTPClient):
         return json.dumps({"error": error}), status, {"Content-Type": "application/json"}
 
 
+def stripe_settings(fake: FakeStripe) -> dict:
+    """The app settings that send the real stripe SDK to `fake` (make_app(**stripe_settings(f)))."""
+    return {"STRIPE_SECRET_KEY": "sk_test_fake", "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "STRIPE_HTTP_CLIENT": fake, "STRIPE_MAX_NETWORK_RETRIES": 0}
+
+
 # --- webhook deliveries ----------------------------------------------------------------------
 
 _event_ids = itertools.count(1)

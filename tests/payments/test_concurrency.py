@@ -1,6 +1,4 @@
 """Deliveries at the same moment (PostgreSQL, real threads): one payment, one sale, one email."""
-import threading
-
 import pytest
 import sqlalchemy as sa
 
@@ -11,29 +9,13 @@ from marketplace.payments.models import PaymentEvent, Refund
 from tests.factories import make_product
 from tests.payments.fake_stripe import event, signed
 from tests.payments.helpers import make_seller, place_order, reload, sales_of, stock_of
+from tests.threads import at_once
 
 pytestmark = [pytest.mark.english, pytest.mark.postgres]
 
 
 def run_together(app, work, n: int = 8) -> list:
-    barrier = threading.Barrier(n)
-    results, errors = [], []
-
-    def worker(i):
-        with app.app_context():
-            try:
-                barrier.wait()
-                results.append(work(i))
-            except Exception as exc:  # noqa: BLE001 - reported below
-                errors.append(exc)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    results, errors = at_once(app, work, n, timeout=30)
     assert errors == []
     return results
 

@@ -1,6 +1,4 @@
 """Twenty counters scan one voucher at the same moment (PostgreSQL, real threads): one collection."""
-import threading
-
 import pytest
 import sqlalchemy as sa
 
@@ -10,33 +8,14 @@ from marketplace.vouchers import services as vouchers
 from marketplace.vouchers.models import CollectedLine, Collection
 from tests.factories import make_product
 from tests.payments.helpers import reload
+from tests.threads import at_once
 from tests.vouchers.helpers import make_shop, paid_order, voucher_of
 
 pytestmark = pytest.mark.postgres
 
 
 def run_together(app, work, n: int) -> tuple[list, list]:
-    barrier = threading.Barrier(n)
-    results, errors = [], []
-
-    def worker(i):
-        with app.app_context():
-            try:
-                barrier.wait()
-                results.append(work(i))
-                db.session.commit()
-            except Exception as exc:  # noqa: BLE001 - counted by the test
-                db.session.rollback()
-                errors.append(exc)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return results, errors
+    return at_once(app, work, n, commit=True)
 
 
 @pytest.fixture
