@@ -38,7 +38,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import bench_app, bench_seller, migrate, start_gunicorn, stop_gunicorn  # noqa: E402
+from common import (  # noqa: E402
+    bench_app,
+    bench_seller,
+    children_of,
+    migrate,
+    process_cpu_seconds,
+    start_gunicorn,
+    stop_gunicorn,
+)
 from pg import throwaway_database  # noqa: E402
 
 PORT = 5181
@@ -76,22 +84,6 @@ def set_stock(database_url: str, product_id: int, stock: int) -> None:
     engine.dispose()
 
 
-def _cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (its reaped children not included)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
-
-
 def cpu_snapshot(server_pid: int, database_url: str) -> dict[str, float]:
     """CPU seconds used so far by gunicorn (master and workers), by the PostgreSQL backends of
     the benchmark's database, by this process (the clients), and by the whole machine."""
@@ -105,8 +97,8 @@ def cpu_snapshot(server_pid: int, database_url: str) -> dict[str, float]:
     busy = Path("/proc/stat").read_text().split("\n")[0].split()[1:]
     ticks = os.sysconf("SC_CLK_TCK")
     return {
-        "gunicorn": sum(_cpu_seconds(p) for p in [server_pid, *_children(server_pid)]),
-        "postgres": sum(_cpu_seconds(p) for p in backends),
+        "gunicorn": process_cpu_seconds([server_pid, *children_of(server_pid)]),
+        "postgres": process_cpu_seconds(backends),
         "clients": times.user + times.system,
         "machine": (sum(int(v) for v in busy) - int(busy[3]) - int(busy[4])) / ticks,
     }

@@ -3,6 +3,8 @@ volunteers, gunicorn started and stopped."""
 from __future__ import annotations
 
 import http.client
+import os
+import re
 import signal
 import subprocess
 import time
@@ -87,3 +89,51 @@ def stop_gunicorn(server: subprocess.Popen | None) -> None:
         server.wait(10)
     except subprocess.TimeoutExpired:
         server.kill()
+
+
+# --- CPU per request, read from /proc (Linux) -------------------------------------------
+
+def process_cpu_seconds(pids) -> float:
+    """User + system CPU of these processes so far (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def children_of(parent: int) -> list[int]:
+    pids = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if int(f.read().rsplit(")", 1)[1].split()[1]) == parent:
+                    pids.append(int(pid))
+        except OSError:
+            continue
+    return pids
+
+
+def backends_of(database: str) -> list[int]:
+    """The PostgreSQL backends serving clients of `database` (their process title names it)."""
+    pids = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                title = f.read()
+        except OSError:
+            continue
+        # Client backends only ("<user> <database> <host>(<port>)"), not an autovacuum worker
+        # cleaning up after the seeding.
+        if title.startswith(b"postgres: ") and re.search(
+                rb" " + re.escape(database.encode()) + rb" (\d[\d.]*|\[local\])", title):
+            pids.append(int(pid))
+    return pids
+
+
+def percentile(values, fraction):
+    return values[min(len(values) - 1, int(len(values) * fraction))]

@@ -39,6 +39,7 @@ from common import (  # noqa: E402
     bench_seller,
     counter_staff,
     migrate,
+    percentile,
     start_gunicorn,
     stop_gunicorn,
 )
@@ -149,10 +150,6 @@ def card_check(database_url: str, card_id: int) -> tuple[int, int, int]:
             {"i": card_id}).scalar()
     engine.dispose()
     return balance, total, debits
-
-
-def percentile(values, fraction):
-    return values[min(len(values) - 1, int(len(values) * fraction))]
 
 
 def main():

@@ -48,10 +48,14 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from common import (  # noqa: E402
     PASSWORD,
+    backends_of,
     bench_app,
     bench_seller,
+    children_of,
     counter_staff,
     migrate,
+    percentile,
+    process_cpu_seconds,
     start_gunicorn,
     stop_gunicorn,
 )
@@ -234,48 +238,6 @@ def run(ids, scanners: int, seconds: float, tokens: list[str], mode: str, meter=
     return results, time.perf_counter() - started
 
 
-def process_cpu_seconds(pids) -> float:
-    """User + system CPU of these processes so far (Linux /proc)."""
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def children_of(parent: int) -> list[int]:
-    pids = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                if int(f.read().rsplit(")", 1)[1].split()[1]) == parent:
-                    pids.append(int(pid))
-        except OSError:
-            continue
-    return pids
-
-
-def backends_of(database: str) -> list[int]:
-    """The PostgreSQL backends serving clients of `database` (their process title names it)."""
-    pids = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                title = f.read()
-        except OSError:
-            continue
-        # Client backends only ("<user> <database> <host>(<port>)"), not an autovacuum worker
-        # cleaning up after the seeding.
-        if title.startswith(b"postgres: ") and re.search(
-                rb" " + re.escape(database.encode()) + rb" (\d[\d.]*|\[local\])", title):
-            pids.append(int(pid))
-    return pids
-
-
 class CpuMeter:
     """CPU spent by gunicorn (master and workers), the database's backends and this client
     during a timed window: what one redemption costs the machine, whatever else runs on it."""
@@ -316,10 +278,6 @@ def report(mode, results, elapsed, args, cpu=None) -> None:
               f"+ bench client {client:.2f} ms = {server + backends + client:.2f} ms "
               f"(on {os.cpu_count()} otherwise idle cores: at most "
               f"{os.cpu_count() * 1000 / (server + backends + client):.0f}/s)")
-
-
-def percentile(values, fraction):
-    return values[min(len(values) - 1, int(len(values) * fraction))]
 
 
 def check(database_url: str) -> str:

@@ -28,14 +28,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from common import PASSWORD, backends_of, process_cpu_seconds  # noqa: E402
 from pg import throwaway_database  # noqa: E402
-from redemption_bench import (  # noqa: E402
-    BASE_URL,
-    PASSWORD,
-    backends_of,
-    process_cpu_seconds,
-    seed,
-)
+from redemption_bench import BASE_URL, seed  # noqa: E402
 
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 NONCE = re.compile(r'name="nonce" value="([^"]+)"')
