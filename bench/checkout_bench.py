@@ -81,6 +81,9 @@ def set_stock(database_url: str, product_id: int, stock: int) -> None:
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE product SET stock = :s WHERE id = :i"), {"s": stock, "i": product_id})
         conn.execute(sa.text("UPDATE hold SET state = 'released' WHERE state = 'held'"))
+        # The counters follow the holds (orders.services): nothing is held any more.
+        conn.execute(sa.text("UPDATE product SET held_units = 0"))
+        conn.execute(sa.text("UPDATE pickup_slot SET held_places = 0"))
     engine.dispose()
 
 

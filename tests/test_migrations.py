@@ -41,3 +41,56 @@ def _assert_categories_match_the_code():
     expected = {(r.slug, r.name_fr, r.name_en, r.parent_slug, r.position) for r in category_rows()}
     assert stored == expected, "the category tree changed: add a migration that updates it"
     db.session.remove()
+
+
+def test_the_held_counters_start_from_the_holds_already_there(empty_database_url):
+    """0005 adds product.held_units and pickup_slot.held_places: a database with unpaid
+    checkouts gets counters equal to its holds in state held (expired or not)."""
+    import datetime
+
+    import sqlalchemy as sa
+
+    app = create_app("testing", overrides={"SQLALCHEMY_DATABASE_URI": empty_database_url})
+    with app.app_context():
+        upgrade(revision="0004")
+        tables = sa.MetaData()
+        tables.reflect(db.engine)
+        now = datetime.datetime.now(datetime.UTC)
+        with db.engine.begin() as connection:
+            def insert(name, **values):
+                # Every other required column gets a plain value of its type.
+                for column in tables.tables[name].columns:
+                    if column.name in values or column.nullable or column.primary_key \
+                            or column.server_default is not None:
+                        continue
+                    python_type = column.type.python_type
+                    values[column.name] = {int: 1, bool: False, str: "x", datetime.datetime: now,
+                                           datetime.time: datetime.time(9)}.get(python_type, "x")
+                return connection.execute(tables.tables[name].insert().values(**values)).inserted_primary_key[0]
+
+            category = connection.execute(sa.text("SELECT min(id) FROM category")).scalar()
+            seller = insert("organization", slug="ressourcerie", status="approved")
+            product = insert("product", organization_id=seller, category_id=category, stock=9,
+                             vat_rate_bp=2000, status="active")
+            location = insert("pickup_location", organization_id=seller)
+            slot = insert("pickup_slot", location_id=location, starts_at=now,
+                          ends_at=now + datetime.timedelta(hours=2), capacity=5, booked=0)
+            order = insert("order", reference="ESS-2026-000001", status="pending_payment")
+            for quantity, state, minutes in ((2, "held", 10), (1, "held", -10), (4, "released", 10),
+                                             (3, "consumed", 10)):
+                insert("hold", order_id=order, product_id=product, quantity=quantity, state=state,
+                       expires_at=now + datetime.timedelta(minutes=minutes))
+            insert("hold", order_id=order, slot_id=slot, quantity=1, state="held",
+                   expires_at=now + datetime.timedelta(minutes=10))
+
+        upgrade()
+        with db.engine.connect() as connection:
+            assert connection.execute(sa.text("SELECT held_units FROM product")).scalar() == 3
+            assert connection.execute(sa.text("SELECT held_places FROM pickup_slot")).scalar() == 1
+            try:  # and the counters cannot go below zero
+                connection.execute(sa.text("UPDATE product SET held_units = -1"))
+                raise AssertionError("a negative counter was accepted")
+            except sa.exc.IntegrityError:
+                connection.rollback()
+        downgrade(revision="0004")
+        db.engine.dispose()

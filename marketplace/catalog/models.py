@@ -41,6 +41,7 @@ class Product(TimestampMixin, db.Model):
     __table_args__ = (
         sa.CheckConstraint("price_cents >= 0", name="price_not_negative"),
         sa.CheckConstraint("stock IS NULL OR stock >= 0", name="stock_not_negative"),
+        sa.CheckConstraint("held_units >= 0", name="held_units_not_negative"),
         sa.CheckConstraint("vat_rate_bp IN (2000, 1000, 550, 210, 0)", name="vat_rate_known"),
         # Listing pages: newest first and by price, for active products.
         sa.Index("ix_product_listing_newest", "status", "id"),
@@ -60,6 +61,10 @@ class Product(TimestampMixin, db.Model):
     vat_rate_bp: Mapped[int] = mapped_column(default=2000)
     # None means unlimited (services, workshops); otherwise units on the shelf.
     stock: Mapped[int | None]
+    # Units kept by holds in state "held", expired or not (orders.services keeps it, under the
+    # row's lock). Availability is stock - held_units + the units of holds already expired but
+    # not yet released: one row read, and a short index range while the sweeper keeps up.
+    held_units: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
     is_perishable: Mapped[bool] = mapped_column(default=False)
     status: Mapped[ProductStatus] = mapped_column(
         _enum(ProductStatus, 10), default=ProductStatus.ACTIVE

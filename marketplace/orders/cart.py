@@ -13,16 +13,11 @@ from sqlalchemy.orm import joinedload, lazyload
 from marketplace.catalog.models import Product
 from marketplace.db import db, utcnow
 from marketplace.errors import DomainError
-from marketplace.orders.models import Cart, CartLine, Hold, HoldState
+from marketplace.orders.models import Cart, CartLine, expired_units
 from marketplace.organizations.models import OrganizationStatus
 
 SESSION_KEY = "cart_token"
 MAX_QUANTITY = 99
-
-# A running hold's state, written into the SQL rather than sent as a parameter: the partial
-# indexes on held holds (WHERE state = 'held') then serve any plan, even a generic one.
-HOLD_IS_HELD = Hold.state == sa.literal_column(f"'{HoldState.HELD.value}'")
-
 
 class CartError(DomainError):
     pass
@@ -135,16 +130,11 @@ def available_quantities(product_ids, *, now=None) -> dict[int, int | None]:
     ids = list(set(product_ids))
     if not ids:
         return {}
-    held = (
-        sa.select(sa.func.coalesce(sa.func.sum(Hold.quantity), 0))
-        .where(Hold.product_id == Product.id, HOLD_IS_HELD, Hold.expires_at > now)
-        .correlate(Product)
-        .scalar_subquery()
-    )
     found = {
         pid: (stock, held_units)
         for pid, stock, held_units in db.session.execute(
-            sa.select(Product.id, Product.stock, held).where(Product.id.in_(ids))
+            sa.select(Product.id, Product.stock, Product.held_units - expired_units(now))
+            .where(Product.id.in_(ids))
         )
     }
     available = {}

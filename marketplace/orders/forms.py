@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -13,8 +12,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from marketplace.accounts.forms import email_field
 from marketplace.db import db, utcnow
-from marketplace.orders.cart import HOLD_IS_HELD, MAX_QUANTITY, CartView, SellerGroup
-from marketplace.orders.models import Hold
+from marketplace.orders.cart import MAX_QUANTITY, CartView, SellerGroup
+from marketplace.orders.models import expired_places
 from marketplace.pickup import services as pickup
 from marketplace.pickup.models import PickupSlot
 from marketplace.pickup.services import SlotState
@@ -137,14 +136,9 @@ class SellerSlots:
 
 def slot_choices(cart_view: CartView) -> list[SellerSlots]:
     now = utcnow()
-    # Each slot with the places its running holds keep (orders.services.slot_places_taken),
+    # Each slot with the places its running holds keep (orders.services.slot_places_held),
     # in the same query.
-    held = (
-        sa.select(sa.func.coalesce(sa.func.sum(Hold.quantity), 0))
-        .where(Hold.slot_id == PickupSlot.id, HOLD_IS_HELD, Hold.expires_at > now)
-        .correlate(PickupSlot)
-        .scalar_subquery()
-    )
+    held = PickupSlot.held_places - expired_places(now)
     choices = []
     for group in cart_view.groups:
         options = []

@@ -7,8 +7,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from marketplace.catalog.models import Product
 from marketplace.db import TimestampMixin, UTCDateTime, db, utcnow
 from marketplace.organizations.models import _enum
+from marketplace.pickup.models import PickupSlot
 
 
 class OrderStatus(enum.StrEnum):
@@ -208,3 +210,30 @@ class Hold(db.Model):
     state: Mapped[HoldState] = mapped_column(_enum(HoldState, 10), default=HoldState.HELD)
 
     order = relationship("Order", back_populates="holds")
+
+
+# A running hold's state, written into the SQL rather than sent as a parameter: the partial
+# indexes on held holds (WHERE state = 'held') then serve any plan, even a generic one.
+HOLD_IS_HELD = Hold.state == sa.literal_column(f"'{HoldState.HELD.value}'")
+
+
+def expired_units(now):
+    """SQL: the units of a product (correlated) that its held_units counter still counts but
+    whose holds have expired, not yet released by the sweeper. While the sweeper keeps up they
+    are few: a short range of ix_hold_product_active."""
+    return (
+        sa.select(sa.func.coalesce(sa.func.sum(Hold.quantity), 0))
+        .where(Hold.product_id == Product.id, HOLD_IS_HELD, Hold.expires_at <= now)
+        .correlate(Product)
+        .scalar_subquery()
+    )
+
+
+def expired_places(now):
+    """SQL: the same for the places of a slot (correlated) in its held_places counter."""
+    return (
+        sa.select(sa.func.coalesce(sa.func.sum(Hold.quantity), 0))
+        .where(Hold.slot_id == PickupSlot.id, HOLD_IS_HELD, Hold.expires_at <= now)
+        .correlate(PickupSlot)
+        .scalar_subquery()
+    )

@@ -1,8 +1,11 @@
 """Checkout and the life of an order: holds, payment, expiry, cancellation.
 
 Scarce rows (products, then pickup slots, each in id order) are locked, availability is
-re-read inside the lock, then written; CHECK constraints are the last guard. Holds stop
-counting at their expiry time; `expire_stale_orders` releases them for good.
+checked inside the lock, then written; CHECK constraints are the last guard. Each product and
+slot counts what its holds in state "held" keep (held_units, held_places), changed under the
+row's lock with every hold that is taken or given back. Holds stop counting at their expiry
+time: the expired ones not yet released are subtracted from the counters wherever
+availability is read. `expire_stale_orders` releases them for good.
 """
 from __future__ import annotations
 
@@ -12,24 +15,27 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
 
 from marketplace import audit
 from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Product, StockReason
-from marketplace.db import db, lock_rows, utcnow
+from marketplace.db import db, lock_rows, update_in_id_order, utcnow
 from marketplace.errors import DomainError
-from marketplace.orders.cart import HOLD_IS_HELD, CartView, available_quantities
+from marketplace.orders.cart import CartView, available_quantities
 from marketplace.orders.models import (
+    HOLD_IS_HELD,
     Hold,
     HoldState,
     Order,
     OrderLine,
     OrderPart,
     OrderStatus,
+    expired_places,
 )
 from marketplace.orders.status import transition
 from marketplace.pickup import services as pickup
-from marketplace.pickup.models import PickupSlot
+from marketplace.pickup.models import PickupLocation, PickupSlot
 
 
 class CheckoutError(DomainError):
@@ -46,6 +52,7 @@ class Buyer:
 
 
 def slot_places_held(slot_ids, *, now=None) -> dict[int, int]:
+    """Places of each slot kept by running holds (the counter less the expired holds)."""
     now = now or utcnow()
     ids = list(set(slot_ids))
     if not ids:
@@ -53,26 +60,23 @@ def slot_places_held(slot_ids, *, now=None) -> dict[int, int]:
     return {
         slot_id: int(count)
         for slot_id, count in db.session.execute(
-            sa.select(Hold.slot_id, sa.func.sum(Hold.quantity))
-            .where(Hold.slot_id.in_(ids), HOLD_IS_HELD, Hold.expires_at > now)
-            .group_by(Hold.slot_id)
+            sa.select(PickupSlot.id, PickupSlot.held_places - expired_places(now))
+            .where(PickupSlot.id.in_(ids))
         ).all()
     }
 
 
-def _held_now(product_ids, slot_ids, *, now) -> tuple[dict[int, int], dict[int, int]]:
-    """Units of each product and places of each slot kept by running holds, in one statement:
-    (by product id, by slot id)."""
+def _expired_now(product_ids, slot_ids, *, now) -> tuple[dict[int, int], dict[int, int]]:
+    """Units of each product and places of each slot that the counters still count but whose
+    holds have expired, in one statement: (by product id, by slot id)."""
     by_product = (
         sa.select(sa.literal("product", sa.String), Hold.product_id, sa.func.sum(Hold.quantity))
-        .where(Hold.product_id.in_(list(product_ids)), HOLD_IS_HELD,
-               Hold.expires_at > now)
+        .where(Hold.product_id.in_(list(product_ids)), HOLD_IS_HELD, Hold.expires_at <= now)
         .group_by(Hold.product_id)
     )
     by_slot = (
         sa.select(sa.literal("slot", sa.String), Hold.slot_id, sa.func.sum(Hold.quantity))
-        .where(Hold.slot_id.in_(list(slot_ids)), HOLD_IS_HELD,
-               Hold.expires_at > now)
+        .where(Hold.slot_id.in_(list(slot_ids)), HOLD_IS_HELD, Hold.expires_at <= now)
         .group_by(Hold.slot_id)
     )
     units: dict[int, int] = {}
@@ -80,6 +84,32 @@ def _held_now(product_ids, slot_ids, *, now) -> tuple[dict[int, int], dict[int, 
     for kind, key, count in db.session.execute(sa.union_all(by_product, by_slot)):
         (units if kind == "product" else places)[key] = int(count)
     return units, places
+
+
+def _give_back(holds) -> None:
+    """Holds in state "held" are released: their counters go down, products then slots, each
+    in id order (the order every lock is taken in)."""
+    units: dict[int, int] = {}
+    places: dict[int, int] = {}
+    for hold in holds:
+        if hold.state != HoldState.HELD:
+            continue
+        hold.state = HoldState.RELEASED
+        if hold.product_id is not None:
+            units[hold.product_id] = units.get(hold.product_id, 0) + hold.quantity
+        else:
+            places[hold.slot_id] = places.get(hold.slot_id, 0) + hold.quantity
+    for product_id in sorted(units):
+        db.session.execute(
+            sa.update(Product).where(Product.id == product_id)
+            .values(held_units=Product.held_units - units[product_id],
+                    updated_at=Product.updated_at)  # a hold is not an edit of the product
+        )
+    for slot_id in sorted(places):
+        db.session.execute(
+            sa.update(PickupSlot).where(PickupSlot.id == slot_id)
+            .values(held_places=PickupSlot.held_places - places[slot_id])
+        )
 
 
 def _next_order_id() -> int | None:
@@ -112,6 +142,9 @@ def checkout(
     `slot_ids` maps each seller's organization id to the chosen PickupSlot id. `gift_cards`
     (GiftCard rows, see giftcards.payment.find_cards) pay for the goods first, debited here
     after the stock and slot locks; the gateway charges the rest.
+
+    On a CheckoutError the caller rolls back: the order may have been written, and the
+    counters changed, before the error was known.
     """
     if cart_view.is_empty:
         raise CheckoutError(_l("Your cart is empty."))
@@ -135,38 +168,13 @@ def checkout(
             )
         chosen[group.organization.id] = slot_id
 
-    # Taken before the locks: every statement inside them makes the others wait longer.
+    if len(set(chosen.values())) < len(chosen):
+        raise CheckoutError(_l("This pickup slot does not exist."))  # one slot, one seller
+
+    # Everything that contends with nobody is written first: the order, its parts, lines and
+    # holds, the audit entry. The hot rows (the product everyone wants, the slot) are locked
+    # last, so each is held for two short UPDATEs and the commit, not for the whole checkout.
     order_id = _next_order_id()
-
-    # Lock scarce rows in one global order: products by id, then slots by id (with their
-    # location, read and not locked, to check the seller).
-    products = {p.id: p for p in lock_rows(Product, wanted)}
-    slots = {s.id: s for s in lock_rows(PickupSlot, chosen.values(), joined=[PickupSlot.location])}
-
-    # Re-read inside the lock, in a statement of its own: under READ COMMITTED it sees the
-    # holds committed by whoever had the locks before us (a subquery of the locking SELECT
-    # would not). The locked rows were re-read with their current stock.
-    held_units, held_places = _held_now(wanted, slots, now=now)
-    for product_id, quantity in wanted.items():
-        product = products.get(product_id)
-        if product is None or not product.is_active:
-            raise CheckoutError(_l("A product of your cart is no longer for sale."))
-        left = None if product.stock is None else product.stock - held_units.get(product_id, 0)
-        if left is not None and quantity > left:
-            raise CheckoutError(
-                _l("Only %(left)d left of “%(title)s”: your cart was not ordered.",
-                   left=max(left, 0), title=product.title)
-            )
-    for organization_id, slot_id in chosen.items():
-        slot = slots.get(slot_id)
-        if slot is None or slot.location.organization_id != organization_id:
-            raise CheckoutError(_l("This pickup slot does not exist."))
-        taken = slot.booked + held_places.get(slot_id, 0)
-        if pickup.slot_state(slot, now=now, taken=taken) != pickup.SlotState.OPEN:
-            raise CheckoutError(
-                _l("The pickup slot you chose is no longer available: please choose another.")
-            )
-
     order = Order(
         id=order_id,
         reference=order_reference(order_id, year=now.year) if order_id else None,
@@ -194,24 +202,81 @@ def checkout(
                 vat_rate_bp=product.vat_rate_bp, is_perishable=product.is_perishable,
                 quantity=view.line.quantity,
             ))
-            if product.stock is not None:
-                order.holds.append(Hold(product_id=product.id, quantity=view.line.quantity,
-                                        expires_at=hold_until))
+            # Held even when the stock is unlimited: the seller may start counting it before
+            # the payment, which then needs the units (mark_paid).
+            order.holds.append(Hold(product_id=product.id, quantity=view.line.quantity,
+                                    expires_at=hold_until))
         order.holds.append(Hold(slot_id=part.slot_id, quantity=1, expires_at=hold_until))
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError as exc:  # a slot id that is no slot at all
+        raise CheckoutError(_l("This pickup slot does not exist.")) from exc
     if cart_view.cards:
         from marketplace.giftcards import purchase  # gift cards bought with the goods
 
         purchase.to_order(order.id, cart_view.cards)
-    if gift_cards:
-        from marketplace.giftcards import payment as card_payment
-
-        card_payment.pay_with_cards(order, gift_cards, cart_view.goods_cents)
     if order.reference is None:
         order.reference = order_reference(order.id, year=now.year)
     audit.record("order.placed", order, by=None, data={
         "reference": order.reference, "total_cents": order.total_cents, "user_id": buyer.user_id,
     })
+    db.session.flush()
+
+    # Take the units, then the places: one UPDATE per row, products by id then slots by id.
+    # Each UPDATE locks its row and returns it as whoever held the lock before committed it,
+    # counter included. A slot must belong to the seller it was chosen for. On a
+    # CheckoutError the caller rolls back: the order and the counters with it.
+    products = update_in_id_order(Product, {
+        product_id: {"held_units": Product.held_units + quantity,
+                     "updated_at": Product.updated_at}  # a hold is not an edit of the product
+        for product_id, quantity in wanted.items()
+    })
+    slots = update_in_id_order(
+        PickupSlot,
+        {slot_id: {"held_places": PickupSlot.held_places + 1} for slot_id in chosen.values()},
+        where_by_id={
+            slot_id: PickupSlot.location_id.in_(
+                sa.select(PickupLocation.id).where(PickupLocation.organization_id == organization_id))
+            for organization_id, slot_id in chosen.items()
+        },
+    )
+
+    # The counters include holds that have expired but are not released yet: only when the
+    # counters say no are those read (in a statement of its own, which under READ COMMITTED
+    # sees what the previous lock holders committed) and given back to the count.
+    expired = None
+    for product_id, quantity in wanted.items():
+        product = products.get(product_id)
+        if product is None or not product.is_active:
+            raise CheckoutError(_l("A product of your cart is no longer for sale."))
+        if product.stock is None:
+            continue
+        left = product.stock - (product.held_units - quantity)  # before this checkout
+        if quantity > left:
+            expired = expired or _expired_now(products, slots, now=now)
+            left += expired[0].get(product_id, 0)
+        if quantity > left:
+            raise CheckoutError(
+                _l("Only %(left)d left of “%(title)s”: your cart was not ordered.",
+                   left=max(left, 0), title=product.title)
+            )
+    for slot_id in chosen.values():
+        slot = slots.get(slot_id)
+        if slot is None:
+            raise CheckoutError(_l("This pickup slot does not exist."))
+        taken = slot.booked + slot.held_places - 1  # before this checkout
+        state = pickup.slot_state(slot, now=now, taken=taken)
+        if state == pickup.SlotState.FULL:
+            expired = expired or _expired_now(products, slots, now=now)
+            state = pickup.slot_state(slot, now=now, taken=taken - expired[1].get(slot_id, 0))
+        if state != pickup.SlotState.OPEN:
+            raise CheckoutError(
+                _l("The pickup slot you chose is no longer available: please choose another.")
+            )
+    if gift_cards:  # after the product and slot locks, the order every path takes them in
+        from marketplace.giftcards import payment as card_payment
+
+        card_payment.pay_with_cards(order, gift_cards, cart_view.goods_cents)
     return order
 
 
@@ -270,12 +335,18 @@ def mark_paid(order: Order, *, amount_paid_cents: int, payment_intent_id: str | 
                 return _unfulfillable(order, amount_paid_cents, payment_intent_id)
 
     for hold in product_holds:
-        if products[hold.product_id].stock is not None:  # unlimited since the checkout: no count
-            catalog.adjust_stock(products[hold.product_id], delta=-hold.quantity,
+        product = products[hold.product_id]
+        if product.stock is not None:  # unlimited since the checkout: no count
+            catalog.adjust_stock(product, delta=-hold.quantity,
                                  reason=StockReason.SALE, reference=order.reference)
+        if hold.state == HoldState.HELD:  # a released hold was no longer counted
+            product.held_units -= hold.quantity
         hold.state = HoldState.CONSUMED
     for hold in slot_holds:
-        slots[hold.slot_id].booked += hold.quantity
+        slot = slots[hold.slot_id]
+        slot.booked += hold.quantity
+        if hold.state == HoldState.HELD:
+            slot.held_places -= hold.quantity
         hold.state = HoldState.CONSUMED
 
     default_rate = current_app.config["PLATFORM_COMMISSION_BP"]
@@ -307,9 +378,7 @@ def mark_paid(order: Order, *, amount_paid_cents: int, payment_intent_id: str | 
 
 
 def _unfulfillable(order: Order, amount_paid_cents: int, payment_intent_id) -> PaymentOutcome:
-    for hold in order.holds:
-        if hold.state == HoldState.HELD:
-            hold.state = HoldState.RELEASED
+    _give_back(order.holds)
     from marketplace.giftcards import payment as card_payment
 
     card_payment.give_back(order)
@@ -330,9 +399,7 @@ def release(order: Order, *, status: OrderStatus, by=None, reason: str = "") -> 
     (order,) = lock_rows(Order, [order.id])
     if order.status != OrderStatus.PENDING_PAYMENT:
         return False
-    for hold in order.holds:
-        if hold.state == HoldState.HELD:
-            hold.state = HoldState.RELEASED
+    _give_back(order.holds)
     from marketplace.giftcards import payment as card_payment
 
     card_payment.give_back(order)  # what gift cards paid goes back on them

@@ -58,7 +58,8 @@ class SlotTemplate(TimestampMixin, db.Model):
 
 class PickupSlot(db.Model):
     """A window in which `capacity` orders can be collected. `booked` counts confirmed orders;
-    holds in progress are counted by the orders domain from their expiry."""
+    `held_places` the places of holds in state "held", expired or not (kept by the orders
+    domain, which discounts the expired ones: a hold stops counting at its expiry)."""
 
     __tablename__ = "pickup_slot"
     __table_args__ = (
@@ -67,6 +68,7 @@ class PickupSlot(db.Model):
         sa.CheckConstraint("booked >= 0 AND booked <= capacity", name="booked_within_capacity"),
         sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         sa.CheckConstraint("cutoff_hours >= 0", name="cutoff_not_negative"),
+        sa.CheckConstraint("held_places >= 0", name="held_places_not_negative"),
         sa.Index("ix_pickup_slot_location_starts", "location_id", "starts_at"),
     )
 
@@ -81,6 +83,7 @@ class PickupSlot(db.Model):
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
     capacity: Mapped[int]
     booked: Mapped[int] = mapped_column(default=0)
+    held_places: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
     cutoff_hours: Mapped[int] = mapped_column(default=2)
     closed_reason: Mapped[str | None] = mapped_column(sa.String(200))
 
