@@ -1,4 +1,4 @@
 """Audit log of every sensitive change. Use `from marketplace import audit; audit.record(...)`."""
-from marketplace.audit.services import insert, record, search
+from marketplace.audit.services import insert, insert_values, record, search, values
 
-__all__ = ["insert", "record", "search"]
+__all__ = ["insert", "insert_values", "record", "search", "values"]

@@ -30,7 +30,7 @@ def record(
             organization = getattr(subject, "organization", None)
     if getattr(subject, "id", 0) is None:
         db.session.flush()  # the subject needs its id
-    entry = AuditEntry(**_values(
+    entry = AuditEntry(**values(
         action, subject_type=type(subject).__name__, subject_id=getattr(subject, "id", None),
         by=by, organization_id=getattr(organization, "id", None), data=data,
     ))
@@ -51,14 +51,21 @@ def insert(
     """The same line as record(), written at once by one INSERT without an ORM object: for a
     hot path that has no model instance of its subject at hand and keeps nothing of the entry
     (the counter's redemptions). `subject_type` is the subject's class name, as record() writes it."""
-    db.session.execute(_INSERT, _values(action, subject_type=subject_type, subject_id=subject_id,
-                                        by=by, organization_id=organization_id, data=data))
+    insert_values(values(action, subject_type=subject_type, subject_id=subject_id, by=by,
+                         organization_id=organization_id, data=data))
+
+
+def insert_values(entry: dict) -> None:
+    """insert() of the values that values() built."""
+    db.session.execute(_INSERT, entry)
 
 
 _INSERT = sa.insert(AuditEntry.__table__)
 
 
-def _values(action, *, subject_type, subject_id, by, organization_id, data) -> dict:
+def values(action, *, subject_type, subject_id, by, organization_id, data) -> dict:
+    """The columns of an audit line: for a hot path that writes it within a statement of its
+    own (the counter's redemptions on PostgreSQL), or with insert_values()."""
     return {
         "created_at": utcnow(),
         "action": action,

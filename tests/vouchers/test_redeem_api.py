@@ -76,3 +76,44 @@ def test_the_csrf_token_is_required(make_app, login):
                                json={"q": voucher_of(order.parts[0]).code, "nonce": "n"})
         assert response.status_code == 400
         assert reload(order.parts[0]).status == OrderStatus.PAID
+
+
+def test_the_order_is_collected_when_its_last_part_is(client, login, shop):
+    """Two sellers in one order: each counter collects its own part, partly then fully; the
+    order is collected with the last line of the last part, and each collection is audited."""
+    import sqlalchemy as sa
+
+    from marketplace.audit.models import AuditEntry
+    from marketplace.db import db
+
+    other = make_shop("Épicerie du Canal")
+    lamp = make_product(shop.organization, title="Lampe de bureau", stock=5)
+    jam = make_product(other.organization, title="Confiture", stock=5)
+    honey = make_product(other.organization, title="Miel", stock=5)
+    order = paid_order([(lamp, 1), (jam, 2), (honey, 1)])
+    first, second = sorted(order.parts, key=lambda p: p.organization_id != shop.organization.id)
+
+    login(shop.counter)
+    assert redeem(client, shop, q=voucher_of(first).code, nonce="a").json["complete"] is True
+    assert reload(first).status == OrderStatus.COLLECTED
+    assert reload(order).status == OrderStatus.PAID  # the grocer's part is still to collect
+
+    login(other.counter)
+    jam_line = next(line.id for line in second.lines if line.title == "Confiture")
+    partly = redeem(client, other, q=voucher_of(second).code, nonce="b", lines=[jam_line])
+    assert partly.json["complete"] is False and [x["title"] for x in partly.json["lines"]] == ["Confiture"]
+    assert reload(second).status == OrderStatus.PAID and reload(order).status == OrderStatus.PAID
+    rest = redeem(client, other, q=voucher_of(second).code, nonce="c")
+    assert rest.json["complete"] is True and [x["title"] for x in rest.json["lines"]] == ["Miel"]
+    assert reload(second).status == OrderStatus.COLLECTED
+    assert reload(order).status == OrderStatus.COLLECTED
+
+    entries = db.session.scalars(sa.select(AuditEntry).where(
+        AuditEntry.action == "voucher.collected").order_by(AuditEntry.id)).all()
+    assert [(e.organization_id, e.actor_id, e.data["complete"]) for e in entries] == [
+        (shop.organization.id, shop.counter.id, True),
+        (other.organization.id, other.counter.id, False),
+        (other.organization.id, other.counter.id, True),
+    ]
+    assert entries[1].data["lines"] == [{"title": "Confiture", "quantity": 2}]
+    assert entries[1].subject_id == second.id and entries[1].data["reference"] == order.reference
