@@ -1,12 +1,13 @@
 """Checkouts per second on one hot product, over HTTP against gunicorn on PostgreSQL.
 
-    .venv/bin/python bench/checkout_bench.py [--clients 20] [--seconds 20] [--workers 20]
-        [--threads 1] [--carts-per-client 150] [--stock-for-oversell 300] [--pg URL]
+    .venv/bin/python bench/checkout_bench.py [--clients 20] [--seconds 20]
+        [--worker-class sync|gthread] [--workers 4] [--threads 1] [--keep-alive 30]
+        [--carts-per-client 150] [--stock-for-oversell 300] [--pg URL]
 
 A throw-away PostgreSQL database gets the migrations, one approved seller, one product and a
 pickup slot with room for everyone. gunicorn serves the app (production config, demo payment
-gateway). Each client is a thread with its own keep-alive connection. A checkout is a guest's
-POST /checkout, the full path: form and CSRF check, locks on the product and the slot,
+gateway; layout: common.add_server_arguments). Each client is a thread with its own
+connection. A checkout is a guest's POST /checkout, the full path: form and CSRF check, locks on the product and the slot,
 re-check, order, holds, demo payment session, redirect to the payment page.
 
 Phase 1a: each iteration is a new shopper, add the product to a new cart (POST /cart/add)
@@ -39,11 +40,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from common import (  # noqa: E402
+    add_server_arguments,
     bench_app,
     bench_seller,
     children_of,
     migrate,
     process_cpu_seconds,
+    server_layout,
     start_gunicorn,
     stop_gunicorn,
 )
@@ -246,11 +249,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=20)
-    # One thread per worker process: threads of one process share the GIL, and the request
-    # that holds the hot product's row lock then waits for it after each round trip to
-    # PostgreSQL, which makes every other checkout wait longer (RESULTS.md).
-    parser.add_argument("--workers", type=int, default=20)
-    parser.add_argument("--threads", type=int, default=1, help="gthread threads per worker")
+    add_server_arguments(parser)
     parser.add_argument("--stock-for-oversell", type=int, default=300)
     parser.add_argument("--carts-per-client", type=int, default=150,
                         help="phase 1b: carts each client fills before the timed window")
@@ -269,7 +268,8 @@ def measure(args, database_url: str) -> None:
     server = None
     try:
         ids = seed(database_url, env)
-        server = start_gunicorn(env, PORT, workers=args.workers, threads=args.threads)
+        server = start_gunicorn(env, PORT, args)
+        print(f"gunicorn: {server_layout(args)}; {args.clients} clients")
 
         phases = args.phases.split(",")
         clients = make_clients(ids, args.clients)

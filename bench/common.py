@@ -63,12 +63,33 @@ def counter_staff(org, count: int, *, prefix: str, name: str) -> list[str]:
     return emails
 
 
-def start_gunicorn(env: dict, port: int, *, workers: int, threads: int,
-                   worker_class: str = "gthread") -> subprocess.Popen:
-    """gunicorn serving the app on 127.0.0.1:`port`, once it answers."""
+def add_server_arguments(parser) -> None:
+    """The gunicorn layout of every HTTP benchmark. The default is the README's deployment:
+    4 sync workers (2 per core), one request at a time each, every connection closed after its
+    response (a proxy such as nginx keeps the clients' connections). Requests then queue in
+    the kernel and go to whichever worker is free: tight tails. gthread workers keep each
+    client's keep-alive connection, so the clients fall unevenly on the workers (RESULTS.md)."""
+    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1, help="gthread threads per worker")
+    parser.add_argument("--keep-alive", type=int, default=30,
+                        help="gthread's keep-alive seconds; 0 closes each connection")
+
+
+def server_layout(args) -> str:
+    if args.worker_class == "sync":
+        return f"{args.workers} sync workers"
+    return (f"{args.workers} gthread workers x {args.threads} threads, keep-alive "
+            f"{args.keep_alive} s")
+
+
+def start_gunicorn(env: dict, port: int, args) -> subprocess.Popen:
+    """gunicorn serving the app on 127.0.0.1:`port` in the layout of `args`
+    (add_server_arguments), once it answers."""
     server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}",
-         "--worker-class", worker_class, "--threads", str(threads), "--keep-alive", "30",
+        [str(ROOT / ".venv/bin/gunicorn"), "-w", str(args.workers), "-b", f"127.0.0.1:{port}",
+         "--worker-class", args.worker_class, "--threads", str(args.threads),
+         "--keep-alive", str(args.keep_alive),
          "--log-level", "warning", "marketplace:create_app()"],
         env=env, cwd=ROOT)
     for _ in range(100):

@@ -1,13 +1,13 @@
 """Counter debits per second on ONE gift card, 20 tills at once, over HTTP against gunicorn on
 PostgreSQL; then checks that the card's ledger adds up.
 
-    .venv/bin/python bench/giftcard_bench.py [--clients 20] [--seconds 20] [--workers 2]
-        [--threads 3] [--pg URL]
+    .venv/bin/python bench/giftcard_bench.py [--clients 20] [--seconds 20]
+        [--worker-class sync|gthread] [--workers 4] [--threads 1] [--keep-alive 30] [--pg URL]
 
 A throw-away PostgreSQL database gets the migrations, one seller with one counter volunteer per
 client, and a 150 € card. gunicorn serves the app (production config). Each client is a thread
-with its own keep-alive connection, logged in through the login form; one debit is the counter's
-JSON request (POST /orgs/<id>/counter/cards/debit with the card code, 1 cent and a new nonce).
+with its own connection (layout: common.add_server_arguments), logged in through the login
+form; one debit is the counter's JSON request (POST /orgs/<id>/counter/cards/debit with the card code, 1 cent and a new nonce).
 Every debit waits for the card's row lock: this measures the hottest row of the gift card
 system. Phase 2 drains a 10 € card with 70-cent debits from all clients at once: exactly 14
 succeed, the balance ends at 0,20 €. Both cards' transactions must add up to their balance.
@@ -35,11 +35,13 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from common import (  # noqa: E402
     PASSWORD,
+    add_server_arguments,
     bench_app,
     bench_seller,
     counter_staff,
     migrate,
     percentile,
+    server_layout,
     start_gunicorn,
     stop_gunicorn,
 )
@@ -156,8 +158,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=3, help="gthread threads per worker")
+    add_server_arguments(parser)
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
     with throwaway_database(args.pg, "bench_cards") as database_url:
@@ -171,7 +172,7 @@ def measure(args, database_url: str) -> None:
     server = None
     try:
         ids = seed(database_url, env, args.clients)
-        server = start_gunicorn(env, PORT, workers=args.workers, threads=args.threads)
+        server = start_gunicorn(env, PORT, args)
         tills = [Till(ids["org"], email) for email in ids["emails"]]
 
         hot_id, hot_code = ids["hot"]
@@ -180,7 +181,7 @@ def measure(args, database_url: str) -> None:
         ok = sorted(e * 1000 for status, e in results if status == 200)
         print(f"phase 1: {len(ok)} debits of 1 cent on one card in {elapsed:.1f} s = "
               f"{len(ok) / elapsed:.0f}/s ({len(results) - len(ok)} failures) with "
-              f"{args.clients} clients, {args.workers} workers x {args.threads} threads")
+              f"{args.clients} clients, {server_layout(args)}")
         print(f"  p50 {statistics.median(ok):.1f} ms, p95 {percentile(ok, .95):.1f} ms, "
               f"p99 {percentile(ok, .99):.1f} ms")
         balance, total, debits = card_check(database_url, hot_id)

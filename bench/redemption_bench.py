@@ -1,15 +1,15 @@
 """Counter redemptions per second, over HTTP against gunicorn on PostgreSQL, 20 scanners.
 
-    .venv/bin/python bench/redemption_bench.py [--scanners 20] [--seconds 20] [--workers 4]
-        [--threads 5] [--worker-class gthread|sync] [--modes express,two_step]
-        [--vouchers 20000] [--pg URL]
+    .venv/bin/python bench/redemption_bench.py [--scanners 20] [--seconds 20]
+        [--worker-class sync|gthread] [--workers 4] [--threads 1] [--keep-alive 30]
+        [--modes express,two_step] [--vouchers 20000] [--pg URL]
 
 A throw-away PostgreSQL database gets the migrations, one seller with a pickup slot, one
 counter volunteer per scanner, and --vouchers paid orders (one part, two lines, a voucher
 each), written straight into the tables. gunicorn serves the app (production config).
 
-Each scanner is a thread with its own keep-alive connection, logged in through the login form
-as its volunteer. Two ways of redeeming, measured one after the other on fresh vouchers:
+Each scanner is a thread with its own connection (gunicorn's layout: see
+common.add_server_arguments), logged in through the login form as its volunteer. Two ways of redeeming, measured one after the other on fresh vouchers:
 
 - express (the figure compared with pretix's check-in, which is one redeem call per scan):
   POST /orgs/<id>/counter/redeem with the scanned voucher URL and a client nonce, JSON answer;
@@ -48,6 +48,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from common import (  # noqa: E402
     PASSWORD,
+    add_server_arguments,
     backends_of,
     bench_app,
     bench_seller,
@@ -56,6 +57,7 @@ from common import (  # noqa: E402
     migrate,
     percentile,
     process_cpu_seconds,
+    server_layout,
     start_gunicorn,
     stop_gunicorn,
 )
@@ -260,8 +262,7 @@ def report(mode, results, elapsed, args, cpu=None) -> None:
     ok = [r for r in results if r[0]]
     print(f"{mode}: {len(ok)} redemptions in {elapsed:.1f} s = {len(ok) / elapsed:.0f}/s "
           f"({len(results) - len(ok)} failures) with {args.scanners} scanners, "
-          + (f"{args.workers} gthread workers x {args.threads} threads" if args.worker_class == "gthread"
-             else f"{args.workers} sync workers"))
+          + server_layout(args))
     if not ok:
         return
     first = sorted(r[1] * 1000 for r in ok)
@@ -298,10 +299,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--scanners", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=3, help="gthread threads per worker")
-    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"],
-                        help="sync: one request at a time per process, no keep-alive")
+    add_server_arguments(parser)
     parser.add_argument("--vouchers", type=int, default=20000)
     parser.add_argument("--modes", default="express,two_step", help="comma-separated")
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -319,8 +317,7 @@ def measure(args, database_url: str) -> None:
     try:
         ids = seed(database_url, env, args.scanners, args.vouchers)
         tokens = list(ids["tokens"])
-        server = start_gunicorn(env, PORT, workers=args.workers, threads=args.threads,
-                                worker_class=args.worker_class)
+        server = start_gunicorn(env, PORT, args)
 
         meter = CpuMeter(server.pid, sa.make_url(database_url).database)
         for mode in args.modes.split(","):

@@ -11,13 +11,7 @@ from marketplace.orders import cart as carts
 from marketplace.orders import services as orders
 from marketplace.orders.models import HoldState, OrderStatus
 from marketplace.orders.status import IllegalTransition, transition
-from tests.orders.helpers import make_cart, make_slot, place_order
-
-
-@pytest.fixture
-def shop(make_organization, make_product):
-    seller = make_organization(name="Ressourcerie")
-    return seller, make_product(seller, stock=3, price_cents=1250), make_slot(seller, capacity=2)
+from tests.orders.helpers import make_cart, place_order
 
 
 def test_checkout_holds_stock_and_a_slot_place(shop):

@@ -46,12 +46,6 @@ def assert_counters_match(product, slot) -> None:
     assert places == held_by_holds(slot_id=slot.id)
 
 
-@pytest.fixture
-def shop(make_organization, make_product):
-    seller = make_organization(name="Ressourcerie")
-    return seller, make_product(seller, stock=3, price_cents=1250), make_slot(seller, capacity=2)
-
-
 def test_counters_follow_checkout_payment_and_release(shop):
     seller, product, slot = shop
     paid = place_order(make_cart((product, 2)), {seller: slot})
