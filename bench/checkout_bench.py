@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
-import re
 import statistics
 import sys
 import threading
@@ -40,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from common import (  # noqa: E402
+    CSRF_TOKEN,
     add_server_arguments,
     bench_app,
     bench_seller,
@@ -53,7 +53,6 @@ from common import (  # noqa: E402
 from pg import throwaway_database  # noqa: E402
 
 PORT = 5181
-TOKEN = re.compile(rb'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def seed(database_url: str, env: dict) -> dict:
@@ -157,7 +156,7 @@ class Client:
         """A session cookie holding a CSRF token and no cart: every iteration starts from it."""
         response, data = self._request("GET", f"/products/{self.ids['product']}")
         cookie = response.getheader("Set-Cookie").split(";")[0]
-        return cookie, TOKEN.search(data).group(1).decode()
+        return cookie, CSRF_TOKEN.search(data).group(1).decode()
 
     def fill_cart(self) -> str:
         """POST /cart/add from a new session: the session cookie of a cart holding one unit."""

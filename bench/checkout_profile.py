@@ -19,13 +19,12 @@ import sys
 import time
 from pathlib import Path
 
-import sqlalchemy as sa
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from checkout_bench import seed  # noqa: E402
+from common import in_process_client  # noqa: E402
 from pg import throwaway_database  # noqa: E402
 
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -49,17 +48,7 @@ def main():
 
 
 def measure(args, ids) -> None:
-    from marketplace import create_app
-    from marketplace.db import db
-
-    app = create_app("production")
-    statements: list[str] = []
-    with app.app_context():
-        sa.event.listen(db.engine, "before_cursor_execute",
-                        lambda conn, cursor, stmt, *a: statements.append(stmt))
-    client = app.test_client()
-    base = "https://127.0.0.1"
-    client.environ_base["HTTP_REFERER"] = base + "/"  # CSRF checks the referrer over https
+    client, base, statements = in_process_client()
     page = client.get(f"/products/{ids['product']}", base_url=base)
     token = TOKEN.search(page.get_data(as_text=True)).group(1)
     template = client.get_cookie("ess_session", domain="127.0.0.1").value

@@ -1,17 +1,20 @@
 """What the HTTP benchmarks share: the migrated throw-away database with one seller, counter
-volunteers, gunicorn started and stopped."""
+volunteers, gunicorn started and stopped, a logged-in staff client, CPU read from /proc."""
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import re
 import signal
 import subprocess
 import time
+import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "banc d'essai solidaire"
+CSRF_TOKEN = re.compile(rb'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def migrate(env: dict) -> None:
@@ -61,6 +64,70 @@ def counter_staff(org, count: int, *, prefix: str, name: str) -> list[str]:
         db.session.add(Membership(organization=org, user=user, role=Role.COUNTER))
         emails.append(user.email)
     return emails
+
+
+class StaffClient:
+    """A counter volunteer's browser: one connection (opened again when the server closed it),
+    the session cookie, and the CSRF token of `page` (read after logging in with the form)."""
+
+    def __init__(self, port: int, email: str, page: str):
+        self.port = port
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.cookie = None
+        _, login = self.request("GET", "/login")
+        self.csrf = CSRF_TOKEN.search(login).group(1).decode()
+        response, _ = self.request("POST", "/login", form={
+            "csrf_token": self.csrf, "email": email, "password": PASSWORD})
+        assert response.status == 302, f"login failed: {response.status}"
+        _, html = self.request("GET", page)
+        self.csrf = CSRF_TOKEN.search(html).group(1).decode()
+
+    def request(self, method: str, path: str, *, form=None, json_body=None):
+        """(response, body bytes); a form is url-encoded, a JSON body carries the CSRF header."""
+        headers = {"Host": "127.0.0.1"}
+        if self.cookie:
+            headers["Cookie"] = self.cookie
+        data = None
+        if form is not None:
+            data = urllib.parse.urlencode(form, doseq=True)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        if json_body is not None:
+            data = json.dumps(json_body)
+            headers["Content-Type"] = "application/json"
+            headers["X-CSRFToken"] = self.csrf
+        try:
+            self.conn.request(method, path, body=data, headers=headers)
+            response = self.conn.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionError):  # an idle keep-alive closed
+            self.conn.close()
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            self.conn.request(method, path, body=data, headers=headers)
+            response = self.conn.getresponse()
+        payload = response.read()
+        for name, value in response.getheaders():
+            if name.lower() == "set-cookie" and value.startswith("ess_session="):
+                self.cookie = value.split(";")[0]
+        return response, payload
+
+
+def in_process_client():
+    """For the profiles: the app (production config, DATABASE_URL from the environment), its
+    test client speaking https, and the list every SQL statement it runs is appended to.
+    Returns (client, base_url, statements)."""
+    import sqlalchemy as sa
+
+    from marketplace import create_app
+    from marketplace.db import db
+
+    app = create_app("production")
+    statements: list[str] = []
+    with app.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute",
+                        lambda conn, cursor, stmt, *a: statements.append(stmt))
+    client = app.test_client()
+    base = "https://127.0.0.1"
+    client.environ_base["HTTP_REFERER"] = base + "/"  # CSRF checks the referrer over https
+    return client, base, statements
 
 
 def add_server_arguments(parser) -> None:

@@ -15,16 +15,12 @@ succeed, the balance ends at 0,20 €. Both cards' transactions must add up to t
 from __future__ import annotations
 
 import argparse
-import http.client
-import json
 import os
-import re
 import secrets
 import statistics
 import sys
 import threading
 import time
-import urllib.parse
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -34,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from common import (  # noqa: E402
-    PASSWORD,
+    StaffClient,
     add_server_arguments,
     bench_app,
     bench_seller,
@@ -48,7 +44,6 @@ from common import (  # noqa: E402
 from pg import throwaway_database  # noqa: E402
 
 PORT = 5183
-TOKEN = re.compile(rb'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def seed(database_url: str, env: dict, clients: int) -> dict:
@@ -69,48 +64,14 @@ def seed(database_url: str, env: dict, clients: int) -> dict:
     return ids
 
 
-class Till:
+class Till(StaffClient):
     def __init__(self, org_id: int, email: str):
         self.org = org_id
-        self.conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
-        self.cookie = None
-        _, page = self._request("GET", "/login")
-        self.csrf = TOKEN.search(page).group(1).decode()
-        response, _ = self._request("POST", "/login", form={
-            "csrf_token": self.csrf, "email": email, "password": PASSWORD})
-        assert response.status == 302, f"login failed: {response.status}"
-        _, page = self._request("GET", f"/orgs/{org_id}/counter/cards")
-        self.csrf = TOKEN.search(page).group(1).decode()
-
-    def _request(self, method, path, form=None, body=None):
-        headers = {"Host": "127.0.0.1"}
-        if self.cookie:
-            headers["Cookie"] = self.cookie
-        data = None
-        if form is not None:
-            data = urllib.parse.urlencode(form)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        if body is not None:
-            data = json.dumps(body)
-            headers["Content-Type"] = "application/json"
-            headers["X-CSRFToken"] = self.csrf
-        try:
-            self.conn.request(method, path, body=data, headers=headers)
-            response = self.conn.getresponse()
-        except (http.client.RemoteDisconnected, ConnectionError):  # an idle keep-alive closed
-            self.conn.close()
-            self.conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
-            self.conn.request(method, path, body=data, headers=headers)
-            response = self.conn.getresponse()
-        payload = response.read()
-        for name, value in response.getheaders():
-            if name.lower() == "set-cookie" and value.startswith("ess_session="):
-                self.cookie = value.split(";")[0]
-        return response, payload
+        super().__init__(PORT, email, f"/orgs/{org_id}/counter/cards")
 
     def debit(self, code: str, cents: int) -> tuple[int, float]:
         started = time.perf_counter()
-        response, _ = self._request("POST", f"/orgs/{self.org}/counter/cards/debit", body={
+        response, _ = self.request("POST", f"/orgs/{self.org}/counter/cards/debit", json_body={
             "q": code, "amount_cents": cents, "nonce": secrets.token_urlsafe(12)})
         return response.status, time.perf_counter() - started
 

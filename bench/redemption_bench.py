@@ -27,8 +27,6 @@ A final check reads the database: one collection per voucher handed over, no vou
 from __future__ import annotations
 
 import argparse
-import http.client
-import json
 import os
 import re
 import secrets
@@ -47,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from common import (  # noqa: E402
-    PASSWORD,
+    StaffClient,
     add_server_arguments,
     backends_of,
     bench_app,
@@ -65,7 +63,6 @@ from pg import throwaway_database  # noqa: E402
 
 PORT = 5182
 BASE_URL = "https://marche.example.org"
-TOKEN = re.compile(rb'name="csrf_token"[^>]*value="([^"]+)"')
 NONCE = re.compile(rb'name="nonce" value="([^"]+)"')
 LINE = re.compile(rb'name="line" value="(\d+)"')
 
@@ -143,64 +140,28 @@ def seed(database_url: str, env: dict, scanners: int, vouchers: int) -> dict:
     return ids
 
 
-class Scanner:
+class Scanner(StaffClient):
     def __init__(self, ids, email):
         self.org = ids["org"]
-        self.conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
-        self.cookie = None
-        self._login(email)
-
-    def _request(self, method, path, body=None, json_body=None):
-        headers = {"Host": "127.0.0.1"}
-        if self.cookie:
-            headers["Cookie"] = self.cookie
-        if body is not None:
-            body = urllib.parse.urlencode(body, doseq=True)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        if json_body is not None:
-            body = json.dumps(json_body)
-            headers["Content-Type"] = "application/json"
-            headers["X-CSRFToken"] = self.csrf
-        try:
-            self.conn.request(method, path, body=body, headers=headers)
-            response = self.conn.getresponse()
-        except (http.client.RemoteDisconnected, ConnectionError):  # idle keep-alive closed
-            self.conn.close()
-            self.conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
-            self.conn.request(method, path, body=body, headers=headers)
-            response = self.conn.getresponse()
-        data = response.read()
-        for name, value in response.getheaders():
-            if name.lower() == "set-cookie" and value.startswith("ess_session="):
-                self.cookie = value.split(";")[0]
-        return response, data
-
-    def _login(self, email):
-        _, page = self._request("GET", "/login")
-        self.csrf = TOKEN.search(page).group(1).decode()
-        response, _ = self._request("POST", "/login", {
-            "csrf_token": self.csrf, "email": email, "password": PASSWORD})
-        assert response.status == 302, f"login failed: {response.status}"
-        _, page = self._request("GET", f"/orgs/{self.org}/counter")
-        self.csrf = TOKEN.search(page).group(1).decode()
+        super().__init__(PORT, email, f"/orgs/{self.org}/counter")
 
     def express(self, token: str) -> tuple[bool, float, float]:
         started = time.perf_counter()
-        response, _ = self._request("POST", f"/orgs/{self.org}/counter/redeem", json_body={
+        response, _ = self.request("POST", f"/orgs/{self.org}/counter/redeem", json_body={
             "q": f"{BASE_URL}/v/{token}", "nonce": secrets.token_urlsafe(12)})
         return response.status == 200, time.perf_counter() - started, 0.0
 
     def two_step(self, token: str) -> tuple[bool, float, float]:
         url = f"{BASE_URL}/v/{token}"
         started = time.perf_counter()
-        response, page = self._request(
+        response, page = self.request(
             "GET", f"/orgs/{self.org}/counter/scan?" + urllib.parse.urlencode({"q": url}))
         scanned = time.perf_counter()
         if response.status != 200:
             return False, scanned - started, 0.0
-        response, page = self._request(
+        response, page = self.request(
             "POST", f"/orgs/{self.org}/counter/vouchers/{voucher_id(page)}/collect",
-            {"csrf_token": self.csrf, "nonce": NONCE.search(page).group(1).decode(),
+            form={"csrf_token": self.csrf, "nonce": NONCE.search(page).group(1).decode(),
              "line": [m.decode() for m in LINE.findall(page)]})
         done = time.perf_counter()
         return response.status == 200, scanned - started, done - scanned

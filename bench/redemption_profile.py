@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import PASSWORD, backends_of, process_cpu_seconds  # noqa: E402
+from common import PASSWORD, backends_of, in_process_client, process_cpu_seconds  # noqa: E402
 from pg import throwaway_database  # noqa: E402
 from redemption_bench import BASE_URL, seed  # noqa: E402
 
@@ -63,18 +63,8 @@ def backend_cpu_seconds(database: str) -> float:
 
 
 def measure(args, ids) -> None:
-    from marketplace import create_app
-    from marketplace.db import db
-
-    app = create_app("production")
-    database = sa.make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database
-    statements: list[str] = []
-    with app.app_context():
-        sa.event.listen(db.engine, "before_cursor_execute",
-                        lambda conn, cursor, stmt, *a: statements.append(stmt))
-    client = app.test_client()
-    base = "https://127.0.0.1"
-    client.environ_base["HTTP_REFERER"] = base + "/"  # CSRF checks the referrer over https
+    client, base, statements = in_process_client()
+    database = sa.make_url(client.application.config["SQLALCHEMY_DATABASE_URI"]).database
     page = client.get("/login", base_url=base).get_data(as_text=True)
     csrf = TOKEN.search(page).group(1)
     response = client.post("/login", base_url=base, data={"csrf_token": csrf, "email": ids["emails"][0],
