@@ -1,13 +1,14 @@
 """Declarative base with a constraint naming convention, common mixins and lock helpers."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import DeclarativeBase, Mapped, joinedload, lazyload, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, lazyload, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -76,37 +77,39 @@ class LockTimeout(Exception):
     """A row lock could not be had in time: the user is asked to try again."""
 
 
-def lock_rows(model, ids: Iterable[int], *, joined: Iterable = ()) -> list:
-    """SELECT ... FOR UPDATE the rows of `model` with these ids, in id order to avoid deadlocks.
-
-    `joined`: many-to-one relationships of `model` read in the same statement (inner joins),
-    not locked: FOR UPDATE OF names the model's table only.
-
-    On PostgreSQL every connection waits at most DB_LOCK_TIMEOUT_SECONDS for a lock (the
-    lock_timeout set in create_app); a timeout raises LockTimeout. SQLite serialises writers
-    itself and ignores FOR UPDATE.
-    """
-    ids = sorted(set(ids))
-    if not ids:
-        return []
-    session = db.session
-    stmt = (
-        sa.select(model)
-        .where(model.id.in_(ids))
-        .order_by(model.id)
-        # No eager joins by default: only what the caller asks for is read with the rows.
-        .options(lazyload("*"), *(joinedload(rel, innerjoin=True) for rel in joined))
-        # Lock these rows only: without OF, the joined rows would be locked too (every
-        # product of a seller would then wait for the seller's row).
-        .with_for_update(of=model)
-        .execution_options(populate_existing=True)  # re-read values under the lock
-    )
+@contextmanager
+def lock_waits() -> Iterator[None]:
+    """Around a statement that may wait for a row lock: a wait longer than the lock_timeout
+    (DB_LOCK_TIMEOUT_SECONDS, set in create_app on PostgreSQL; SQLite's busy timeout) raises
+    LockTimeout, which the caller may catch (skip, retry later) and the app answers as
+    "busy, please try again"."""
     try:
-        return list(session.scalars(stmt))
+        yield
     except OperationalError as exc:
         if is_lock_timeout(exc):
             raise LockTimeout() from exc
         raise
+
+
+def lock_rows(model, ids: Iterable[int]) -> list:
+    """SELECT ... FOR UPDATE the rows of `model` with these ids, in id order to avoid deadlocks,
+    re-read as they are now; the model's eager relationships are not loaded (nor locked).
+    A lock that cannot be had in time raises LockTimeout (lock_waits). SQLite serialises
+    writers itself and ignores FOR UPDATE.
+    """
+    ids = sorted(set(ids))
+    if not ids:
+        return []
+    stmt = (
+        sa.select(model)
+        .where(model.id.in_(ids))
+        .order_by(model.id)
+        .options(lazyload("*"))
+        .with_for_update(of=model)
+        .execution_options(populate_existing=True)  # re-read values under the lock
+    )
+    with lock_waits():
+        return list(db.session.scalars(stmt))
 
 
 def update_in_id_order(model, values_by_id: Mapping[int, Mapping], *, where_by_id: Mapping | None = None) -> dict:
@@ -118,7 +121,7 @@ def update_in_id_order(model, values_by_id: Mapping[int, Mapping], *, where_by_i
     READ COMMITTED, a row another transaction changed is updated and returned as that
     transaction committed it. `where_by_id` adds a condition per row: a row that fails it, or
     does not exist, is neither changed nor returned. Returns {id: row}, the rows in the session
-    with their current values. A lock timeout raises LockTimeout.
+    with their current values. A lock timeout raises LockTimeout (lock_waits).
     """
     session = db.session
     rows = {}
@@ -132,12 +135,8 @@ def update_in_id_order(model, values_by_id: Mapping[int, Mapping], *, where_by_i
             .options(lazyload("*"))  # the row only: relationships are read if asked for
             .execution_options(populate_existing=True, synchronize_session=False)
         )
-        try:
+        with lock_waits():
             row = session.scalars(stmt).one_or_none()
-        except OperationalError as exc:
-            if is_lock_timeout(exc):
-                raise LockTimeout() from exc
-            raise
         if row is not None:
             rows[row_id] = row
     return rows

@@ -50,6 +50,11 @@ class Money:
         return format_money(self.cents, locale=locale, currency=self.currency)
 
 
+def commission_cents(gross_cents: int, rate_bp: int) -> int:
+    """The platform's commission on `gross_cents` at `rate_bp` basis points, rounded half up."""
+    return (gross_cents * rate_bp + 5000) // 10000
+
+
 def format_money(cents: int, *, locale: str = "fr_FR", currency: str = "EUR") -> str:
     """12,50 € in French, €12.50 in English."""
     return format_currency(Decimal(cents).scaleb(-2), currency, locale=locale)

@@ -104,12 +104,6 @@ def get_public_product(product_id: int, *, photos: bool = True) -> Product | Non
 
 
 def list_products(filters: ProductFilters) -> ProductPage:
-    if db.session.get_bind().dialect.name == "postgresql":
-        # psycopg prepares a statement after 5 runs and PostgreSQL may then switch to a
-        # generic plan that ignores the values: a search for a common word got a plan made for
-        # a rare one (5x slower). Here, plans are made for the actual values (planning costs
-        # well under 1 ms), until the end of this transaction.
-        db.session.execute(sa.text("SET LOCAL plan_cache_mode = force_custom_plan"))
     limit = max(1, min(filters.limit, MAX_PAGE_SIZE))
     table = Product.__table__
     stmt = (
@@ -150,6 +144,13 @@ def list_products(filters: ProductFilters) -> ProductPage:
         if clause is None:
             return page
         stmt = stmt.where(clause)
+
+    if db.session.get_bind().dialect.name == "postgresql":
+        # psycopg prepares a statement after 5 runs and PostgreSQL may then switch to a
+        # generic plan that ignores the values: a search for a common word got a plan made for
+        # a rare one (5x slower). For the listing query below, plans are made for the actual
+        # values (planning costs well under 1 ms), until the end of this transaction.
+        db.session.execute(sa.text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
     sort = filters.sort if filters.sort in SORTS else "newest"
     if sort == "relevance" and rank is None:

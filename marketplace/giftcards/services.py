@@ -15,10 +15,10 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
 from marketplace import audit
-from marketplace.db import LockTimeout, db, is_lock_timeout, lock_rows, utcnow
+from marketplace.db import db, lock_rows, lock_waits, utcnow
 from marketplace.errors import DomainError
 from marketplace.giftcards import codes
 from marketplace.giftcards.models import CardStatus, CardTransaction, GiftCard, TransactionKind
@@ -184,7 +184,7 @@ def redeem(card_id: int, amount_cents: int, *, organization: Organization, by=No
     if db.session.get_bind().dialect.name == "postgresql":
         return _redeem_in_one_statement(card_id, amount_cents, organization=organization, by=by,
                                         nonce=nonce, order_id=order_id, now=now)
-    try:
+    with lock_waits():
         balance_after = db.session.execute(
             sa.update(GiftCard)
             .where(GiftCard.id == card_id, GiftCard.status == CardStatus.ACTIVE,
@@ -193,10 +193,6 @@ def redeem(card_id: int, amount_cents: int, *, organization: Organization, by=No
             .returning(GiftCard.balance_cents)
             .execution_options(synchronize_session=False)
         ).scalar_one_or_none()
-    except OperationalError as exc:
-        if is_lock_timeout(exc):
-            raise LockTimeout() from exc
-        raise
     if balance_after is None:
         _why_not_spendable(card_id, amount_cents, now)
     transaction = CardTransaction(
@@ -241,16 +237,13 @@ def _redeem_in_one_statement(card_id: int, amount_cents: int, *, organization, b
 
     commission = card_commission(amount_cents, organization)
     try:
-        row = db.session.execute(_REDEEM_SQL, {
-            "amount": amount_cents, "now": now, "card_id": card_id, "org_id": organization.id,
-            "order_id": order_id, "nonce": nonce, "by_id": getattr(by, "id", None),
-            "net": amount_cents - commission, "commission": commission,
-            "reference": f"card {card_id}",
-        }).one_or_none()
-    except OperationalError as exc:
-        if is_lock_timeout(exc):
-            raise LockTimeout() from exc
-        raise
+        with lock_waits():
+            row = db.session.execute(_REDEEM_SQL, {
+                "amount": amount_cents, "now": now, "card_id": card_id, "org_id": organization.id,
+                "order_id": order_id, "nonce": nonce, "by_id": getattr(by, "id", None),
+                "net": amount_cents - commission, "commission": commission,
+                "reference": f"card {card_id}",
+            }).one_or_none()
     except IntegrityError as exc:  # the same nonce, sent twice at the same instant
         raise CardError(_l("This payment is being recorded: scan the card again to see it.")) \
             from exc

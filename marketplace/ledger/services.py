@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from marketplace import audit
+from marketplace import audit, money
 from marketplace.db import db, lock_rows, utcnow
 from marketplace.ledger.models import EntryKind, LedgerEntry, Payout, PayoutStatus
 from marketplace.organizations.models import Organization
@@ -25,10 +25,6 @@ log = logging.getLogger(__name__)
 def commission_rate_bp(organization: Organization) -> int:
     rate = organization.commission_rate_bp
     return current_app.config["PLATFORM_COMMISSION_BP"] if rate is None else rate
-
-
-def _commission(gross_cents: int, rate_bp: int) -> int:
-    return (gross_cents * rate_bp + 5000) // 10000
 
 
 def _add(organization_id: int, kind: EntryKind, amount_cents: int, *, source: str,
@@ -69,14 +65,14 @@ def debit_refund(refund, part) -> LedgerEntry | None:
     if part is None or not part.subtotal_cents:
         return None
     rate = part.commission_rate_bp or 0
-    commission = _commission(refund.amount_cents, rate)
+    commission = money.commission_cents(refund.amount_cents, rate)
     return _add(part.organization_id, EntryKind.REFUND, -(refund.amount_cents - commission),
                 source=f"refund:{refund.id}", gross_cents=-refund.amount_cents,
                 commission_cents=-commission, reference=part.order.reference or "")
 
 
 def card_commission(gross_cents: int, organization: Organization) -> int:
-    return _commission(gross_cents, commission_rate_bp(organization))
+    return money.commission_cents(gross_cents, commission_rate_bp(organization))
 
 
 def credit_card_redemption(transaction, organization: Organization) -> LedgerEntry:

@@ -17,14 +17,13 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
-from marketplace import audit
+from marketplace import audit, money
 from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Product, StockReason
 from marketplace.db import db, lock_rows, update_in_id_order, utcnow
 from marketplace.errors import DomainError
 from marketplace.orders.cart import CartView, available_quantities
 from marketplace.orders.models import (
-    HOLD_IS_HELD,
     Hold,
     HoldState,
     Order,
@@ -66,26 +65,6 @@ def slot_places_held(slot_ids, *, now=None) -> dict[int, int]:
     }
 
 
-def _expired_now(product_ids, slot_ids, *, now) -> tuple[dict[int, int], dict[int, int]]:
-    """Units of each product and places of each slot that the counters still count but whose
-    holds have expired, in one statement: (by product id, by slot id)."""
-    by_product = (
-        sa.select(sa.literal("product", sa.String), Hold.product_id, sa.func.sum(Hold.quantity))
-        .where(Hold.product_id.in_(list(product_ids)), HOLD_IS_HELD, Hold.expires_at <= now)
-        .group_by(Hold.product_id)
-    )
-    by_slot = (
-        sa.select(sa.literal("slot", sa.String), Hold.slot_id, sa.func.sum(Hold.quantity))
-        .where(Hold.slot_id.in_(list(slot_ids)), HOLD_IS_HELD, Hold.expires_at <= now)
-        .group_by(Hold.slot_id)
-    )
-    units: dict[int, int] = {}
-    places: dict[int, int] = {}
-    for kind, key, count in db.session.execute(sa.union_all(by_product, by_slot)):
-        (units if kind == "product" else places)[key] = int(count)
-    return units, places
-
-
 def _give_back(holds) -> None:
     """Holds in state "held" are released: their counters go down, products then slots, each
     in id order (the order every lock is taken in)."""
@@ -99,17 +78,14 @@ def _give_back(holds) -> None:
             units[hold.product_id] = units.get(hold.product_id, 0) + hold.quantity
         else:
             places[hold.slot_id] = places.get(hold.slot_id, 0) + hold.quantity
-    for product_id in sorted(units):
-        db.session.execute(
-            sa.update(Product).where(Product.id == product_id)
-            .values(held_units=Product.held_units - units[product_id],
-                    updated_at=Product.updated_at)  # a hold is not an edit of the product
-        )
-    for slot_id in sorted(places):
-        db.session.execute(
-            sa.update(PickupSlot).where(PickupSlot.id == slot_id)
-            .values(held_places=PickupSlot.held_places - places[slot_id])
-        )
+    update_in_id_order(Product, {
+        product_id: {"held_units": Product.held_units - count,
+                     "updated_at": Product.updated_at}  # a hold is not an edit of the product
+        for product_id, count in units.items()
+    })
+    update_in_id_order(PickupSlot, {
+        slot_id: {"held_places": PickupSlot.held_places - count} for slot_id, count in places.items()
+    })
 
 
 def _next_order_id() -> int | None:
@@ -242,9 +218,8 @@ def checkout(
     )
 
     # The counters include holds that have expired but are not released yet: only when the
-    # counters say no are those read (in a statement of its own, which under READ COMMITTED
-    # sees what the previous lock holders committed) and given back to the count.
-    expired = None
+    # counters say no is availability read without them (in statements of their own, which
+    # under READ COMMITTED see what the previous lock holders committed).
     for product_id, quantity in wanted.items():
         product = products.get(product_id)
         if product is None or not product.is_active:
@@ -252,9 +227,8 @@ def checkout(
         if product.stock is None:
             continue
         left = product.stock - (product.held_units - quantity)  # before this checkout
-        if quantity > left:
-            expired = expired or _expired_now(products, slots, now=now)
-            left += expired[0].get(product_id, 0)
+        if quantity > left:  # this checkout's own hold is running: it is counted in both
+            left = available_quantities([product_id], now=now)[product_id] + quantity
         if quantity > left:
             raise CheckoutError(
                 _l("Only %(left)d left of “%(title)s”: your cart was not ordered.",
@@ -267,8 +241,8 @@ def checkout(
         taken = slot.booked + slot.held_places - 1  # before this checkout
         state = pickup.slot_state(slot, now=now, taken=taken)
         if state == pickup.SlotState.FULL:
-            expired = expired or _expired_now(products, slots, now=now)
-            state = pickup.slot_state(slot, now=now, taken=taken - expired[1].get(slot_id, 0))
+            taken = slot.booked + slot_places_held([slot_id], now=now)[slot_id] - 1
+            state = pickup.slot_state(slot, now=now, taken=taken)
         if state != pickup.SlotState.OPEN:
             raise CheckoutError(
                 _l("The pickup slot you chose is no longer available: please choose another.")
@@ -349,12 +323,12 @@ def mark_paid(order: Order, *, amount_paid_cents: int, payment_intent_id: str | 
             slot.held_places -= hold.quantity
         hold.state = HoldState.CONSUMED
 
-    default_rate = current_app.config["PLATFORM_COMMISSION_BP"]
+    from marketplace.ledger import services as ledger  # the ledger builds on orders
+
     for part in order.parts:
-        rate = part.organization.commission_rate_bp
-        rate = default_rate if rate is None else rate
+        rate = ledger.commission_rate_bp(part.organization)
         part.commission_rate_bp = rate
-        part.commission_cents = (part.subtotal_cents * rate + 5000) // 10000
+        part.commission_cents = money.commission_cents(part.subtotal_cents, rate)
         part.seller_amount_cents = part.subtotal_cents - part.commission_cents
         transition(part, OrderStatus.PAID)
     transition(order, OrderStatus.PAID)
@@ -364,7 +338,6 @@ def mark_paid(order: Order, *, amount_paid_cents: int, payment_intent_id: str | 
     db.session.flush()
     audit.record("order.paid", order, data={"reference": order.reference,
                                             "amount_paid_cents": amount_paid_cents})
-    from marketplace.ledger import services as ledger  # the ledger builds on orders
     from marketplace.vouchers import notify  # vouchers build on orders, not the reverse
 
     for part in order.parts:

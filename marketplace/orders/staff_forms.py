@@ -29,8 +29,6 @@ STATUS_LABELS = {
 # another status is chosen.
 PAID_AND_LATER = (S.PAID, S.READY_FOR_PICKUP, S.COLLECTED, S.PARTIALLY_REFUNDED, S.REFUNDED,
                   S.NO_SHOW)
-# A part whose money can still (partly) go back to the shopper.
-REFUNDABLE = (S.PAID, S.READY_FOR_PICKUP, S.COLLECTED, S.PARTIALLY_REFUNDED, S.NO_SHOW)
 
 DEFAULT_FILTER = ""
 ALL_STATUSES = "all"

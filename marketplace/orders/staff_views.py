@@ -30,7 +30,6 @@ from marketplace.orders.staff_forms import (
     ALL_STATUSES,
     DEFAULT_FILTER,
     PAID_AND_LATER,
-    REFUNDABLE,
     STATUS_LABELS,
     CancelPartForm,
     OrderFilterForm,
@@ -38,6 +37,7 @@ from marketplace.orders.staff_forms import (
     refund_lines_form,
     withdrawal_form,
 )
+from marketplace.orders.status import REFUNDABLE
 from marketplace.orders.views import shopper_order
 from marketplace.orders.withdrawal import request_withdrawal, withdrawable_lines
 from marketplace.organizations.access import member_required, owned_or_404

@@ -25,6 +25,9 @@ TRANSITIONS: dict[OrderStatus, set[OrderStatus]] = {
     S.REFUNDED: set(),
 }
 
+# A part whose money can still (partly) go back to the shopper.
+REFUNDABLE = frozenset({S.PAID, S.READY_FOR_PICKUP, S.COLLECTED, S.PARTIALLY_REFUNDED, S.NO_SHOW})
+
 
 class IllegalTransition(DomainError):
     status_code = 409

@@ -334,8 +334,7 @@ def checkout():
         _end_payment_sessions(replaced)
         if order.user_id is None:
             _remember(PLACED_KEY, order.reference)
-        _remember(TO_CLEAR_KEY, order.reference)
-        _remove_ordered_lines(order)
+        _remove_ordered_lines(order)  # now, not after a payment page
         flash(_("Paid with your gift cards: thank you!"), "success")
         return redirect(_order_url(order), 303)
     # The order goes on to the payment page as it was just written: no reading it back.

@@ -26,7 +26,7 @@ from marketplace.giftcards import payment as card_payment
 from marketplace.ledger import services as ledger
 from marketplace.notifications.services import queue_email
 from marketplace.orders.models import Order, OrderLine, OrderPart, OrderStatus
-from marketplace.orders.status import can_transition, transition
+from marketplace.orders.status import REFUNDABLE, can_transition, transition
 from marketplace.payments.gateway import GatewayError, gateway_named
 from marketplace.payments.models import Refund, RefundStatus
 from marketplace.pickup.models import PickupSlot
@@ -34,7 +34,6 @@ from marketplace.pickup.models import PickupSlot
 log = logging.getLogger(__name__)
 
 S = OrderStatus
-REFUNDABLE = {S.PAID, S.READY_FOR_PICKUP, S.COLLECTED, S.PARTIALLY_REFUNDED, S.NO_SHOW}
 LATE_PAYMENT = "late_payment"
 OUTSIDE = "refunded_at_gateway"
 

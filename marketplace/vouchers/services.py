@@ -14,12 +14,12 @@ from functools import cache
 import sqlalchemy as sa
 from flask_babel import format_date, format_time
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
 from marketplace import audit
 from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Product, StockReason
-from marketplace.db import LockTimeout, db, is_lock_timeout, lock_rows, utcnow
+from marketplace.db import db, lock_rows, lock_waits, utcnow
 from marketplace.errors import DomainError
 from marketplace.orders.models import Order, OrderLine, OrderPart, OrderStatus
 from marketplace.orders.status import IllegalTransition, can_transition, transition
@@ -302,12 +302,8 @@ def _collect(column: str, key, *, organization, by, nonce: str,
     if not nonce or len(nonce) > 64:
         raise DomainError(_l("This page is out of date. Scan the voucher again."))
     session = db.session
-    try:
+    with lock_waits():
         row = session.execute(_locking(column), {"key": key}).one_or_none()
-    except OperationalError as exc:
-        if is_lock_timeout(exc):
-            raise LockTimeout() from exc
-        raise
     if row is None:
         raise NotFound(_l("No voucher has this code. Check the characters and try again."))
     voucher_id, code, part_id, seller_id, order_id, reference, name, order_status = row

@@ -145,3 +145,44 @@ def test_a_lock_wait_in_any_statement_answers_busy(make_app, make_organization, 
         assert response.status_code == 503
         db.session.expire_all()
         assert product.status == ProductStatus.ACTIVE
+
+
+def test_the_sweeper_skips_an_order_whose_product_is_busy_and_releases_the_others(
+        make_app, make_organization, make_product):
+    """Releasing a hold lowers the product's counter, which waits for the product's row lock:
+    a lock that cannot be had in time leaves that order for the next run, not the sweep."""
+    from marketplace.orders.models import Order, OrderStatus
+    from marketplace.payments.services import expire_stale_orders
+    from tests.payments.helpers import end_hold
+
+    app = make_app(DB_LOCK_TIMEOUT_SECONDS=1)
+    with app.app_context():
+        seller = make_organization()
+        busy, free = make_product(seller, stock=5), make_product(seller, stock=5, title="Vélo")
+        slot = make_slot(seller)
+        db.session.commit()
+        stuck = orders.checkout(carts.view(make_cart((busy, 1))), accepted_terms=True,
+                                buyer=orders.Buyer(email="a@example.org", name="A"),
+                                slot_ids={seller.id: slot.id})
+        released = orders.checkout(carts.view(make_cart((free, 1))), accepted_terms=True,
+                                   buyer=orders.Buyer(email="b@example.org", name="B"),
+                                   slot_ids={seller.id: slot.id})
+        db.session.commit()
+        end_hold(stuck)
+        end_hold(released)
+
+        other = db.engine.connect()
+        blocker = other.begin()
+        other.execute(sa.text("SELECT id FROM product WHERE id = :id FOR UPDATE"), {"id": busy.id})
+        try:
+            assert expire_stale_orders() == 1
+        finally:
+            blocker.rollback()
+            other.close()
+        db.session.expire_all()
+        assert db.session.get(Order, stuck.id).status == OrderStatus.PENDING_PAYMENT
+        assert db.session.get(Order, released.id).status == OrderStatus.EXPIRED
+        assert (busy.held_units, free.held_units) == (1, 0)
+        assert expire_stale_orders() == 1  # the next run releases it
+        db.session.expire_all()
+        assert busy.held_units == 0
