@@ -20,12 +20,11 @@ def due(card: GiftCard, today: date | None = None) -> bool:
 def send_card(card: GiftCard) -> None:
     """Queue the card's email (sent after the commit) and mark it delivered."""
     from marketplace.giftcards import pdf
-    from marketplace.giftcards.views import card_url
 
     to = card.recipient_email or card.buyer_email
     if not to:
         return
-    url = card_url(card)
+    url = qr.card_url(card)
     message = render_email("giftcard", to=to, locale=card.locale, card=card, card_url=url,
                            qr_cid="giftcard-qr")
     message.attachments.append(Attachment.from_bytes(

@@ -36,12 +36,15 @@ def find_cards(text: str | None) -> list[GiftCard]:
     if len(joined) > MAX_CARDS_PER_ORDER:
         raise cards.CardError(_l("At most %(n)d gift cards per order.", n=MAX_CARDS_PER_ORDER),
                               status_code=400)
-    for text_code in joined:
-        code = codes.normalize(text_code)
+    typed = [(text_code, codes.normalize(text_code)) for text_code in joined]
+    valid = [code for _, code in typed if code is not None]
+    by_code = {card.code: card for card in db.session.scalars(
+        sa.select(GiftCard).where(GiftCard.code.in_(valid)))} if valid else {}
+    for text_code, code in typed:  # in the order typed: the first wrong one is named
         if code is None:
             raise cards.CardError(_l("“%(code)s” is not a gift card code: check each character.",
                                      code=text_code[:24]), status_code=400)
-        card = db.session.scalar(sa.select(GiftCard).where(GiftCard.code == code))
+        card = by_code.get(code)
         if card is None:
             raise cards.CardError(_l("No gift card has the code %(code)s.",
                                      code=codes.display(code)), status_code=400)

@@ -11,7 +11,6 @@ from marketplace.vouchers.pdf import new_document
 
 
 def card_pdf(card) -> bytes:
-    from marketplace.giftcards.views import card_url
 
     pdf, text, line = new_document((148, 105), title=gettext("Gift card"))
     line(gettext("Ethical gift card"), size=16, style="B", height=8)
@@ -27,7 +26,7 @@ def card_pdf(card) -> bytes:
     line(gettext("Spend it at any seller of the network, online or at the counter."), size=9,
          height=5)
     size = 38
-    pdf.image(io.BytesIO(qr.qr_png(card_url(card), box_size=8)), x=pdf.w - size - 8, y=8,
+    pdf.image(io.BytesIO(qr.qr_png(qr.card_url(card), box_size=8)), x=pdf.w - size - 8, y=8,
               w=size, h=size)
     pdf.set_xy(pdf.w - size - 14, 8 + size)
     pdf.set_font(pdf.font_family, "B", 9)

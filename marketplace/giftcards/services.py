@@ -22,6 +22,7 @@ from marketplace.db import db, lock_rows, lock_waits, utcnow
 from marketplace.errors import DomainError
 from marketplace.giftcards import codes
 from marketplace.giftcards.models import CardStatus, CardTransaction, GiftCard, TransactionKind
+from marketplace.i18n import money_filter
 from marketplace.organizations.models import Organization, OrganizationKind, OrganizationStatus
 
 K = TransactionKind
@@ -88,16 +89,19 @@ def _free_code() -> str:
 
 def by_code(text: str | None) -> GiftCard | None:
     code = codes.normalize(text)
-    if code is None:
-        return None
+    return None if code is None else _with_code(code)
+
+
+def _with_code(code: str) -> GiftCard | None:
     return db.session.scalar(sa.select(GiftCard).where(GiftCard.code == code))
 
 
 def find(text: str | None) -> GiftCard:
-    if codes.normalize(text) is None:
+    code = codes.normalize(text)
+    if code is None:
         raise CardNotFound(_l("This is not a gift card code: it has 16 characters, like "
                               "K7QM-4XPD-R2ST-8WHN. Check each character."))
-    card = by_code(text)
+    card = _with_code(code)
     if card is None:
         raise CardNotFound(_l("No gift card has this code."))
     return card
@@ -146,7 +150,7 @@ def move_balance(card_id: int, kind: TransactionKind, delta: int | None = None, 
     after = card.balance_cents + delta
     if after < 0:
         raise CardError(_l("Only %(balance)s left on this card.",
-                           balance=_euros(card.balance_cents)))
+                           balance=money_filter(card.balance_cents)))
     card.balance_cents = after
     transaction = CardTransaction(
         card_id=card_id, kind=kind, amount_cents=delta, balance_after_cents=after, nonce=nonce,
@@ -156,12 +160,6 @@ def move_balance(card_id: int, kind: TransactionKind, delta: int | None = None, 
     db.session.add(transaction)
     db.session.flush()
     return Move(transaction, card)
-
-
-def _euros(cents: int) -> str:
-    from marketplace.i18n import money_filter
-
-    return money_filter(cents)
 
 
 def redeem(card_id: int, amount_cents: int, *, organization: Organization, by=None,
@@ -268,7 +266,7 @@ def _why_not_spendable(card_id: int, amount_cents: int, now: datetime):
     if card is None:
         raise CardNotFound(_l("No gift card has this code."))
     check_spendable(card, now)
-    raise CardError(_l("Only %(balance)s left on this card.", balance=_euros(card.balance_cents)))
+    raise CardError(_l("Only %(balance)s left on this card.", balance=money_filter(card.balance_cents)))
 
 
 def refund(card_id: int, amount_cents: int, *, order_id=None, by=None, reason: str = "",
@@ -358,22 +356,20 @@ def expire_due(*, now: datetime | None = None, limit: int = 500) -> int:
         .order_by(GiftCard.id).limit(limit)
     ).all()
     association = expiry_association() if current_app.config["GIFTCARD_EXPIRY_POLICY"] == "donate" else None
-    done = 0
-    for card_id in ids:
-        def take_all(card, now):
-            return -card.balance_cents
+    from marketplace.ledger import services as ledger
 
+    def take_all(card, now):
+        return -card.balance_cents
+
+    for card_id in ids:
         if association is not None:
             move = move_balance(card_id, K.DONATE, organization_id=association.id, now=now,
-                         reason="expiry", check=take_all)
-            from marketplace.ledger import services as ledger
-
+                                reason="expiry", check=take_all)
             ledger.credit_donation(move.transaction, association)
         else:
             move_balance(card_id, K.EXPIRE, now=now, reason="expiry", check=take_all)
         db.session.commit()
-        done += 1
-    return done
+    return len(ids)
 
 
 # --- lists -------------------------------------------------------------------------------------

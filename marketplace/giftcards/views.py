@@ -34,15 +34,6 @@ from marketplace.vouchers import qr
 bp = Blueprint("giftcards", __name__)
 
 
-def card_url(card: GiftCard) -> str:
-    return qr.public_url("giftcards.show", code=card.code)
-
-
-@bp.app_template_global()
-def gift_card_url(card: GiftCard) -> str:
-    return card_url(card)
-
-
 def _lookup_limit() -> str:
     return current_app.config["GIFTCARD_LOOKUP_LIMIT"]
 
@@ -102,7 +93,7 @@ def show(code: str):
 @bp.get("/cards/<code>/qr.png")
 def qr_image(code: str):
     card = _card_or_404(code)
-    return private(Response(qr.qr_png(card_url(card)), mimetype="image/png"))
+    return private(Response(qr.qr_png(qr.card_url(card)), mimetype="image/png"))
 
 
 @bp.get("/cards/<code>/card.pdf")

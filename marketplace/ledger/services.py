@@ -87,9 +87,11 @@ def credit_card_redemption(transaction, organization: Organization) -> LedgerEnt
 
 
 def credit_donation(transaction, association: Organization) -> LedgerEntry | None:
+    """A card given to an association, in the donation's unit of work (the transaction was
+    just written, so its source is new too)."""
     gross = -transaction.amount_cents
     return _add(association.id, EntryKind.DONATION, gross, source=f"donation:{transaction.id}",
-                gross_cents=gross, reference=f"card {transaction.card_id}")
+                gross_cents=gross, reference=f"card {transaction.card_id}", source_is_new=True)
 
 
 def balance(organization_id: int) -> int:
@@ -179,7 +181,7 @@ def _start_payout(organization_id: int, minimum: int, run: PayoutRun) -> Payout 
     db.session.add(payout)
     db.session.flush()
     _add(organization_id, EntryKind.PAYOUT, -amount, source=f"payout:{payout.id}",
-         reference=f"payout {payout.id}", payout_id=payout.id)
+         reference=f"payout {payout.id}", payout_id=payout.id, source_is_new=True)
     audit.record("payout.started", organization, data={"payout_id": payout.id,
                                                       "amount_cents": amount})
     db.session.commit()

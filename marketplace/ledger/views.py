@@ -7,10 +7,10 @@ from flask_babel import lazy_gettext as _l
 
 from marketplace.db import db
 from marketplace.ledger import services as ledger
+from marketplace.orders.links import public_url
 from marketplace.organizations.access import member_required
 from marketplace.organizations.models import Role
 from marketplace.payments.gateway import GatewayError, get_gateway
-from marketplace.vouchers.qr import public_url
 
 bp = Blueprint("ledger", __name__)
 
@@ -32,7 +32,7 @@ def owed(organization, membership):
         "ledger/owed.html", organization=organization, membership=membership,
         balance=ledger.balance(organization.id), entries=ledger.entries(organization.id),
         payouts=ledger.payouts(organization.id),
-        demo=get_gateway().__class__.__name__ == "DemoGateway",
+        demo=get_gateway().name == "demo",
     )
 
 

@@ -48,6 +48,12 @@ def external_url(endpoint: str, **values) -> str:
     """An absolute URL, also outside a request (CLI, background jobs): SERVER_BASE_URL then."""
     if has_request_context():
         return url_for(endpoint, _external=True, **values)
+    return public_url(endpoint, **values)
+
+
+def public_url(endpoint: str, **values) -> str:
+    """A page at the site's public address (SERVER_BASE_URL), whatever host the request came
+    through: the same URL in the email, on the page and on the PDF (QR codes, Stripe)."""
     base = urlsplit(current_app.config["SERVER_BASE_URL"])
     adapter = current_app.url_map.bind(
         base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "https"

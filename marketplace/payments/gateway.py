@@ -69,6 +69,19 @@ class PaymentGateway(Protocol):
     def refund(self, *, payment_intent_id: str, amount_cents: int, idempotency_key: str) -> str:
         """Send `amount_cents` back; returns the gateway's refund id."""
 
+    # Stripe Connect, for the sellers' payouts (marketplace.ledger).
+    def create_connected_account(self, *, email: str, name: str, idempotency_key: str) -> str:
+        """A seller's Express account; returns its id."""
+
+    def onboarding_link(self, account_id: str, *, refresh_url: str, return_url: str) -> str:
+        """Where the seller's owner fills in the account (identity, bank details)."""
+
+    def payouts_enabled(self, account_id: str) -> bool: ...
+
+    def transfer(self, *, amount_cents: int, destination: str, idempotency_key: str,
+                 description: str = "") -> str:
+        """Move `amount_cents` to the connected account; returns the transfer id."""
+
 
 def session_expires_at(order, *, now: datetime | None = None) -> datetime:
     """When a checkout session for `order` ends: with the hold, but within what Stripe accepts

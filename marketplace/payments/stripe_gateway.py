@@ -97,40 +97,25 @@ class StripeGateway:
         self, order, *, success_url: str, cancel_url: str, idempotency_key: str
     ) -> CheckoutSession:
         metadata = {"order_id": str(order.id), "reference": order.reference}
-        line_items = [
-            {
-                "quantity": line.quantity,
-                "price_data": {
-                    "currency": order.currency.lower(),
-                    "unit_amount": line.unit_price_cents,
-                    "product_data": {"name": f"{line.title} — {part.organization.name}"[:250]},
-                },
-            }
-            for part in order.parts
-            for line in part.lines
-        ] + [
-            {
-                "quantity": 1,
-                "price_data": {
-                    "currency": order.currency.lower(),
-                    "unit_amount": card.amount_cents,
-                    "product_data": {"name": str(_l("Ethical gift card"))},
-                },
-            }
-            for card in purchase.of_order(order.id)
-        ]
+        currency = order.currency.lower()
+
+        def item(name: str, unit_cents: int, quantity: int = 1) -> dict:
+            return {"quantity": quantity, "price_data": {
+                "currency": currency, "unit_amount": unit_cents, "product_data": {"name": name}}}
+
         due = card_payment.amount_due(order)
         if due != order.total_cents:
             # Gift cards paid part of it: Stripe takes no negative line, so one line for the rest.
-            line_items = [{
-                "quantity": 1,
-                "price_data": {
-                    "currency": order.currency.lower(),
-                    "unit_amount": due,
-                    "product_data": {"name": str(_l("Order %(reference)s, after gift cards",
-                                                    reference=order.reference))},
-                },
-            }]
+            line_items = [item(str(_l("Order %(reference)s, after gift cards",
+                                      reference=order.reference)), due)]
+        else:
+            line_items = [
+                item(f"{line.title} — {part.organization.name}"[:250], line.unit_price_cents,
+                     line.quantity)
+                for part in order.parts
+                for line in part.lines
+            ] + [item(str(_l("Ethical gift card")), card.amount_cents)
+                 for card in purchase.of_order(order.id)]
         params = {
             "mode": "payment",
             "line_items": line_items,

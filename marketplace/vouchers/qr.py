@@ -2,25 +2,20 @@
 from __future__ import annotations
 
 import io
-from urllib.parse import urlsplit
 
 import qrcode
-from flask import current_app
 from qrcode.constants import ERROR_CORRECT_M
 
-
-def public_url(endpoint: str, **values) -> str:
-    """A page at the site's public address (SERVER_BASE_URL), whatever host the request came
-    through: the same URL in the email, on the page and on the PDF."""
-    base = urlsplit(current_app.config["SERVER_BASE_URL"])
-    adapter = current_app.url_map.bind(
-        base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "https"
-    )
-    return adapter.build(endpoint, values, force_external=True)
+from marketplace.orders.links import public_url
 
 
 def voucher_url(voucher) -> str:
     return public_url("vouchers.show", token=voucher.token)
+
+
+def card_url(card) -> str:
+    """A gift card's page (the balance, the QR code of the card)."""
+    return public_url("giftcards.show", code=card.code)
 
 
 def qr_png(data: str, *, box_size: int = 8) -> bytes:
