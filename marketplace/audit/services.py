@@ -39,24 +39,10 @@ def record(
     return entry
 
 
-def insert(
-    action: str,
-    *,
-    subject_type: str,
-    subject_id: int,
-    by=None,
-    organization_id: int | None = None,
-    data: dict | None = None,
-) -> None:
-    """The same line as record(), written at once by one INSERT without an ORM object: for a
-    hot path that has no model instance of its subject at hand and keeps nothing of the entry
-    (the counter's redemptions). `subject_type` is the subject's class name, as record() writes it."""
-    insert_values(values(action, subject_type=subject_type, subject_id=subject_id, by=by,
-                         organization_id=organization_id, data=data))
-
-
 def insert_values(entry: dict) -> None:
-    """insert() of the values that values() built."""
+    """The same line as record(), written at once by one INSERT without an ORM object, from
+    what values() built: for a hot path that has no model instance of its subject at hand and
+    keeps nothing of the entry (the counter's redemptions on SQLite)."""
     db.session.execute(_INSERT, entry)
 
 

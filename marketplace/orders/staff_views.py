@@ -30,7 +30,6 @@ from marketplace.orders.staff_forms import (
     ALL_STATUSES,
     DEFAULT_FILTER,
     PAID_AND_LATER,
-    STATUS_LABELS,
     CancelPartForm,
     OrderFilterForm,
     parse_id,
@@ -93,10 +92,6 @@ class HistoryRow:
             return reason
         return None
 
-
-@bp.context_processor
-def _labels():
-    return {"ORDER_STATUS_LABELS": STATUS_LABELS}
 
 
 # --- the seller's order list -----------------------------------------------------------------

@@ -28,7 +28,6 @@ from marketplace.vouchers import codes
 from marketplace.vouchers.models import CollectedLine, Collection, Voucher
 
 S = OrderStatus
-COLLECTABLE = {S.PAID, S.READY_FOR_PICKUP, S.PARTIALLY_REFUNDED, S.NO_SHOW}
 # Parts shown in a slot's list: the ones a shopper paid for.
 IN_SLOT_LIST = (S.PAID, S.READY_FOR_PICKUP, S.COLLECTED, S.PARTIALLY_REFUNDED, S.NO_SHOW,
                 S.REFUNDED)
@@ -91,14 +90,17 @@ class NotFound(DomainError):
     status_code = 404
 
 
-def _scanned_filter(text: str | None):
+def _scanned_key(text: str | None) -> tuple[str, str]:
+    """The Voucher column and value a scan or a typed code designates."""
     scanned = codes.parse_scanned(text)
     if scanned is None:
         raise NotFound(_l("This is not a voucher code. Scan the QR code again, or type the "
                           "8 characters printed under it."))
-    if scanned.token:
-        return Voucher.token == scanned.token
-    return Voucher.code == scanned.code
+    return ("token", scanned.token) if scanned.token else ("code", scanned.code)
+
+
+def _no_voucher() -> NotFound:
+    return NotFound(_l("No voucher has this code. Check the characters and try again."))
 
 
 # What the counter page shows of a voucher, read with it: the part (joined by the model), its
@@ -109,10 +111,11 @@ COUNTER_PAGE = (sa.orm.joinedload(Voucher.part).joinedload(OrderPart.order),
 
 def find_for_counter(text: str | None, organization) -> Voucher:
     """The voucher a scan or a typed code designates, if this seller may hand it over."""
+    column, key = _scanned_key(text)
     voucher = db.session.scalar(
-        sa.select(Voucher).where(_scanned_filter(text)).options(*COUNTER_PAGE))
+        sa.select(Voucher).where(getattr(Voucher, column) == key).options(*COUNTER_PAGE))
     if voucher is None:
-        raise NotFound(_l("No voucher has this code. Check the characters and try again."))
+        raise _no_voucher()
     check_seller(voucher, organization)
     return voucher
 
@@ -278,11 +281,7 @@ def collect_scanned(text: str | None, *, organization, by, nonce: str,
                     line_ids: set[int] | None = None) -> CollectResult:
     """collect() for what a scanner read or a person typed (the voucher URL, token or code):
     the voucher is found and locked by the same statement."""
-    scanned = codes.parse_scanned(text)
-    if scanned is None:
-        raise NotFound(_l("This is not a voucher code. Scan the QR code again, or type the "
-                          "8 characters printed under it."))
-    column, key = ("token", scanned.token) if scanned.token else ("code", scanned.code)
+    column, key = _scanned_key(text)
     return _collect(column, key, organization=organization, by=by, nonce=nonce,
                     line_ids=line_ids)
 
@@ -305,7 +304,7 @@ def _collect(column: str, key, *, organization, by, nonce: str,
     with lock_waits():
         row = session.execute(_locking(column), {"key": key}).one_or_none()
     if row is None:
-        raise NotFound(_l("No voucher has this code. Check the characters and try again."))
+        raise _no_voucher()
     voucher_id, code, part_id, seller_id, order_id, reference, name, order_status = row
     if seller_id != organization.id:
         check_seller(session.get(Voucher, voucher_id), organization)

@@ -27,7 +27,6 @@ from marketplace.errors import DomainError
 from marketplace.extensions import limiter
 from marketplace.giftcards import codes as card_codes
 from marketplace.orders.models import OrderPart
-from marketplace.orders.staff_forms import STATUS_LABELS
 from marketplace.organizations.access import member_required
 from marketplace.organizations.models import Role
 from marketplace.pickup.models import PickupLocation, PickupSlot
@@ -42,10 +41,6 @@ bp = Blueprint("vouchers", __name__)
 SLOT_LIST_DAYS_BACK = 7
 SLOT_LIST_DAYS_AHEAD = 14
 
-
-@bp.app_context_processor
-def _labels():
-    return {"ORDER_STATUS_LABELS": STATUS_LABELS}
 
 
 # --- the shopper's voucher -------------------------------------------------------------------
@@ -62,11 +57,12 @@ def _voucher_or_404(token: str):
 def show(token: str):
     voucher = _voucher_or_404(token)
     part = voucher.part
-    done = vouchers.collected_line_ids(voucher.id)
+    collections = list(voucher.collections)  # each with its lines (selectin)
     response = Response(render_template(
         "vouchers/voucher.html", voucher=voucher, part=part, order=part.order,
-        refused=vouchers.refusal(part), collected_ids=done,
-        collections=list(voucher.collections),
+        refused=vouchers.refusal(part),
+        collected_ids={line.order_line_id for c in collections for line in c.lines},
+        collections=collections,
     ))
     private(response)
     return response
@@ -289,7 +285,10 @@ def slot_csv(organization, membership, slot_id: int):
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";")
     writer.writerow(CSV_HEADER)
-    for part, voucher, _collections in _slot_rows(slot):
+    parts = vouchers.slot_parts(slot)
+    found = vouchers.vouchers_of(parts)  # the collections are not in the CSV
+    for part in parts:
+        voucher = found.get(part.id)
         items = ", ".join(f"{line.quantity - line.refunded_quantity} x {line.title}"
                           for line in part.lines if line.quantity > line.refunded_quantity)
         writer.writerow([_csv_cell(v) for v in (
