@@ -284,9 +284,9 @@ def seed() -> SeedReport:
 
     from marketplace.demo_money import seed_money
 
-    money = seed_money(shopper)
-    if money is not None:
-        report.gift_card = money.code
+    card_code = seed_money(shopper)
+    if card_code is not None:
+        report.gift_card = card_code
     return report
 
 

@@ -4,8 +4,6 @@
 demo gateway. Loaded once (when the demo has no order yet)."""
 from __future__ import annotations
 
-import secrets
-
 import sqlalchemy as sa
 from flask import current_app
 
@@ -14,7 +12,7 @@ from marketplace.db import db
 from marketplace.giftcards import services as cards
 from marketplace.orders import cart as carts
 from marketplace.orders import services as orders
-from marketplace.orders.models import Cart, Order
+from marketplace.orders.models import Order
 from marketplace.organizations.models import Organization
 from marketplace.payments import services as payments
 from marketplace.payments.demo_gateway import DemoGateway
@@ -26,7 +24,8 @@ CONNECTED = ("ressourcerie-la-trouvaille", "atelier-velo-la-roue-libre")
 CARD_SELLER = "epicerie-solidaire-le-panier-partage"
 
 
-def seed_money(shopper) -> GiftCardReport | None:
+def seed_money(shopper) -> str | None:
+    """The code of the demo gift card, or None when the demo already had orders."""
     if db.session.scalar(sa.select(sa.func.count()).select_from(Order)):
         return None
     sellers = {o.slug: o for o in db.session.scalars(
@@ -46,12 +45,7 @@ def seed_money(shopper) -> GiftCardReport | None:
             idempotency_key=f"connect-{organization.id}")
         organization.payouts_enabled = True
     db.session.commit()
-    return GiftCardReport(card.display_code)
-
-
-class GiftCardReport:
-    def __init__(self, code: str):
-        self.code = code
+    return card.display_code
 
 
 def _paid_order(shopper, organization) -> None:
@@ -60,14 +54,14 @@ def _paid_order(shopper, organization) -> None:
                                  Product.status == ProductStatus.ACTIVE,
                                  sa.or_(Product.stock.is_(None), Product.stock >= 3))
         .order_by(Product.id).limit(1))
-    slot = next((slot for slot in pickup.upcoming_slots(organization.id)
-                 if pickup.slot_state(slot, taken=orders.slot_places_taken(slot))
+    slots = pickup.upcoming_slots(organization.id)
+    held = orders.slot_places_held([slot.id for slot in slots])
+    slot = next((slot for slot in slots
+                 if pickup.slot_state(slot, taken=slot.booked + held[slot.id])
                  == pickup.SlotState.OPEN), None)
     if product is None or slot is None:
         return
-    cart = Cart(token=secrets.token_urlsafe(32), lines=[])
-    db.session.add(cart)
-    db.session.flush()
+    cart = carts.new_cart()
     carts.add(cart, product, 1)
     order = orders.checkout(
         carts.view(cart),

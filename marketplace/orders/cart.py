@@ -23,7 +23,7 @@ class CartError(DomainError):
     pass
 
 
-def _new_cart(user_id: int | None = None) -> Cart:
+def new_cart(user_id: int | None = None) -> Cart:
     # An empty list of lines: a new cart's lines are not looked for in the database.
     cart = Cart(token=secrets.token_urlsafe(32), user_id=user_id, lines=[], cards=[])
     db.session.add(cart)
@@ -48,12 +48,12 @@ def current_cart(user, *, create: bool = False) -> Cart | None:
     if user is not None and user.is_authenticated:
         cart = _find_cart(Cart.user_id == user.id)
         if cart is None and create:
-            cart = _new_cart(user.id)
+            cart = new_cart(user.id)
         return cart
     token = session.get(SESSION_KEY)
     cart = _find_cart(Cart.token == token) if token else None
     if cart is None and create:
-        cart = _new_cart()
+        cart = new_cart()
         session[SESSION_KEY] = cart.token
     return cart
 

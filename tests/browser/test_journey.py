@@ -91,13 +91,7 @@ def test_buy_show_the_voucher_collect_at_the_counter(live, browser):
     shopper.go_back()
     order_url = shopper.url
 
-    counter = browser.new_context(locale="en-GB").new_page()
-    counter.set_default_timeout(15000)
-    counter.goto(base + "/login")
-    counter.get_by_label("Email").fill(counter_email)
-    counter.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    counter.get_by_role("button", name="Log in").click()
-    counter.goto(f"{base}/orgs/{org_id}/counter")
+    counter = open_counter(browser, base, counter_email, org_id)
     field = counter.locator("#q")
     assert field.evaluate("el => el === document.activeElement")  # ready for a scanner
     field.fill(code.lower().replace("-", " "))
@@ -122,13 +116,7 @@ def test_express_mode_redeems_each_scan_at_once(live, browser):
     code, counter_email, org_id = voucher_of(order.parts[0]).code, shop.counter.email, shop.organization.id
     db.session.remove()
 
-    counter = browser.new_context(locale="en-GB").new_page()
-    counter.set_default_timeout(15000)
-    counter.goto(base + "/login")
-    counter.get_by_label("Email").fill(counter_email)
-    counter.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    counter.get_by_role("button", name="Log in").click()
-    counter.goto(f"{base}/orgs/{org_id}/counter")
+    counter = open_counter(browser, base, counter_email, org_id)
     counter.get_by_label("Express: hand everything over as soon as it is scanned").check()
     counter.locator("#q").fill(code)
     counter.locator("#q").press("Enter")
@@ -139,3 +127,15 @@ def test_express_mode_redeems_each_scan_at_once(live, browser):
     counter.locator("#q").fill(code)
     counter.locator("#q").press("Enter")
     sync_api.expect(result).to_contain_text("Already collected on")
+
+
+def open_counter(browser, base: str, email: str, org_id: int):
+    """A counter volunteer's phone: logged in through the form, on the counter page."""
+    counter = browser.new_context(locale="en-GB").new_page()
+    counter.set_default_timeout(15000)
+    counter.goto(base + "/login")
+    counter.get_by_label("Email").fill(email)
+    counter.get_by_label("Password").fill(DEFAULT_PASSWORD)
+    counter.get_by_role("button", name="Log in").click()
+    counter.goto(f"{base}/orgs/{org_id}/counter")
+    return counter
