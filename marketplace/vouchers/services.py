@@ -158,12 +158,9 @@ def lines_to_hand_over(part: OrderPart, collected_ids: set[int]) -> list[OrderLi
             if line.id not in collected_ids and line.quantity > line.refunded_quantity]
 
 
-def collected_line_ids(voucher_id: int) -> set[int]:
-    return set(db.session.scalars(
-        sa.select(CollectedLine.order_line_id)
-        .join(Collection, Collection.id == CollectedLine.collection_id)
-        .where(Collection.voucher_id == voucher_id)
-    ))
+def _anything_collected(part_id: int) -> bool:
+    return db.session.scalar(sa.select(sa.exists().where(
+        Collection.voucher_id == Voucher.id, Voucher.order_part_id == part_id)))
 
 
 @dataclass
@@ -467,19 +464,17 @@ def mark_no_shows(slot: PickupSlot, *, organization, by, now: datetime | None = 
     if slot.ends_at > now:
         raise TooEarly(_l("This slot has not ended yet: wait until %(time)s to mark no-shows.",
                           time=format_time(slot.ends_at, "HH:mm")))
-    candidates = db.session.scalars(
-        sa.select(OrderPart.id).where(OrderPart.slot_id == slot.id,
-                                      OrderPart.status.in_(NO_SHOW_CANDIDATES))
+    candidates = db.session.execute(
+        sa.select(OrderPart.id, OrderPart.order_id).where(
+            OrderPart.slot_id == slot.id, OrderPart.status.in_(NO_SHOW_CANDIDATES))
     ).all()
     marked = []
-    for part_id in candidates:
-        part = db.session.get(OrderPart, part_id)
-        (order,) = lock_rows(Order, [part.order_id])
+    for part_id, order_id in candidates:
+        (order,) = lock_rows(Order, [order_id])  # every change of a part takes its order first
         (part,) = lock_rows(OrderPart, [part_id])
         if part.status not in NO_SHOW_CANDIDATES or part.collected_at is not None:
             continue
-        voucher = db.session.scalar(sa.select(Voucher).where(Voucher.order_part_id == part.id))
-        if voucher is not None and collected_line_ids(voucher.id):
+        if _anything_collected(part_id):
             continue  # the shopper came and took part of it
         transition(part, S.NO_SHOW)
         part.no_show_at = now

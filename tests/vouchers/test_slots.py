@@ -137,6 +137,26 @@ def test_no_shows_put_the_goods_back_on_sale_and_are_audited(client, login, shop
     assert reload(part).status == OrderStatus.REFUNDED and stock_of(lamp) == 4
 
 
+def test_a_shopper_who_took_some_lines_is_not_a_no_show(client, login, shop, lamp):
+    chair = make_product(shop.organization, title="Chaise", stock=5)
+    order = paid_order([(lamp, 1), (chair, 1)])
+    part = order.parts[0]
+    login(shop.counter)
+    voucher = voucher_of(part)
+    html = client.get(f"/orgs/{shop.organization.id}/counter/scan",
+                      query_string={"q": voucher.code}).get_data(as_text=True)
+    lamp_line = next(line.id for line in part.lines if line.title == "Lampe de bureau")
+    client.post(f"/orgs/{shop.organization.id}/counter/vouchers/{voucher.id}/collect",
+                data={"nonce": nonce_of(html), "line": [str(lamp_line)]})
+    assert reload(part).status == OrderStatus.PAID  # the chair is still to collect
+
+    login(shop.manager)
+    with after_the_slot(shop):
+        response = client.post(slot_url(shop, "/no-shows"), follow_redirects=True)
+    assert response.status_code == 200
+    assert reload(part).status == OrderStatus.PAID and stock_of(chair) == 4
+
+
 def test_when_the_seller_keeps_the_goods_aside_the_shopper_can_still_collect(
         client, login, shop, lamp):
     shop.organization.restock_no_shows = False
