@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -125,14 +126,22 @@ def create_admin(*, email: str, name: str, password: str) -> tuple[User, bool]:
     return user, True
 
 
+@cache
+def _load_user_statement() -> sa.Select:
+    """The user and, in the same statement, the memberships (each with its organization):
+    every staff page asks for them, and a shopper has none (one row either way). Built once,
+    at the first request (the mappers are all configured by then): every request runs it, and
+    a statement built per call computes its cache key each time."""
+    return (sa.select(User).where(User.id == sa.bindparam("user_id"))
+            .options(sa.orm.joinedload(User.memberships)))
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     raw_id, _, token = (user_id or "").partition(":")
-    if not raw_id.isdigit() or not token:
+    if not raw_id.isdigit() or len(raw_id) > 12 or not token:
         return None
-    # The memberships (each with its organization) come in the same statement, not in a second
-    # one: every staff page asks for them, and a shopper has none (one row either way).
-    user = db.session.get(User, int(raw_id), options=[sa.orm.joinedload(User.memberships)])
+    user = db.session.execute(_load_user_statement(), {"user_id": int(raw_id)}).unique().scalar_one_or_none()
     if user is None or user.session_token != token:
         return None
     return user

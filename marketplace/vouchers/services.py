@@ -285,7 +285,8 @@ def collect_scanned(text: str | None, *, organization, by, nonce: str,
 
 def _collect(column: str, key, *, organization, by, nonce: str,
              line_ids: set[int] | None) -> CollectResult:
-    """The counter's hot path: six or seven statements, without the ORM's unit of work.
+    """The counter's hot path, without the ORM's unit of work: three statements on PostgreSQL
+    (lock, read, one write), up to seven on SQLite, which writes one table at a time.
 
     The voucher row and its order are locked first, by one statement (the voucher's lock
     serialises the scans of one voucher; every change of an order's parts takes the order's
@@ -293,13 +294,19 @@ def _collect(column: str, key, *, organization, by, nonce: str,
     lines with what was handed over of each, and the sibling parts' statuses. Then the collection
     and its lines are inserted, the part (and the order when every part is done) marked
     collected, and the audit line written. UNIQUE(order_line_id) on collected lines is the
-    last guard."""
+    last guard.
+
+    The statements are Core statements: they run on the session's connection (its
+    transaction), which skips the ORM's execution layer (a tenth of a millisecond of CPU each).
+    Whatever the ORM has pending is flushed first, as session.execute would."""
     nonce = (nonce or "").strip()
     if not nonce or len(nonce) > 64:
         raise DomainError(_l("This page is out of date. Scan the voucher again."))
     session = db.session
+    session.flush()
+    connection = session.connection()
     with lock_waits():
-        row = session.execute(_locking(column), {"key": key}).one_or_none()
+        row = connection.execute(_locking(column), {"key": key}).one_or_none()
     if row is None:
         raise _no_voucher()
     voucher_id, code, part_id, seller_id, order_id, reference, name, order_status = row
@@ -307,7 +314,7 @@ def _collect(column: str, key, *, organization, by, nonce: str,
         check_seller(session.get(Voucher, voucher_id), organization)
 
     # Read after the locks: a collection committed while this request waited is seen here.
-    rows = session.execute(_PARTS, {"part_id": part_id, "order_id": order_id,
+    rows = connection.execute(_PARTS, {"part_id": part_id, "order_id": order_id,
                                     "voucher_id": voucher_id}).all()
     lines = [r for r in rows if r[0] == part_id and r[3] is not None]
     for *_, collection_id, seen_nonce in lines:
@@ -344,8 +351,8 @@ def _collect(column: str, key, *, organization, by, nonce: str,
             "lines": [{"title": h.title, "quantity": h.quantity} for h in chosen],
             "complete": complete,
         })
-    if session.get_bind().dialect.name == "postgresql":
-        collection_id = session.execute(_WRITE_COLLECTION, {
+    if connection.dialect.name == "postgresql":
+        collection_id = connection.execute(_WRITE_COLLECTION, {
             "voucher_id": voucher_id, "nonce": nonce, "by_id": by.id, "by_name": by.name,
             "now": now, "line_ids": [h.line_id for h in chosen],
             "quantities": [h.quantity for h in chosen], "part_id": part_id,
@@ -355,17 +362,17 @@ def _collect(column: str, key, *, organization, by, nonce: str,
         }).scalar_one()
         return CollectResult(collection_id, voucher_id, now, chosen, replayed=False,
                              complete=complete, reference=reference, name=name)
-    collection_id = session.execute(_INSERT_COLLECTION, {
+    collection_id = connection.execute(_INSERT_COLLECTION, {
         "voucher_id": voucher_id, "nonce": nonce, "collected_by_id": by.id,
         "collected_by_name": by.name, "created_at": now,
     }).scalar_one()
-    session.execute(_INSERT_LINES, [
+    connection.execute(_INSERT_LINES, [
         {"collection_id": collection_id, "order_line_id": h.line_id, "quantity": h.quantity}
         for h in chosen])
     if complete:
-        session.execute(_PART_COLLECTED, {"part_id": part_id, "now": now})
+        connection.execute(_PART_COLLECTED, {"part_id": part_id, "now": now})
     if order_complete:
-        session.execute(_ORDER_COLLECTED, {"order_id": order_id, "now": now})
+        connection.execute(_ORDER_COLLECTED, {"order_id": order_id, "now": now})
     audit.insert_values(audit_values)
     return CollectResult(collection_id, voucher_id, now, chosen, replayed=False,
                          complete=complete, reference=reference, name=name)

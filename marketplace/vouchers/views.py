@@ -189,7 +189,7 @@ def redeem(organization, membership):
                   for h in result.lines],
         "message": _("Collected: hand over the goods to %(name)s.", name=result.name),
     }
-    db.session.commit()
+    commit_keeping_state()  # nothing is read after it: expiring the session's objects is waste
     return jsonify(payload)
 
 
