@@ -36,7 +36,7 @@ test: install-dev
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install-dev
-	$(BIN)/ruff check marketplace tests config bench
+	$(BIN)/ruff check marketplace tests config bench gunicorn.conf.py
 
 worker: install
 	$(BIN)/celery -A marketplace.celery_app worker --beat --loglevel INFO
