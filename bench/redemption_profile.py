@@ -45,6 +45,7 @@ def main():
     parser.add_argument("--sql", action="store_true")
     parser.add_argument("--sort", default="cumulative", help="cProfile order: cumulative, tottime")
     parser.add_argument("--lines", type=int, default=35)
+    parser.add_argument("--dump", help="also write the cProfile statistics to this file")
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
     with throwaway_database(args.pg, "bench_redeem_profile") as database_url:
@@ -129,6 +130,8 @@ def measure(args, ids) -> None:
                 print("   ", " ".join(statement.split())[:160])
         if profiler:
             pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.lines)
+            if args.dump:
+                profiler.dump_stats(args.dump)
 
 
 if __name__ == "__main__":
