@@ -249,18 +249,3 @@ def backends_of(database: str) -> list[int]:
 def percentile(values, fraction):
     return values[min(len(values) - 1, int(len(values) * fraction))]
 
-
-def yardstick_ms() -> float:
-    """Milliseconds this process takes for a fixed piece of pure-Python work (JSON, dicts,
-    strings: the kind a request does), the best of six: how fast the machine was at the time
-    of a run. On this shared host the same code measures up to a third slower from one hour to
-    the next; runs compare fairly only at similar yardsticks. Call it while nothing else runs."""
-    payload = {"lines": [{"id": i, "title": f"Lampe {i}", "quantity": i % 3} for i in range(40)]}
-    best = float("inf")
-    for _ in range(6):  # the first is a warm-up, and rarely the best
-        started = time.perf_counter()
-        for _ in range(200):
-            json.loads(json.dumps(payload))
-            sorted(f"{i:05d}" for i in range(300))
-        best = min(best, time.perf_counter() - started)
-    return best * 1000

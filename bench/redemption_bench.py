@@ -24,7 +24,7 @@ run one after the other on fresh vouchers:
 Each mode also reports the CPU one redemption cost gunicorn (master and workers), the
 database's PostgreSQL backends and this client during the timed window (from /proc): on a
 shared machine that is the figure to compare, and 2 cores divided by it bounds the rate. The
-yardstick printed first (common.yardstick_ms) says how fast the machine itself was.
+client's share does the same work in every run: it shows how fast the machine was.
 Keep --threads at or under SQLAlchemy's pool size (5): beyond it, each worker opens and closes
 overflow connections all the time (and the backends' CPU escapes the count).
 
@@ -64,7 +64,6 @@ from common import (  # noqa: E402
     server_layout,
     start_gunicorn,
     stop_gunicorn,
-    yardstick_ms,
 )
 from pg import throwaway_database  # noqa: E402
 
@@ -365,8 +364,6 @@ def measure(args, database_url: str) -> None:
     try:
         ids = seed(database_url, env, args.scanners, args.vouchers, args.history)
         tokens = list(ids["tokens"])
-        print(f"yardstick: {yardstick_ms():.1f} ms (bench/common.yardstick_ms; lower is a faster "
-              "machine)")
         server = start_gunicorn(env, PORT, args)
 
         meter = CpuMeter(server.pid, sa.make_url(database_url).database)
