@@ -27,6 +27,35 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 
 
+def end_read_only_transactions(app) -> None:
+    """At the end of a request (or job) that read without writing, COMMIT instead of letting
+    Flask-SQLAlchemy roll back, on PostgreSQL.
+
+    Both end a transaction that wrote nothing the same way, but psycopg follows every ROLLBACK
+    with DEALLOCATE ALL: a page view threw away the connection's prepared statements, and the
+    next requests on that connection planned every statement again (bench/RESULTS.md). Whether
+    anything was written is asked of PostgreSQL (no transaction id assigned: no row written,
+    locked or deleted). A request that failed, left changes unflushed or wrote without
+    committing is rolled back as before."""
+
+    @app.teardown_appcontext  # runs before Flask-SQLAlchemy's, registered earlier
+    def _commit_if_nothing_written(exc):
+        if exc is not None or not db.session.registry.has():
+            return
+        session = db.session()
+        if not session.in_transaction() or session.new or session.dirty or session.deleted:
+            return
+        if session.get_bind().dialect.name != "postgresql":
+            return
+        try:
+            written = session.connection().exec_driver_sql(
+                "SELECT pg_current_xact_id_if_assigned() IS NOT NULL").scalar()
+        except sa.exc.DBAPIError:  # an aborted transaction: the rollback ends it
+            return
+        if not written:
+            session.commit()
+
+
 def utcnow() -> datetime:
     """Aware UTC now; every timestamp is stored in UTC."""
     return datetime.now(UTC)
