@@ -69,17 +69,13 @@ def test_a_request_that_only_read_commits_on_postgres_and_rolls_back_on_sqlite(a
     assert endings == (["commit"] if ON_POSTGRES else ["rollback"])
 
 
-def test_a_write_left_uncommitted_is_rolled_back(app_with_routes):
+@pytest.mark.parametrize("route", [
+    "/_test/write-without-commit",  # a write left uncommitted
+    "/_test/add-without-flush",  # changes left unflushed: rolled back, not flushed
+])
+def test_what_a_request_left_undone_is_rolled_back(app_with_routes, route):
     endings = _endings(app_with_routes)
-    response = app_with_routes.test_client().post("/_test/write-without-commit")
-    assert response.status_code == 200
-    assert endings == ["rollback"]
-    assert _entries(app_with_routes) == 0
-
-
-def test_changes_left_unflushed_are_rolled_back_not_flushed(app_with_routes):
-    endings = _endings(app_with_routes)
-    response = app_with_routes.test_client().post("/_test/add-without-flush")
+    response = app_with_routes.test_client().post(route)
     assert response.status_code == 200
     assert endings == ["rollback"]
     assert _entries(app_with_routes) == 0
