@@ -7,7 +7,9 @@ PORT ?= 5000
 export FLASK_APP := marketplace:create_app
 # The site's public address, on which every link in mails, QR codes and PDFs is built: by
 # default the address `make run` serves (PORT=8000 make run gives working links on 8000).
-SERVER_BASE_URL ?= http://127.0.0.1:$(PORT)
+ifeq ($(strip $(SERVER_BASE_URL)),)
+SERVER_BASE_URL := http://127.0.0.1:$(PORT)
+endif
 export SERVER_BASE_URL
 
 .PHONY: run test install install-dev translations lint worker db-upgrade clean

@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 
+from marketplace.urls import external_url
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # Blueprint modules, each exposing `bp`. A domain adds its views here.
@@ -124,7 +126,8 @@ def _configure(app: Flask, config_name: str, overrides: dict | None) -> None:
     if app.config["GIFTCARD_EXPIRY_POLICY"] not in ("keep", "donate"):
         raise RuntimeError('GIFTCARD_EXPIRY_POLICY is "keep" or "donate".')
     website = app.config["CONSUMER_MEDIATOR_WEBSITE"]
-    if website and (urlsplit(website).scheme not in ("https", "http") or not urlsplit(website).netloc):
+    parts = urlsplit(website or "")
+    if website and (parts.scheme not in ("https", "http") or not parts.netloc):
         raise RuntimeError("CONSUMER_MEDIATOR_WEBSITE is a web address starting with https://, "
                            f"not {website!r}.")
     app.config["MAIL_OUTBOX_DIR"] = app.config["MAIL_OUTBOX_DIR"] or str(instance / "outbox")
@@ -204,8 +207,6 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from marketplace.urls import external_url
-
     app.add_template_global(external_url, "external_url")  # every absolute link (emails)
     for module_name in BLUEPRINTS:
         module = importlib.import_module(module_name)
