@@ -5,6 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := marketplace:create_app
+# The site's public address, on which every link in mails, QR codes and PDFs is built: by
+# default the address `make run` serves (PORT=8000 make run gives working links on 8000).
+ifeq ($(strip $(SERVER_BASE_URL)),)
+SERVER_BASE_URL := http://127.0.0.1:$(PORT)
+endif
+export SERVER_BASE_URL
 
 .PHONY: run test install install-dev translations lint worker db-upgrade clean
 
@@ -30,6 +36,10 @@ run: install
 	@mkdir -p instance
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo --if-empty
+	@echo
+	@echo "ESS Marché (development): $(SERVER_BASE_URL)/"
+	@echo "Mails (nothing is sent):  $(SERVER_BASE_URL)/dev/outbox"
+	@echo
 	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
 test: install-dev
@@ -39,7 +49,8 @@ lint: install-dev
 	$(BIN)/ruff check marketplace tests config bench gunicorn.conf.py
 
 worker: install
-	$(BIN)/celery -A marketplace.celery_app worker --beat --loglevel INFO
+	@mkdir -p instance
+	$(BIN)/celery -A marketplace.worker:celery worker --beat --schedule instance/celerybeat-schedule --loglevel INFO
 
 clean:
 	rm -rf $(VENV) instance

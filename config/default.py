@@ -8,7 +8,9 @@ DEBUG = False
 TESTING = False
 
 SITE_NAME = "ESS Marché"
-# Absolute base used in emails and QR codes when no request is at hand (CLI, jobs).
+# The site's public address: every absolute link (emails, QR codes, PDFs, payment return
+# addresses, jobs, the API) is built on it, whatever host a request came through.
+# Development derives it from the port `flask run` serves (config/development.py).
 SERVER_BASE_URL = "http://127.0.0.1:5000"
 
 # Database: an SQLite file under instance/ unless DATABASE_URL says otherwise.
@@ -74,7 +76,7 @@ MAIL_USE_TLS = False
 MAIL_USE_SSL = False
 MAIL_USERNAME = None
 MAIL_PASSWORD = None
-DEV_OUTBOX_ENABLED = False  # /dev/outbox; only ever on with DEBUG
+DEV_OUTBOX_ENABLED = False  # /dev/outbox: on in the development config, never in production
 
 # Celery: with no broker, tasks run in-process (eager).
 CELERY_BROKER_URL = None
@@ -87,6 +89,11 @@ UPLOAD_DIR = None  # resolved in create_app: instance/uploads
 PLATFORM_LEGAL_NAME = "ESS Marché (association loi 1901)"
 PLATFORM_CONTACT_EMAIL = "contact@ess-marche.localhost"
 PLATFORM_ADDRESS = "12 rue de la Solidarité, 69001 Lyon"
+# The consumer mediator the platform has signed up with (French Consumer Code, L612-1 and
+# L616-1): named in the terms of sale once set; production warns at start while one is missing.
+CONSUMER_MEDIATOR_NAME = None
+CONSUMER_MEDIATOR_ADDRESS = None  # postal address, one line
+CONSUMER_MEDIATOR_WEBSITE = None  # https://..., where a consumer refers a dispute
 
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY")
 STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET")

@@ -5,8 +5,11 @@ import importlib
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask
+
+from marketplace.urls import external_url
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,7 +57,12 @@ ENV_OVERRIDES = {
     "GIFTCARD_EXPIRY_POLICY": str,
     "GIFTCARD_EXPIRY_ASSOCIATION": str,
     "PAYOUT_MINIMUM_CENTS": int,
+    "CONSUMER_MEDIATOR_NAME": str,
+    "CONSUMER_MEDIATOR_ADDRESS": str,
+    "CONSUMER_MEDIATOR_WEBSITE": str,
 }
+
+MEDIATOR_SETTINGS = ("CONSUMER_MEDIATOR_NAME", "CONSUMER_MEDIATOR_ADDRESS", "CONSUMER_MEDIATOR_WEBSITE")
 
 
 def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
@@ -117,6 +125,11 @@ def _configure(app: Flask, config_name: str, overrides: dict | None) -> None:
                            "valid for at least a year.")
     if app.config["GIFTCARD_EXPIRY_POLICY"] not in ("keep", "donate"):
         raise RuntimeError('GIFTCARD_EXPIRY_POLICY is "keep" or "donate".')
+    website = app.config["CONSUMER_MEDIATOR_WEBSITE"]
+    parts = urlsplit(website or "")
+    if website and (parts.scheme not in ("https", "http") or not parts.netloc):
+        raise RuntimeError("CONSUMER_MEDIATOR_WEBSITE is a web address starting with https://, "
+                           f"not {website!r}.")
     app.config["MAIL_OUTBOX_DIR"] = app.config["MAIL_OUTBOX_DIR"] or str(instance / "outbox")
     app.config["UPLOAD_DIR"] = app.config["UPLOAD_DIR"] or str(instance / "uploads")
     redis_url = app.config.get("REDIS_URL")
@@ -141,6 +154,15 @@ def _configure(app: Flask, config_name: str, overrides: dict | None) -> None:
             )
         if database_url.startswith("sqlite") and not os.environ.get("ALLOW_SQLITE_IN_PRODUCTION"):
             app.logger.warning("Production is running on SQLite; set DATABASE_URL to PostgreSQL.")
+        if urlsplit(app.config["SERVER_BASE_URL"]).scheme != "https":
+            app.logger.warning(
+                "SERVER_BASE_URL is %s: every link in mails, QR codes and PDFs is built on it; "
+                "set it to the site's public https address.", app.config["SERVER_BASE_URL"])
+        missing = [key for key in MEDIATOR_SETTINGS if not app.config.get(key)]
+        if missing:
+            app.logger.warning(
+                "The terms of sale name no consumer mediator, which French law requires "
+                "(Consumer Code L612-1, L616-1): set %s.", ", ".join(missing))
 
 
 def _init_extensions(app: Flask) -> None:
@@ -185,6 +207,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    app.add_template_global(external_url, "external_url")  # every absolute link (emails)
     for module_name in BLUEPRINTS:
         module = importlib.import_module(module_name)
         app.register_blueprint(module.bp)

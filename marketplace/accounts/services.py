@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import format_timedelta
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
@@ -21,6 +21,7 @@ from marketplace.db import db, utcnow
 from marketplace.errors import DomainError
 from marketplace.extensions import login_manager
 from marketplace.notifications.services import queue_email
+from marketplace.urls import external_url
 
 INVALID_CREDENTIALS = _l("The email address or password is incorrect.")
 
@@ -199,8 +200,8 @@ def _warn_existing_owner(user: User, *, next_path: str | None) -> None:
         to=user.email,
         locale=user.locale,
         name=user.name,
-        login_url=url_for("accounts.login", next=next_path, _external=True),
-        reset_url=url_for("accounts.forgot_password", _external=True),
+        login_url=external_url("accounts.login", next=next_path),
+        reset_url=external_url("accounts.forgot_password"),
     )
 
 
@@ -213,7 +214,7 @@ def send_verification(user: User, *, next_path: str | None = None) -> None:
         to=user.email,
         locale=user.locale,
         name=user.name,
-        verify_url=url_for("accounts.verify_email", token=token, next=next_path, _external=True),
+        verify_url=external_url("accounts.verify_email", token=token, next=next_path),
         valid_for=_duration(current_app.config["EMAIL_VERIFICATION_MAX_AGE"]),
     )
 
@@ -284,7 +285,7 @@ def request_password_reset(email: str) -> None:
         to=user.email,
         locale=user.locale,
         name=user.name,
-        reset_url=url_for("accounts.reset_password", token=token, _external=True),
+        reset_url=external_url("accounts.reset_password", token=token),
         valid_for=_duration(current_app.config["PASSWORD_RESET_MAX_AGE"]),
     )
 
@@ -338,7 +339,7 @@ def _set_password(user: User, new_password: str) -> None:
         to=user.email,
         locale=user.locale,
         name=user.name,
-        reset_url=url_for("accounts.forgot_password", _external=True),
+        reset_url=external_url("accounts.forgot_password"),
         contact_email=current_app.config["PLATFORM_CONTACT_EMAIL"],
     )
 

@@ -6,12 +6,12 @@ HTML pages, the API's own resources), so a client never builds one by hand.
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import url_for
 from marshmallow import fields, validate
 
 from marketplace.catalog.categories import category_rows
 from marketplace.catalog.listing import DEFAULT_PAGE_SIZE, MAX_KEY_INT, MAX_PAGE_SIZE, SORTS
 from marketplace.organizations.models import EssStatus, OrganizationKind
+from marketplace.urls import external_url
 
 MAX_TEXT_PARAM = 100
 MAX_PAGE = 10_000
@@ -116,11 +116,11 @@ class CategorySchema(ma.Schema):
 
 class PhotoSchema(ma.Schema):
     url = fields.Function(
-        lambda p: url_for("catalog.photo", filename=p.filename, _external=True),
+        lambda p: external_url("catalog.photo", filename=p.filename),
         metadata=_url("The photo, at most 1600 pixels wide."),
     )
     thumbnail_url = fields.Function(
-        lambda p: url_for("catalog.photo", filename=p.thumbnail, _external=True),
+        lambda p: external_url("catalog.photo", filename=p.thumbnail),
         metadata=_url("A small square-ish thumbnail."),
     )
     width = fields.Integer()
@@ -136,11 +136,11 @@ class SellerSummarySchema(ma.Schema):
     town = fields.String()
     ess_status = fields.Enum(EssStatus, by_value=True)
     url = fields.Function(
-        lambda o: url_for("site.seller", slug=o.slug, _external=True),
+        lambda o: external_url("site.seller", slug=o.slug),
         metadata=_url("The seller's shopfront page."),
     )
     api_url = fields.Function(
-        lambda o: url_for("api_sellers.seller", seller_id=o.id, _external=True),
+        lambda o: external_url("api_sellers.seller", seller_id=o.id),
         metadata=_url("This seller in the API."),
     )
 
@@ -167,11 +167,11 @@ class ProductSchema(ma.Schema):
     seller = fields.Nested(SellerSummarySchema, attribute="organization")
     photos = fields.List(fields.Nested(PhotoSchema), metadata={"description": "Main photo first."})
     url = fields.Function(
-        lambda p: url_for("catalog.product", product_id=p.id, _external=True),
+        lambda p: external_url("catalog.product", product_id=p.id),
         metadata=_url("The product's page on the marketplace."),
     )
     api_url = fields.Function(
-        lambda p: url_for("api_products.product", product_id=p.id, _external=True),
+        lambda p: external_url("api_products.product", product_id=p.id),
         metadata=_url("This product in the API."),
     )
     created_at = fields.AwareDateTime()
@@ -206,7 +206,7 @@ class SellerSchema(SellerSummarySchema):
     vat_exempt = fields.Boolean()
     website = fields.String(allow_none=True)
     products_url = fields.Function(
-        lambda o: url_for("api_products.products", seller=o.id, _external=True),
+        lambda o: external_url("api_products.products", seller=o.id),
         metadata=_url("This seller's products in the API."),
     )
 

@@ -26,6 +26,7 @@ from marketplace.db import db, utcnow
 from marketplace.money import parse_amount
 from marketplace.organizations import services as organizations
 from marketplace.pickup import services as pickup
+from marketplace.urls import external_url
 
 bp = Blueprint("catalog", __name__)
 
@@ -46,8 +47,10 @@ def product_slug(product) -> str:
     return "-".join(search.words(product.title))[:60].strip("-") or "product"
 
 
-def product_url(product, **kwargs) -> str:
-    return url_for("catalog.product", product_id=product.id, slug=product_slug(product), **kwargs)
+def product_url(product, *, external: bool = False, **kwargs) -> str:
+    """The product's page (with its title in the address); at the public address if external."""
+    build = external_url if external else url_for
+    return build("catalog.product", product_id=product.id, slug=product_slug(product), **kwargs)
 
 
 def stock_level(product) -> str:

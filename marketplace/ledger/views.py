@@ -7,10 +7,10 @@ from flask_babel import lazy_gettext as _l
 
 from marketplace.db import db
 from marketplace.ledger import services as ledger
-from marketplace.orders.links import public_url
 from marketplace.organizations.access import member_required
 from marketplace.organizations.models import Role
 from marketplace.payments.gateway import GatewayError, get_gateway
+from marketplace.urls import external_url
 
 bp = Blueprint("ledger", __name__)
 
@@ -42,8 +42,8 @@ def connect(organization, membership):
     try:
         url = ledger.start_onboarding(
             organization,
-            refresh_url=public_url("ledger.owed", org_id=organization.id),
-            return_url=public_url("ledger.connected", org_id=organization.id),
+            refresh_url=external_url("ledger.owed", org_id=organization.id),
+            return_url=external_url("ledger.connected", org_id=organization.id),
         )
     except GatewayError as exc:
         db.session.rollback()

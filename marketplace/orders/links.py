@@ -1,11 +1,12 @@
-"""Links to a shopper's order: the signed key that lets a guest open it, absolute URLs for emails."""
+"""Links to a shopper's order: the signed key that lets a guest open it, and the order's link."""
 from __future__ import annotations
 
 import hmac
-from urllib.parse import urlsplit
 
-from flask import current_app, has_request_context, url_for
+from flask import current_app, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
+
+from marketplace.urls import external_url
 
 # Its own salt: a key made for an order link is accepted for nothing else, and no other
 # signed value of the site opens an order.
@@ -42,23 +43,6 @@ def key_opens(order, key: str | None) -> bool:
         and hmac.compare_digest(payload[0], order.reference)
         and payload[1] == int(order.created_at.timestamp())
     )
-
-
-def external_url(endpoint: str, **values) -> str:
-    """An absolute URL, also outside a request (CLI, background jobs): SERVER_BASE_URL then."""
-    if has_request_context():
-        return url_for(endpoint, _external=True, **values)
-    return public_url(endpoint, **values)
-
-
-def public_url(endpoint: str, **values) -> str:
-    """A page at the site's public address (SERVER_BASE_URL), whatever host the request came
-    through: the same URL in the email, on the page and on the PDF (QR codes, Stripe)."""
-    base = urlsplit(current_app.config["SERVER_BASE_URL"])
-    adapter = current_app.url_map.bind(
-        base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "https"
-    )
-    return adapter.build(endpoint, values, force_external=True)
 
 
 def order_link(order, *, external: bool = True) -> str:

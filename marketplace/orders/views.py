@@ -35,7 +35,7 @@ from marketplace.orders.forms import (
     read_slot_choices,
     slot_choices,
 )
-from marketplace.orders.links import external_url, key_opens, order_link
+from marketplace.orders.links import key_opens, order_link
 from marketplace.orders.models import Cart, CartLine, Order, OrderStatus
 from marketplace.orders.staff_forms import STATUS_LABELS  # one wording for sellers and shoppers
 from marketplace.payments import services as payments
@@ -80,7 +80,6 @@ def cart_item_count() -> int:
 
 
 bp.add_app_template_global(order_link, "order_link")
-bp.add_app_template_global(external_url, "external_url")
 bp.add_app_template_global(order_status, "order_status")
 bp.add_app_template_global(cart_item_count, "cart_item_count")
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from flask import url_for
 from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 
@@ -20,6 +19,7 @@ from marketplace.notifications.services import queue_email
 from marketplace.orders.models import Order, OrderLine, OrderPart, OrderStatus
 from marketplace.payments import services as payments
 from marketplace.pickup.services import local_zone
+from marketplace.urls import external_url
 
 WITHDRAWAL_DAYS = 14
 # A part can be withdrawn from once collected, until everything in it is refunded.
@@ -192,8 +192,7 @@ def request_withdrawal(
             queue_email(
                 "withdrawal_seller", to=part.organization.contact_email, order=order, part=part,
                 items=items, refund=refund, reason=reason,
-                link=url_for("orders_staff.part", org_id=part.organization_id, part_id=part.id,
-                             _external=True),
+                link=external_url("orders_staff.part", org_id=part.organization_id, part_id=part.id),
             )
     queue_email(
         "withdrawal_shopper", to=order.email, locale=order.locale, order=order, items=returned,

@@ -6,7 +6,7 @@ import secrets
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from marketplace import audit
@@ -15,6 +15,7 @@ from marketplace.db import db, lock_rows, utcnow
 from marketplace.notifications.services import queue_email
 from marketplace.organizations.models import Invitation, Membership, Organization, Role
 from marketplace.organizations.validators import OrganizationError
+from marketplace.urls import external_url
 
 
 class InvitationError(OrganizationError):
@@ -109,7 +110,7 @@ def invite(organization: Organization, *, email: str, role: Role, by: User) -> I
         role=role,
         inviter=by,
         invitation=invitation,
-        link=url_for("organizations.invitation", token=token, _external=True),
+        link=external_url("organizations.invitation", token=token),
     )
     return invitation
 

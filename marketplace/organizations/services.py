@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
-from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
@@ -32,6 +31,7 @@ from marketplace.organizations.validators import (
     clean_website,
     in_alsace_moselle,
 )
+from marketplace.urls import external_url
 
 __all__ = ["OrganizationError"]
 
@@ -112,7 +112,7 @@ def apply(*, by: User, kind: OrganizationKind, details: Mapping[str, Any]) -> Or
         locale=by.locale,
         user=by,
         organization=organization,
-        link=url_for("organizations.dashboard", org_id=organization.id, _external=True),
+        link=external_url("organizations.dashboard", org_id=organization.id),
     )
     _tell_admins(organization, resubmitted=False)
     return organization
@@ -202,8 +202,8 @@ def _tell_applicant(organization: Organization, template: str, **context) -> Non
             locale=user.locale,
             user=user,
             organization=organization,
-            link=url_for("organizations.dashboard", org_id=organization.id, _external=True),
-            edit_link=url_for("organizations.edit", org_id=organization.id, _external=True),
+            link=external_url("organizations.dashboard", org_id=organization.id),
+            edit_link=external_url("organizations.edit", org_id=organization.id),
             **context,
         )
 
@@ -219,7 +219,7 @@ def _tell_admins(organization: Organization, *, resubmitted: bool) -> None:
     admins = db.session.scalars(
         sa.select(User).where(User.is_admin.is_(True), User.is_active_account.is_(True)).order_by(User.id)
     )
-    link = url_for("admin.organization", org_id=organization.id, _external=True)
+    link = external_url("admin.organization", org_id=organization.id)
     for admin in admins:
         queue_email(
             "organization_application_admin",

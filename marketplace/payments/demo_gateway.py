@@ -7,7 +7,6 @@ import hashlib
 import secrets
 
 import sqlalchemy as sa
-from flask import url_for
 from flask_babel import lazy_gettext as _l
 
 from marketplace.db import db, utcnow
@@ -19,6 +18,7 @@ from marketplace.payments.gateway import (
     session_expires_at,
 )
 from marketplace.payments.models import DemoCheckoutSession, DemoSessionStatus
+from marketplace.urls import external_url
 
 SESSION_PREFIX = "demo_cs_"
 
@@ -66,7 +66,7 @@ class DemoGateway:
 
     @staticmethod
     def page_url(session_id: str) -> str:
-        return url_for("payments.demo_checkout", session_id=session_id, _external=True)
+        return external_url("payments.demo_checkout", session_id=session_id)
 
     def retrieve_session(self, session_id: str) -> SessionState:
         row = _load(session_id)

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import url_for
 from flask_babel import lazy_gettext as _l
 
 from marketplace.db import LockTimeout, db, lock_rows, utcnow
@@ -35,6 +34,7 @@ from marketplace.payments.models import RefundStatus
 
 # Re-exported: the staff pages call payments.services.refund_part / cancel_part.
 from marketplace.payments.refunds import RefundError, cancel_part, refund_part  # noqa: F401
+from marketplace.urls import external_url
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +45,8 @@ class PaymentError(DomainError):
 
 def checkout_urls(order: Order) -> tuple[str, str]:
     """Where the gateway sends the shopper back: after paying, and when they give up."""
-    success = url_for("orders.checkout_success", _external=True) + "?session_id={CHECKOUT_SESSION_ID}"
-    cancel = url_for("orders.checkout_cancelled", reference=order.reference, _external=True)
+    success = external_url("orders.checkout_success") + "?session_id={CHECKOUT_SESSION_ID}"
+    cancel = external_url("orders.checkout_cancelled", reference=order.reference)
     return success, cancel
 
 

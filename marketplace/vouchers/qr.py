@@ -6,16 +6,16 @@ import io
 import qrcode
 from qrcode.constants import ERROR_CORRECT_M
 
-from marketplace.orders.links import public_url
+from marketplace.urls import external_url
 
 
 def voucher_url(voucher) -> str:
-    return public_url("vouchers.show", token=voucher.token)
+    return external_url("vouchers.show", token=voucher.token)
 
 
 def card_url(card) -> str:
     """A gift card's page (the balance, the QR code of the card)."""
-    return public_url("giftcards.show", code=card.code)
+    return external_url("giftcards.show", code=card.code)
 
 
 def qr_png(data: str, *, box_size: int = 8) -> bytes:

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from marketplace import create_app
 from marketplace.db import db
 from marketplace.notifications import services as notifications
 from marketplace.notifications.services import Attachment, OutgoingEmail
@@ -54,26 +55,38 @@ def test_inline_image_and_attachment_survive_the_trip(app, outbox):
 
 
 @pytest.fixture
-def debug_app(make_app, tmp_path):
+def development_app(make_app, tmp_path):
+    """The development config as `make run` serves it: `flask run` without --debug turns
+    DEBUG off (Flask's CLI sets app.debug from FLASK_DEBUG)."""
     app = make_app(
-        DEBUG=True,
-        DEV_OUTBOX_ENABLED=True,
-        MAIL_BACKEND="marketplace.notifications.outbox.EmailBackend",
+        config_name="development",
         MAIL_OUTBOX_DIR=str(tmp_path / "outbox"),
     )
-    app.debug = True
+    app.debug = False
     with app.app_context():
         yield app
 
 
-def test_dev_outbox_lists_mails_with_clickable_links(debug_app, tmp_path):
+def test_dev_outbox_lists_mails_with_clickable_links(development_app, tmp_path):
     notifications.queue(_message(subject="Confirmez votre adresse"))
     db.session.commit()
     assert len(list(Path(tmp_path / "outbox").glob("*.eml"))) == 1
-    page = debug_app.test_client().get("/dev/outbox").get_data(as_text=True)
+    response = development_app.test_client().get("/dev/outbox")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
     assert "Confirmez votre adresse" in page
     assert '<a href="http://localhost/verify/abc">' in page
 
 
-def test_dev_outbox_is_hidden_outside_debug(client):
+def test_dev_outbox_is_hidden_outside_development(client):
     assert client.get("/dev/outbox").status_code == 404
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_production_never_shows_the_outbox(monkeypatch, tmp_path, debug):
+    monkeypatch.setenv("SECRET_KEY", "x" * 48)
+    app = create_app("production", overrides={
+        "SQLALCHEMY_DATABASE_URI": "sqlite://", "DEV_OUTBOX_ENABLED": True, "DEBUG": debug,
+        "MAIL_BACKEND": "marketplace.notifications.outbox.EmailBackend",
+        "MAIL_OUTBOX_DIR": str(tmp_path / "outbox")})
+    assert app.test_client().get("/dev/outbox").status_code == 404

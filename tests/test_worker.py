@@ -1,0 +1,138 @@
+"""A real Celery worker, started the way `make worker` starts it, on the local Redis and the
+test database, runs real jobs: a gift due today is delivered (a job that writes to the
+database), and its mail is sent by the mail job that the first one queued through Redis.
+
+Skipped when Redis does not answer, unless REQUIRE_REDIS is set (CI sets it)."""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+import redis
+from celery import Celery
+
+from marketplace.db import db, utcnow
+from marketplace.giftcards.models import GiftCard
+from tests.giftcards.helpers import make_card
+
+ROOT = Path(__file__).resolve().parent.parent
+# A database number of its own: the test empties it.
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
+BASE = "http://127.0.0.1:8123"
+DEFAULT_APP = "marketplace.worker:celery"
+
+
+def worker_app() -> str:
+    """The -A of `make worker`: the test starts what the Makefile (and the README) start."""
+    make = shutil.which("make")
+    if make is None:
+        return DEFAULT_APP
+    plan = subprocess.run([make, "-n", "worker"], cwd=ROOT, capture_output=True, text=True,  # noqa: S603
+                          timeout=60, check=True).stdout
+    (line,) = [line for line in plan.splitlines() if "celery" in line and " worker" in line]
+    words = line.split()
+    return words[words.index("-A") + 1]
+
+
+@pytest.fixture
+def broker():
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        if os.environ.get("REQUIRE_REDIS"):
+            pytest.fail(f"REQUIRE_REDIS is set but Redis does not answer at {REDIS_URL}: {exc}")
+        pytest.skip(f"no Redis at {REDIS_URL} ({exc})")
+    # Two test runs on one machine would take each other's jobs: one at a time.
+    lock_path = Path(tempfile.gettempdir()) / "ess-marche-worker-test.lock"
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        client.flushdb()
+        try:
+            yield client
+        finally:
+            client.flushdb()
+            client.close()
+
+
+@contextlib.contextmanager
+def running_worker(database_url: str, instance: Path):
+    env = {
+        **os.environ,
+        "MARKETPLACE_CONFIG": "development",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": REDIS_URL,
+        "INSTANCE_PATH": str(instance),
+        "SERVER_BASE_URL": BASE,
+    }
+    log = instance / "worker.log"
+    instance.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as out:
+        process = subprocess.Popen(  # noqa: S603 - our own command
+            [sys.executable, "-m", "celery", "-A", worker_app(), "worker", "--pool", "solo",
+             "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "INFO",
+             "--hostname", f"test-{uuid.uuid4().hex[:8]}@%h"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+        try:
+            yield process, log
+        finally:
+            process.terminate()  # warm shutdown: the job in hand is finished first
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def wait_for(condition, process, log: Path, seconds: float = 25):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        assert process.poll() is None, f"the worker stopped:\n{log.read_text(errors='replace')}"
+        time.sleep(0.2)
+    pytest.fail(f"nothing after {seconds} s; the worker said:\n{log.read_text(errors='replace')}")
+
+
+def test_a_real_worker_delivers_a_gift_and_sends_its_mail(app, broker, database_url, tmp_path):
+    card = make_card(3000, buyer_name="Camille", recipient_name="Léa",
+                     recipient_email="lea@example.org", deliver_on=utcnow().date(), locale="en")
+    assert card.delivered_at is None
+    outbox = tmp_path / "instance" / "outbox"
+
+    with running_worker(database_url, tmp_path / "instance") as (process, log):
+        Celery(broker=REDIS_URL).send_task("giftcards.deliver_due")
+        (mail,) = wait_for(lambda: sorted(outbox.glob("*.eml")), process, log)
+        assert process.poll() is None
+
+    message = message_from_bytes(mail.read_bytes(), policy=policy.default)
+    assert message["To"] == "lea@example.org"
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert card.display_code in text and f"{BASE}/cards/{card.code}" in text
+    db.session.expire_all()
+    assert db.session.get(GiftCard, card.id).delivered_at is not None
+    assert "giftcards.deliver_due" in log.read_text() and "notifications.send_email" in log.read_text()
+
+
+def test_the_worker_without_redis_says_what_is_missing(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "CELERY_BROKER_URL"}}
+    env.update(MARKETPLACE_CONFIG="development", INSTANCE_PATH=str(tmp_path),
+               DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    done = subprocess.run(  # noqa: S603 - our own command
+        [sys.executable, "-m", "celery", "-A", worker_app(), "worker", "--pool", "solo"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "The worker needs Redis: set REDIS_URL" in done.stderr
+    assert "Traceback" not in done.stderr
