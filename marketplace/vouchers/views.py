@@ -35,6 +35,7 @@ from marketplace.vouchers import decode, pdf, qr
 from marketplace.vouchers import services as vouchers
 from marketplace.vouchers.codes import INPUT_MAX
 from marketplace.vouchers.models import Voucher
+from marketplace.vouchers.today import todays_pickups
 
 bp = Blueprint("vouchers", __name__)
 
@@ -92,14 +93,16 @@ def pdf_file(token: str):
 @bp.get("/orgs/<int:org_id>/counter")
 @member_required(Role.COUNTER)
 def counter(organization, membership):
-    return _counter_page(organization, membership)
+    # Today's pickups on the counter's first page only: the scan and collect pages that follow
+    # are the counter's hot path.
+    return _counter_page(organization, membership, today=todays_pickups(organization))
 
 
 def _counter_page(organization, membership, *, view=None, error=None, result=None, status=200,
-                  query=""):
+                  query="", today=None):
     return render_template(
         "vouchers/counter.html", organization=organization, membership=membership,
-        view=view, error=error, result=result, query=query,
+        view=view, error=error, result=result, query=query, today=today,
         nonce=secrets.token_urlsafe(16),
     ), status
 
