@@ -26,6 +26,7 @@ from marketplace.accounts.models import normalize_email
 from marketplace.db import db
 from marketplace.extensions import limiter
 from marketplace.i18n import LANG_COOKIE, current_locale_code
+from marketplace.organizations.landing import landing_url
 from marketplace.site.views import safe_next
 
 bp = Blueprint("accounts", __name__)
@@ -187,7 +188,8 @@ def login():
         else:
             login_user(user, remember=form.remember_me.data)
             db.session.commit()
-            return redirect(next_url)
+            # The page asked for; else staff go to their organization, shoppers home.
+            return redirect(_safe_next_or_none() or landing_url(user) or next_url)
     return render_template("accounts/login.html", form=form, next=_safe_next_or_none())
 
 

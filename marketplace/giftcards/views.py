@@ -16,10 +16,11 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from marketplace.db import db
+from marketplace.db import db, utcnow
 from marketplace.errors import DomainError
 from marketplace.extensions import limiter
 from marketplace.giftcards import codes, pdf
@@ -183,6 +184,31 @@ def order_gift_cards(order) -> list:
     from marketplace.giftcards import purchase
 
     return purchase.of_order(order.id) if order is not None and order.id else []
+
+
+@bp.app_template_global()
+def card_delivery_note(line, order) -> str:
+    """To whom and when a card bought with `order` (an OrderCard) is sent, as its buyer reads
+    it on the order's pages and emails."""
+    card = line.card
+    if line.is_gift:
+        email = line.recipient_email
+        if card is not None and card.delivered_at is not None:
+            return _("It was sent by email to %(email)s on %(date)s.", email=email,
+                     date=format_date(card.delivered_at, "long"))
+        if line.deliver_on is not None and line.deliver_on > utcnow().date():
+            return _("It will be sent by email to %(email)s on %(date)s.", email=email,
+                     date=format_date(line.deliver_on, "long"))
+        if card is None:
+            return _("It will be sent by email to %(email)s as soon as your payment is confirmed.",
+                     email=email)
+        return _("It will be sent by email to %(email)s in a few minutes.", email=email)
+    if card is None:
+        return _("It will be sent to you by email as soon as your payment is confirmed.")
+    if order.user_id is not None and card.holder_user_id == order.user_id:
+        return _("It was sent to you in a separate email, with its QR code and the printable "
+                 "card. You will also find it in your account, under “My gift cards”.")
+    return _("It was sent to you in a separate email, with its QR code and the printable card.")
 
 
 @bp.get("/account/cards")

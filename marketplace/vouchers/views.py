@@ -1,8 +1,6 @@
 """The shopper's voucher (page, QR image, PDF) and the staff's counter and slot pages."""
 from __future__ import annotations
 
-import csv
-import io
 import secrets
 from datetime import timedelta
 
@@ -22,11 +20,13 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
+from marketplace import exports
 from marketplace.db import commit_keeping_state, db, utcnow
 from marketplace.errors import DomainError
 from marketplace.extensions import limiter
 from marketplace.giftcards import codes as card_codes
 from marketplace.orders.models import OrderPart
+from marketplace.orders.staff_forms import STATUS_LABELS
 from marketplace.organizations.access import member_required
 from marketplace.organizations.models import Role
 from marketplace.pickup.models import PickupLocation, PickupSlot
@@ -35,6 +35,7 @@ from marketplace.vouchers import decode, pdf, qr
 from marketplace.vouchers import services as vouchers
 from marketplace.vouchers.codes import INPUT_MAX
 from marketplace.vouchers.models import Voucher
+from marketplace.vouchers.today import todays_pickups
 
 bp = Blueprint("vouchers", __name__)
 
@@ -92,14 +93,16 @@ def pdf_file(token: str):
 @bp.get("/orgs/<int:org_id>/counter")
 @member_required(Role.COUNTER)
 def counter(organization, membership):
-    return _counter_page(organization, membership)
+    # Today's pickups on the counter's first page only: the scan and collect pages that follow
+    # are the counter's hot path.
+    return _counter_page(organization, membership, today=todays_pickups(organization))
 
 
 def _counter_page(organization, membership, *, view=None, error=None, result=None, status=200,
-                  query=""):
+                  query="", today=None):
     return render_template(
         "vouchers/counter.html", organization=organization, membership=membership,
-        view=view, error=error, result=result, query=query,
+        view=view, error=error, result=result, query=query, today=today,
         nonce=secrets.token_urlsafe(16),
     ), status
 
@@ -269,37 +272,33 @@ def slot(organization, membership, slot_id: int):
     )
 
 
-CSV_HEADER = ["reference", "name", "phone", "status", "voucher", "items", "collected_at"]
-
-
-def _csv_cell(value) -> str:
-    """Spreadsheets run cells starting with = + - @ as formulas: never let a name do that."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+def _csv_header() -> list[str]:
+    return [_("Order"), _("Name"), _("Phone"), _("Status"), _("Voucher"), _("Items"),
+            _("Collected on")]
 
 
 @bp.get("/orgs/<int:org_id>/slots/<int:slot_id>/orders.csv")
 @member_required(Role.COUNTER)
 def slot_csv(organization, membership, slot_id: int):
+    """Who comes in the slot, in the reader's language (headers, statuses, local dates)."""
     slot = _slot_of(organization, slot_id)
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow(CSV_HEADER)
     parts = vouchers.slot_parts(slot)
     found = vouchers.vouchers_of(parts)  # the collections are not in the CSV
+    rows = []
     for part in parts:
         voucher = found.get(part.id)
-        items = ", ".join(f"{line.quantity - line.refunded_quantity} x {line.title}"
-                          for line in part.lines if line.quantity > line.refunded_quantity)
-        writer.writerow([_csv_cell(v) for v in (
-            part.order.reference, part.order.name, part.order.phone, part.status.value,
-            voucher.display_code if voucher else "", items,
-            part.collected_at.isoformat() if part.collected_at else "",
-        )])
+        items = ", ".join(
+            _("%(quantity)d × %(title)s", quantity=line.quantity - line.refunded_quantity,
+              title=line.title)
+            for line in part.lines if line.quantity > line.refunded_quantity)
+        order = part.order
+        rows.append([
+            exports.cell(order.reference), exports.cell(order.name), exports.cell(order.phone),
+            STATUS_LABELS[part.status], voucher.display_code if voucher else "",
+            exports.cell(items), exports.local_datetime(part.collected_at),
+        ])
     filename = f"slot-{slot.starts_at:%Y-%m-%d-%H%M}-{slot.id}.csv"
-    # A byte-order mark so that Excel opens the accents right.
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return exports.csv_response(_csv_header(), rows, filename=filename)
 
 
 @bp.post("/orgs/<int:org_id>/slots/<int:slot_id>/no-shows")

@@ -67,12 +67,12 @@ def test_the_csv_has_one_row_per_order_and_defuses_formulas(client, login, shop,
     assert "attachment" in response.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff")),
                            delimiter=";"))
-    assert rows[0] == ["reference", "name", "phone", "status", "voucher", "items", "collected_at"]
+    assert rows[0] == ["Order", "Name", "Phone", "Status", "Voucher", "Items", "Collected on"]
     assert len(rows) == 2
     reference, name, _phone, status, voucher, items, collected = rows[1]
     assert reference == order.reference and name.startswith("'=")
-    assert status == "paid" and voucher == voucher_of(order.parts[0]).display_code
-    assert items == "2 x Lampe de bureau" and collected == ""
+    assert status == "Paid" and voucher == voucher_of(order.parts[0]).display_code
+    assert items == "2 × Lampe de bureau" and collected == ""
 
 
 def test_another_sellers_slot_is_404(client, login, shop, lamp):
