@@ -174,6 +174,16 @@ def test_rejection_is_confirmed_on_a_page_with_the_reason(client, admin, pending
     assert pending_org.status == OrganizationStatus.PENDING and outbox == []
 
 
+def test_a_decided_application_has_no_confirmation_page(client, admin, pending_org, outbox):
+    approve(client, pending_org)
+
+    response = client.get(f"/admin/organizations/{pending_org.id}/reject", follow_redirects=True)
+
+    assert "This organization has already been approved." in response.get_data(as_text=True)
+    db.session.refresh(pending_org)
+    assert pending_org.status == OrganizationStatus.APPROVED and len(outbox) == 1
+
+
 def test_the_confirmation_forms_carry_the_csrf_token_and_need_it(make_app):
     app = make_app(WTF_CSRF_ENABLED=True)
     with app.app_context():
