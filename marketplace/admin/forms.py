@@ -3,15 +3,22 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import TextAreaField
+from wtforms import HiddenField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 
-class ApproveForm(FlaskForm):
-    """Approving needs nothing but the button (and the CSRF token)."""
+class ReviewForm(FlaskForm):
+    """Sent by a confirmation page only: it carries the version of the application shown."""
+
+    reviewed_version = HiddenField(validators=[DataRequired(
+        message=_l("Confirm from the confirmation page, which shows the application you decide on."))])
 
 
-class RejectForm(FlaskForm):
+class ApproveForm(ReviewForm):
+    """Approving needs nothing else (and the CSRF token)."""
+
+
+class RejectForm(ReviewForm):
     reason = TextAreaField(
         _l("Reason for the rejection (sent to the applicant)"),
         filters=[lambda value: value.strip() if isinstance(value, str) else value],

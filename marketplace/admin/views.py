@@ -1,4 +1,4 @@
-"""Platform admin pages: seller applications and their review, organizations, audit log."""
+"""Platform admin pages: seller applications and their review, organizations, orders, audit log."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -7,13 +7,23 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from marketplace import audit
+from marketplace.accounts.models import User
 from marketplace.admin.forms import ApproveForm, RejectForm
+from marketplace.admin.reader import AdminReader
+from marketplace.audit.kinds import GROUPS
+from marketplace.audit.models import AuditEntry
 from marketplace.db import db
 from marketplace.extensions import login_manager
+from marketplace.giftcards import payment as card_payment
+from marketplace.giftcards import purchase as card_purchase
+from marketplace.orders.models import Order
 from marketplace.organizations import members as members_service
 from marketplace.organizations import services as organizations
+from marketplace.organizations.identifiers import check_identity
 from marketplace.organizations.models import Organization, OrganizationKind, OrganizationStatus
+from marketplace.organizations.services import ApplicationChanged
 from marketplace.organizations.validators import OrganizationError
+from marketplace.payments.models import Refund
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -59,44 +69,104 @@ def organization(org_id: int):
     return _render_organization(_organization_or_404(org_id))
 
 
-@bp.post("/organizations/<int:org_id>/approve")
+# --- reviewing an application: a confirmation page, then the decision -------------------------
+
+
+@bp.route("/organizations/<int:org_id>/approve", methods=["GET", "POST"])
 def approve(org_id: int):
-    org = _organization_or_404(org_id)
-    if ApproveForm().validate_on_submit():
-        try:
-            organizations.approve(org, by=current_user)
-        except OrganizationError as exc:
-            db.session.rollback()
-            flash(str(exc.message), "error")
-        else:
-            db.session.commit()
-            flash(_("%(name)s is approved; the applicant was emailed.", name=org.name), "success")
-    return redirect(url_for(".organization", org_id=org_id))
+    return _review(_organization_or_404(org_id), "approve", ApproveForm())
 
 
-@bp.post("/organizations/<int:org_id>/reject")
+@bp.route("/organizations/<int:org_id>/reject", methods=["GET", "POST"])
 def reject(org_id: int):
-    org = _organization_or_404(org_id)
-    form = RejectForm()
+    return _review(_organization_or_404(org_id), "reject", RejectForm())
+
+
+def _review(org: Organization, step: str, form):
+    """GET: the confirmation page (the key facts, the identifiers' check, the version of the
+    application shown). POST from it: the decision, if the application is still that version."""
+    if org.status != OrganizationStatus.PENDING:
+        flash(_("This organization has already been approved.") if org.is_approved
+              else _("This application has already been rejected."), "error")
+        return redirect(url_for(".organization", org_id=org.id))
+    if request.method == "GET":
+        return _render_confirmation(org, step, form)
     if not form.validate_on_submit():
-        return _render_organization(org, reject_form=form, status=400)
+        return _render_confirmation(org, step, form, status=400)
     try:
-        organizations.reject(org, by=current_user, reason=form.reason.data)
+        if step == "approve":
+            organizations.approve(org, by=current_user, seen_version=form.reviewed_version.data)
+        else:
+            organizations.reject(org, by=current_user, reason=form.reason.data,
+                                 seen_version=form.reviewed_version.data)
+    except ApplicationChanged as exc:
+        db.session.rollback()
+        form.form_errors.append(exc.message)
+        return _render_confirmation(org, step, form, status=exc.status_code)
     except OrganizationError as exc:
         db.session.rollback()
         flash(str(exc.message), "error")
+        return redirect(url_for(".organization", org_id=org.id))
+    db.session.commit()
+    if step == "approve":
+        flash(_("%(name)s is approved; the applicant was emailed.", name=org.name), "success")
     else:
-        db.session.commit()
-        flash(_("The application of %(name)s is rejected; the applicant was emailed the reason.", name=org.name), "success")
-    return redirect(url_for(".organization", org_id=org_id))
+        flash(_("The application of %(name)s is rejected; the applicant was emailed the reason.",
+                name=org.name), "success")
+    return redirect(url_for(".organization", org_id=org.id))
+
+
+def _render_confirmation(org: Organization, step: str, form, *, status: int = 200):
+    form.reviewed_version.data = organizations.review_version(org)  # what this page shows
+    return render_template(
+        "admin/confirm_review.html", organization=org, step=step, form=form,
+        checks=check_identity(org),
+    ), status
+
+
+# --- orders ------------------------------------------------------------------------------------
+
+
+@bp.get("/orders/<reference>")
+def order(reference: str):
+    """An order as the platform team needs it: buyer, sellers' parts, gift cards, refunds, and
+    its history."""
+    found = db.session.scalar(sa.select(Order).where(Order.reference == reference[:20]))
+    if found is None:
+        abort(404)
+    paid_with = card_payment.payments_of(found.id)
+    bought = card_purchase.of_order(found.id)
+    card_ids = {p.card_id for p in paid_with} | {c.card_id for c in bought if c.card_id}
+    subjects = [sa.and_(AuditEntry.subject_type == "Order", AuditEntry.subject_id == found.id),
+                sa.and_(AuditEntry.subject_type == "OrderPart",
+                        AuditEntry.subject_id.in_([part.id for part in found.parts]))]
+    if card_ids:
+        subjects.append(sa.and_(AuditEntry.subject_type == "GiftCard",
+                                AuditEntry.subject_id.in_(card_ids)))
+    entries = [
+        entry for entry in db.session.scalars(
+            sa.select(AuditEntry).where(sa.or_(*subjects)).order_by(AuditEntry.id))
+        # A card's entries about other orders (or none) are the card's story, not this order's.
+        if entry.subject_type != "GiftCard" or (entry.data or {}).get("reference") == found.reference
+    ]
+    refunds = db.session.scalars(
+        sa.select(Refund).where(Refund.order_id == found.id).order_by(Refund.id)).all()
+    return render_template(
+        "admin/order.html", order=found, paid_with=paid_with, bought=bought, refunds=refunds,
+        history=audit.describe(entries, AdminReader()),
+    )
+
+
+# --- the audit log -----------------------------------------------------------------------------
 
 
 @bp.get("/audit")
 def audit_log():
     action = request.args.get("action", "").strip()[:80]
-    organization_id = request.args.get("organization", type=int)
+    organization_id = _positive_int_arg("organization")
+    actor_id = _positive_int_arg("actor")
     page = db.paginate(
-        audit.search(action=action or None, organization_id=organization_id),
+        audit.search(action=action or None, organization_id=organization_id, actor_id=actor_id),
         page=request.args.get("page", 1, type=int),
         per_page=PER_PAGE,
         error_out=False,
@@ -107,21 +177,41 @@ def audit_log():
     return render_template(
         "admin/audit_log.html",
         page=page,
+        described=audit.describe(page.items, AdminReader()),
         action=action,
+        action_groups=_action_groups(),
         organization_id=organization_id,
         organization_choices=choices,
+        actor=db.session.get(User, actor_id) if actor_id else None,
     )
 
 
-def _render_organization(org: Organization, *, reject_form=None, status=200):
+def _action_groups() -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """The filter's choices: (prefix, group label, [(action, label), ...]) in the registry's
+    order; actions outside every group come last."""
+    groups = [(prefix, str(label), []) for prefix, label in GROUPS.items()]
+    other: list[tuple[str, str]] = []
+    for action, kind in audit.KINDS.items():
+        group = next((g for g in groups if action.startswith(g[0])), None)
+        (group[2] if group else other).append((action, str(kind.label)))
+    if other:
+        groups.append(("", _("Other"), other))
+    return groups
+
+
+def _positive_int_arg(name: str) -> int | None:
+    value = request.args.get(name, type=int)
+    return value if value and value > 0 else None
+
+
+def _render_organization(org: Organization, *, status=200):
     history = db.session.scalars(audit.search(organization_id=org.id).limit(20)).all()
     return render_template(
         "admin/organization.html",
         organization=org,
         memberships=members_service.members(org),
-        history=history,
-        approve_form=ApproveForm(formdata=None),
-        reject_form=reject_form or RejectForm(formdata=None),
+        history=audit.describe(history, AdminReader()),
+        checks=check_identity(org),
     ), status
 
 

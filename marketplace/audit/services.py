@@ -1,13 +1,21 @@
 """audit.record(...): one line in the audit log, flushed with the unit of work."""
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import sqlalchemy as sa
-from flask import has_request_context, request
+from flask import current_app, has_app_context, has_request_context, request
 
 from marketplace.audit.models import AuditEntry
+from marketplace.audit.sentences import KINDS
 from marketplace.db import db, utcnow
+
+log = logging.getLogger(__name__)
+
+
+class UnknownAction(ValueError):
+    """An action without a kind in kinds.py (it would have no sentence in the log)."""
 
 
 def record(
@@ -52,6 +60,10 @@ _INSERT = sa.insert(AuditEntry.__table__)
 def values(action, *, subject_type, subject_id, by, organization_id, data) -> dict:
     """The columns of an audit line: for a hot path that writes it within a statement of its
     own (the counter's redemptions on PostgreSQL), or with insert_values()."""
+    if action not in KINDS:
+        if has_app_context() and current_app.testing:
+            raise UnknownAction(f"{action}: add its kind to marketplace/audit/kinds.py")
+        log.warning("audit action %s has no kind: the log will not describe it", action)
     return {
         "created_at": utcnow(),
         "action": action,
@@ -70,7 +82,7 @@ def search(
     """Newest first; filters combine."""
     stmt = sa.select(AuditEntry).order_by(AuditEntry.id.desc())
     if action:
-        stmt = stmt.where(AuditEntry.action.startswith(action))
+        stmt = stmt.where(AuditEntry.action.startswith(action, autoescape=True))
     if organization_id:
         stmt = stmt.where(AuditEntry.organization_id == organization_id)
     if actor_id:

@@ -12,6 +12,7 @@ import re
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from marketplace import audit
 from marketplace.db import db, lock_rows, utcnow
 from marketplace.giftcards import codes
 from marketplace.giftcards import services as cards
@@ -74,6 +75,10 @@ def pay_with_cards(order, found: list[GiftCard], payable_cents: int) -> int:
                                   reason=f"order {order.reference or order.id}")
         amount = -move.transaction.amount_cents
         db.session.add(OrderCardPayment(order_id=order.id, card_id=card.id, amount_cents=amount))
+        if not move.replayed:
+            audit.record("giftcard.paid_order", move.card, by=order.user, data=cards.audit_data(
+                move.card.code, order_id=order.id, amount_cents=amount,
+                balance_after_cents=move.transaction.balance_after_cents))
         left -= amount
         paid += amount
     order.gift_cards_cents = paid

@@ -23,6 +23,7 @@ from marketplace.errors import DomainError
 from marketplace.giftcards import codes
 from marketplace.giftcards.models import CardStatus, CardTransaction, GiftCard, TransactionKind
 from marketplace.i18n import money_filter
+from marketplace.orders.models import Order
 from marketplace.organizations.models import Organization, OrganizationKind, OrganizationStatus
 
 K = TransactionKind
@@ -73,8 +74,20 @@ def issue(amount_cents: int, *, buyer_email: str = "", buyer_name: str = "", buy
     db.session.add(CardTransaction(card_id=card.id, kind=K.ISSUE, amount_cents=amount_cents,
                                    balance_after_cents=amount_cents, order_id=order_id,
                                    by_id=getattr(by, "id", None), created_at=now))
-    db.session.flush()
+    audit.record("giftcard.issued", card, by=by,
+                 data=audit_data(card.code, amount_cents=amount_cents, order_id=order_id))
     return card
+
+
+def audit_data(code: str, *, order_id=None, **values) -> dict:
+    """What an audit entry about a card keeps: amounts, the order's reference, and the last 4
+    characters of the code (never the whole code: the log is read by many)."""
+    data = {**values, "last4": code[-4:]}
+    if order_id is not None:
+        order = db.session.get(Order, order_id)
+        if order is not None and order.reference:
+            data["reference"] = order.reference
+    return data
 
 
 def _free_code() -> str:
@@ -165,8 +178,8 @@ def move_balance(card_id: int, kind: TransactionKind, delta: int | None = None, 
 def redeem(card_id: int, amount_cents: int, *, organization: Organization, by=None,
            nonce: str | None = None, order_id=None, now: datetime | None = None) -> Move:
     """Spend `amount_cents` of the card at a seller's counter, once per `nonce`. The seller is
-    credited in the ledger, less its commission. The card's transaction (who, where, when, how
-    much, balance after) is the record of it: no separate audit entry.
+    credited in the ledger, less its commission, and the audit log says who cashed how much
+    where (giftcard.redeemed), in the same transaction.
 
     The hottest row of the system (every till of a busy day may debit one card): the lock is
     taken by a single UPDATE that checks and changes the balance, and held for two INSERTs."""
@@ -183,16 +196,17 @@ def redeem(card_id: int, amount_cents: int, *, organization: Organization, by=No
         return _redeem_in_one_statement(card_id, amount_cents, organization=organization, by=by,
                                         nonce=nonce, order_id=order_id, now=now)
     with lock_waits():
-        balance_after = db.session.execute(
+        row = db.session.execute(
             sa.update(GiftCard)
             .where(GiftCard.id == card_id, GiftCard.status == CardStatus.ACTIVE,
                    GiftCard.expires_at > now, GiftCard.balance_cents >= amount_cents)
             .values(balance_cents=GiftCard.balance_cents - amount_cents, updated_at=now)
-            .returning(GiftCard.balance_cents)
+            .returning(GiftCard.balance_cents, GiftCard.code)
             .execution_options(synchronize_session=False)
-        ).scalar_one_or_none()
-    if balance_after is None:
+        ).one_or_none()
+    if row is None:
         _why_not_spendable(card_id, amount_cents, now)
+    balance_after, code = row
     transaction = CardTransaction(
         card_id=card_id, kind=K.REDEEM, amount_cents=-amount_cents,
         balance_after_cents=balance_after, nonce=nonce, organization_id=organization.id,
@@ -202,17 +216,22 @@ def redeem(card_id: int, amount_cents: int, *, organization: Organization, by=No
     from marketplace.ledger import services as ledger
 
     ledger.credit_card_redemption(transaction, organization)
+    audit.insert_values(audit.values(
+        "giftcard.redeemed", subject_type="GiftCard", subject_id=card_id, by=by,
+        organization_id=organization.id,
+        data=audit_data(code, amount_cents=amount_cents, balance_after_cents=balance_after)))
     return Move(transaction, None)
 
 
-# PostgreSQL: the balance check and change, the card's transaction and the seller's ledger entry
-# in ONE statement. The card's row lock is taken by the UPDATE and held only until the commit
+# PostgreSQL: the balance check and change, the card's transaction, the seller's ledger entry
+# and the audit line (as audit.values() makes it; data built from the card's row) in ONE
+# statement. The card's row lock is taken by the UPDATE and held only until the commit
 # that follows: the shortest possible wait for the other tills.
 _REDEEM_SQL = sa.text("""
 WITH card AS (
     UPDATE gift_card SET balance_cents = balance_cents - :amount, updated_at = :now
     WHERE id = :card_id AND status = 'active' AND expires_at > :now AND balance_cents >= :amount
-    RETURNING id, balance_cents
+    RETURNING id, balance_cents, code
 ), txn AS (
     INSERT INTO card_transaction (card_id, kind, amount_cents, balance_after_cents,
                                   organization_id, order_id, nonce, by_id, reason, created_at)
@@ -224,6 +243,15 @@ WITH card AS (
                               source, reference, created_at)
     SELECT :org_id, 'card', :net, :amount, :commission, 'card:' || txn.id, :reference, :now
     FROM txn
+), audit_row AS (
+    INSERT INTO audit_entry (created_at, action, actor_id, organization_id, subject_type,
+                             subject_id, data, ip_address)
+    SELECT :now, :audit_action, :by_id, :org_id, :audit_subject_type, card.id,
+           json_build_object('amount_cents', CAST(:amount AS integer),
+                             'balance_after_cents', card.balance_cents,
+                             'last4', right(card.code, 4)),
+           :audit_ip_address
+    FROM card
 )
 SELECT id, balance_after_cents FROM txn
 """)
@@ -234,13 +262,17 @@ def _redeem_in_one_statement(card_id: int, amount_cents: int, *, organization, b
     from marketplace.ledger.services import card_commission
 
     commission = card_commission(amount_cents, organization)
+    entry = audit.values("giftcard.redeemed", subject_type="GiftCard", subject_id=card_id, by=by,
+                         organization_id=organization.id, data={})
     try:
         with lock_waits():
             row = db.session.execute(_REDEEM_SQL, {
                 "amount": amount_cents, "now": now, "card_id": card_id, "org_id": organization.id,
                 "order_id": order_id, "nonce": nonce, "by_id": getattr(by, "id", None),
                 "net": amount_cents - commission, "commission": commission,
-                "reference": f"card {card_id}",
+                "reference": f"card {card_id}", "audit_action": entry["action"],
+                "audit_subject_type": entry["subject_type"],
+                "audit_ip_address": entry["ip_address"],
             }).one_or_none()
     except IntegrityError as exc:  # the same nonce, sent twice at the same instant
         raise CardError(_l("This payment is being recorded: scan the card again to see it.")) \
@@ -273,8 +305,13 @@ def refund(card_id: int, amount_cents: int, *, order_id=None, by=None, reason: s
            nonce: str | None = None) -> Move:
     """Money of a cancelled or refunded order goes back to the card it was paid with (even a
     card that expired since: the shopper did not spend it)."""
-    return move_balance(card_id, K.REFUND, amount_cents, order_id=order_id, by=by, reason=reason,
-                 nonce=nonce)
+    move = move_balance(card_id, K.REFUND, amount_cents, order_id=order_id, by=by, reason=reason,
+                        nonce=nonce)
+    if not move.replayed:
+        audit.record("giftcard.refunded", move.card, by=by, data=audit_data(
+            move.card.code, order_id=order_id, amount_cents=amount_cents,
+            balance_after_cents=move.transaction.balance_after_cents))
+    return move
 
 
 def donate(card_id: int, association: Organization, *, by=None, now: datetime | None = None,
@@ -305,8 +342,9 @@ def adjust(card_id: int, delta_cents: int, *, reason: str, by) -> Move:
     if not reason:
         raise CardError(_l("Give the reason for the adjustment."), status_code=400)
     move = move_balance(card_id, K.ADJUST, delta_cents, by=by, reason=reason)
-    audit.record("giftcard.adjusted", move.card, by=by,
-                 data={"delta_cents": delta_cents, "reason": reason})
+    audit.record("giftcard.adjusted", move.card, by=by, data=audit_data(
+        move.card.code, delta_cents=delta_cents, reason=reason,
+        balance_after_cents=move.transaction.balance_after_cents))
     return move
 
 
@@ -317,7 +355,7 @@ def block(card_id: int, *, reason: str, by) -> GiftCard:
     (card,) = lock_rows(GiftCard, [card_id])
     card.status = CardStatus.BLOCKED
     card.blocked_reason = reason[:200]
-    audit.record("giftcard.blocked", card, by=by, data={"reason": reason})
+    audit.record("giftcard.blocked", card, by=by, data=audit_data(card.code, reason=reason))
     return card
 
 
@@ -325,7 +363,7 @@ def unblock(card_id: int, *, by) -> GiftCard:
     (card,) = lock_rows(GiftCard, [card_id])
     card.status = CardStatus.ACTIVE
     card.blocked_reason = None
-    audit.record("giftcard.unblocked", card, by=by)
+    audit.record("giftcard.unblocked", card, by=by, data=audit_data(card.code))
     return card
 
 
@@ -367,7 +405,9 @@ def expire_due(*, now: datetime | None = None, limit: int = 500) -> int:
                                 reason="expiry", check=take_all)
             ledger.credit_donation(move.transaction, association)
         else:
-            move_balance(card_id, K.EXPIRE, now=now, reason="expiry", check=take_all)
+            move = move_balance(card_id, K.EXPIRE, now=now, reason="expiry", check=take_all)
+        audit.record("giftcard.expired", move.card, organization=association, data=audit_data(
+            move.card.code, amount_cents=-move.transaction.amount_cents))
         db.session.commit()
     return len(ids)
 

@@ -242,5 +242,6 @@ def refresh_account(organization: Organization, *, gateway=None) -> bool:
     if enabled != organization.payouts_enabled:
         (organization,) = lock_rows(Organization, [organization.id])
         organization.payouts_enabled = enabled
+        audit.record("payouts.account_updated", organization, data={"payouts_enabled": enabled})
         db.session.commit()
     return enabled

@@ -193,8 +193,9 @@ def checkout(
         purchase.to_order(order.id, cart_view.cards)
     if order.reference is None:
         order.reference = order_reference(order.id, year=now.year)
-    audit.record("order.placed", order, by=None, data={
-        "reference": order.reference, "total_cents": order.total_cents, "user_id": buyer.user_id,
+    # The shopper's account is the actor (a guest's order has none).
+    audit.record("order.placed", order, by=order.user if buyer.user_id else None, data={
+        "reference": order.reference, "total_cents": order.total_cents,
     })
     db.session.flush()
 
@@ -382,8 +383,8 @@ def release(order: Order, *, status: OrderStatus, by=None, reason: str = "") -> 
     if status == OrderStatus.CANCELLED:
         order.cancelled_at = utcnow()
     db.session.flush()
-    audit.record(f"order.{status.value}", order, by=by,
-                 data={"reference": order.reference, "reason": reason})
+    audit.record("order.cancelled" if status == OrderStatus.CANCELLED else "order.expired",
+                 order, by=by, data={"reference": order.reference, "reason": reason})
     return True
 
 

@@ -6,7 +6,6 @@ only on a manager's or an owner's word.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
@@ -14,13 +13,13 @@ import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import format_date, format_datetime, format_percent
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import contains_eager
 from wtforms.fields.choices import SelectChoice
 
 from marketplace import audit
 from marketplace.audit.models import AuditEntry
+from marketplace.audit.sentences import Described
 from marketplace.db import db, utcnow
 from marketplace.errors import DomainError
 from marketplace.i18n import money_filter
@@ -51,48 +50,6 @@ PER_PAGE = 50
 MAX_PAGE = 10_000
 SLOT_CHOICE_DAYS_BACK = 14
 SLOT_CHOICE_DAYS_AHEAD = 28
-
-# The order's life in words, for the history on the part's page. Unknown actions are shown
-# by their code.
-HISTORY_LABELS = {
-    "order.withdrawal_failed": _l("Withdrawal refund refused by the payment provider"),
-    "order.placed": _l("Order placed"),
-    "order.paid": _l("Payment received"),
-    "order.paid_too_late": _l("Paid after the hold ended, with the goods gone: the payment is refunded"),
-    "order.cancelled": _l("Cancelled before payment"),
-    "order.expired": _l("Not paid in time"),
-    "order.refunded": _l("Refunded"),
-    "order.refund_failed": _l("Refund refused by the payment provider"),
-    "order.withdrawal": _l("The shopper used the withdrawal right"),
-}
-# Entries whose amount and reason (written by staff or by the shopper) are shown; other
-# reasons are internal codes.
-WITH_DETAILS = {"order.refunded", "order.withdrawal"}
-CODED_REASONS = {"withdrawal", "late_payment", "refunded_at_gateway"}
-
-
-@dataclass
-class HistoryRow:
-    entry: AuditEntry
-
-    @property
-    def label(self):
-        return HISTORY_LABELS.get(self.entry.action) or self.entry.action
-
-    @property
-    def amount_cents(self) -> int | None:
-        if self.entry.action in WITH_DETAILS:
-            return (self.entry.data or {}).get("amount_cents")
-        return None
-
-    @property
-    def reason(self) -> str | None:
-        reason = (self.entry.data or {}).get("reason")
-        if self.entry.action in WITH_DETAILS and reason not in CODED_REASONS:
-            return reason
-        return None
-
-
 
 # --- the seller's order list -----------------------------------------------------------------
 
@@ -229,8 +186,9 @@ def _render_part(organization, membership, part: OrderPart, *, cancel_form=None,
     ), status
 
 
-def _history(part: OrderPart) -> list[HistoryRow]:
-    """What happened to the order and to this part, oldest first.
+def _history(part: OrderPart) -> list[Described]:
+    """What happened to the order and to this part, oldest first, in sentences (the amounts of
+    the whole order, shared with other sellers, left out).
 
     Entries about the whole order are kept, but never those about another seller's part
     (payments' refund entries name their part, or only their refund)."""
@@ -249,11 +207,12 @@ def _history(part: OrderPart) -> list[HistoryRow]:
     refund_parts = dict(db.session.execute(
         sa.select(Refund.id, Refund.part_id).where(Refund.id.in_(refund_ids))
     ).all()) if refund_ids else {}
-    return [
-        HistoryRow(entry) for entry in entries
-        if entry.organization_id in (None, part.organization_id)
-        and _part_of_entry(entry, refund_parts) in (None, part.id)
-    ]
+    return audit.describe(
+        [entry for entry in entries
+         if entry.organization_id in (None, part.organization_id)
+         and _part_of_entry(entry, refund_parts) in (None, part.id)],
+        audit.Reader(organization_id=part.organization_id),
+    )
 
 
 def _part_of_entry(entry: AuditEntry, refund_parts: dict[int, int | None]) -> int | None:

@@ -1,6 +1,7 @@
 """Organizations: applications, approval, members, invitations, and the public seller list."""
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -33,7 +34,13 @@ from marketplace.organizations.validators import (
 )
 from marketplace.urls import external_url
 
-__all__ = ["OrganizationError"]
+__all__ = ["ApplicationChanged", "OrganizationError"]
+
+
+class ApplicationChanged(OrganizationError):
+    """The application is no longer the one the admin confirmed (the applicant edited it)."""
+
+    status_code = 409
 
 # Checked by the platform team before approval: read-only once the organization is approved.
 IDENTITY_FIELDS = ("name", "legal_form", "siret", "rna", "local_register", "ess_status")
@@ -157,8 +164,18 @@ def update(organization: Organization, *, by: User, details: Mapping[str, Any]) 
     return changed
 
 
-def approve(organization: Organization, *, by: User) -> Organization:
-    _lock_pending(organization)
+def review_version(organization: Organization) -> str:
+    """A short fingerprint of what an admin reviews (identity and contact details): the
+    confirmation page sends it back, so what is approved or rejected is what was shown."""
+    values = [organization.kind.value] + [
+        str(getattr(organization, name)) for name in IDENTITY_FIELDS + CONTACT_FIELDS]
+    return hashlib.sha256("\x1f".join(values).encode()).hexdigest()[:20]
+
+
+def approve(organization: Organization, *, by: User, seen_version: str | None = None) -> Organization:
+    """`seen_version`: the review_version() of the page the admin confirmed; refused
+    (ApplicationChanged) when the application changed since."""
+    _lock_pending(organization, seen_version)
     organization.status = OrganizationStatus.APPROVED
     organization.reviewed_by = by
     organization.reviewed_at = utcnow()
@@ -168,13 +185,14 @@ def approve(organization: Organization, *, by: User) -> Organization:
     return organization
 
 
-def reject(organization: Organization, *, by: User, reason: str) -> Organization:
+def reject(organization: Organization, *, by: User, reason: str,
+           seen_version: str | None = None) -> Organization:
     reason = (reason or "").strip()
     if not reason:
         raise OrganizationError(
             _l("Give the reason for the rejection: the applicant will read it."), field="reason"
         )
-    _lock_pending(organization)
+    _lock_pending(organization, seen_version)
     organization.status = OrganizationStatus.REJECTED
     organization.reviewed_by = by
     organization.reviewed_at = utcnow()
@@ -184,14 +202,18 @@ def reject(organization: Organization, *, by: User, reason: str) -> Organization
     return organization
 
 
-def _lock_pending(organization: Organization) -> None:
-    """Lock the row and re-read it, so two admins cannot both review the same application."""
+def _lock_pending(organization: Organization, seen_version: str | None = None) -> None:
+    """Lock the row and re-read it, so two admins cannot both review the same application, nor
+    review another version of it than the one they saw."""
     db.session.expire(organization)
     lock_rows(Organization, [organization.id])
     if organization.status == OrganizationStatus.APPROVED:
         raise OrganizationError(_l("This organization has already been approved."))
     if organization.status == OrganizationStatus.REJECTED:
         raise OrganizationError(_l("This application has already been rejected."))
+    if seen_version is not None and seen_version != review_version(organization):
+        raise ApplicationChanged(_l("The application changed since you opened this page: "
+                                    "check it again before deciding."))
 
 
 def _tell_applicant(organization: Organization, template: str, **context) -> None:

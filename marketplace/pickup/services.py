@@ -163,7 +163,8 @@ def add_slot(location: PickupLocation, *, starts_at: datetime, ends_at: datetime
                       cutoff_hours=cutoff_hours)
     db.session.add(slot)
     db.session.flush()
-    audit.record("pickup.slot_added", slot, by=by, organization=location.organization)
+    audit.record("pickup.slot_added", slot, by=by, organization=location.organization,
+                 data={"starts_at": slot.starts_at.isoformat()})
     return slot
 
 
@@ -174,13 +175,15 @@ def close_slot(slot: PickupSlot, *, reason: str, by) -> None:
     slot.closed_reason = reason[:200]
     db.session.flush()
     audit.record("pickup.slot_closed", slot, by=by, organization=slot.location.organization,
-                 data={"reason": slot.closed_reason, "booked": slot.booked})
+                 data={"reason": slot.closed_reason, "booked": slot.booked,
+                       "starts_at": slot.starts_at.isoformat()})
 
 
 def reopen_slot(slot: PickupSlot, *, by) -> None:
     slot.closed_reason = None
     db.session.flush()
-    audit.record("pickup.slot_reopened", slot, by=by, organization=slot.location.organization)
+    audit.record("pickup.slot_reopened", slot, by=by, organization=slot.location.organization,
+                 data={"starts_at": slot.starts_at.isoformat()})
 
 
 # --- reading ---------------------------------------------------------------------------------

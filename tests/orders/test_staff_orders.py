@@ -164,7 +164,7 @@ def test_counter_staff_see_the_detail_but_cannot_refund_or_cancel(
     assert "Ada Lovelace" in page and "grace@example.org" in page and "06 12 34 56 78" in page
     assert "Boutique" in page  # the pickup location
     assert "Lampe de bureau" in page
-    assert "Payment received" in page  # history
+    assert f"Payment received for order {order.reference}" in page  # history
     assert "Refund these items" not in page and f"{url}/cancel" not in page
     line = part.lines[0]
     assert client.post(f"{url}/cancel", data={"reason": "No"}).status_code == 403
@@ -210,7 +210,10 @@ def test_manager_refunds_one_line_partly(client, login_as, seller, shop, outbox)
     assert stock_movements(lamp)[0].reason == StockReason.CANCELLATION
     page = client.get(url).get_data(as_text=True)
     assert "€15.00 was refunded to the shopper" in page
-    assert "One lamp arrived broken" in page  # in the history
+    # The history says it in a sentence: who, how much, on which order, and why.
+    assert (f"At Ressourcerie du Rhône, Manager Dupont refunded €15.00 on order {order.reference}"
+            in page)
+    assert "Reason: One lamp arrived broken" in page
 
 
 def test_manager_cancels_a_part_and_it_is_refunded(client, login_as, seller, shop):
@@ -249,7 +252,8 @@ def test_the_history_never_shows_another_sellers_refund(
     login_as(Role.COUNTER)
     page = client.get(f"/orgs/{seller.id}/orders/{ours.id}").get_data(as_text=True)
 
-    assert "Payment received" in page
+    assert f"Payment received for order {order.reference}" in page
+    assert "€28.00" not in page  # the whole order's amount is not this seller's business
     assert "Pot fêlé" not in page and "Confiture" not in page and "€6.50" not in page
 
 
@@ -298,7 +302,7 @@ def test_a_refusal_from_the_gateway_is_shown_and_changes_nothing(
     refund = db.session.scalar(sa.select(Refund).where(Refund.order_id == order.id))
     assert refund.status == RefundStatus.FAILED
     history = client.get(f"/orgs/{seller.id}/orders/{part.id}").get_data(as_text=True)
-    assert "Refund refused by the payment provider" in history
+    assert f"Refund of €15.00 on order {order.reference} refused by the payment provider" in history
 
 
 def test_sellers_staff_menu_has_the_orders_for_everyone(

@@ -16,7 +16,8 @@ def test_every_post_form_carries_a_csrf_token(make_app, make_user, make_organiza
 
     pages = {
         owner.get_id(): ["/organizations/apply", f"/orgs/{org_id}/edit", f"/orgs/{org_id}/members"],
-        admin.get_id(): [f"/admin/organizations/{org_id}"],
+        admin.get_id(): [f"/admin/organizations/{org_id}", f"/admin/organizations/{org_id}/approve",
+                         f"/admin/organizations/{org_id}/reject"],
     }
     forms_seen = 0
     for user_id, paths in pages.items():
@@ -31,9 +32,11 @@ def test_every_post_form_carries_a_csrf_token(make_app, make_user, make_organiza
 
     # A post without its token changes nothing; with the token of the page, it goes through.
     assert client.post(f"/admin/organizations/{org_id}/approve").status_code == 400
-    page = client.get(f"/admin/organizations/{org_id}").get_data(as_text=True)
+    page = client.get(f"/admin/organizations/{org_id}/approve").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)[1]
-    response = client.post(f"/admin/organizations/{org_id}/approve", data={"csrf_token": token})
+    version = re.search(r'name="reviewed_version" type="hidden" value="([^"]+)"', page)[1]
+    response = client.post(f"/admin/organizations/{org_id}/approve",
+                           data={"csrf_token": token, "reviewed_version": version})
     assert response.status_code == 302
     with secure_app.app_context():
         assert db.session.get(type(org), org_id).status == OrganizationStatus.APPROVED
