@@ -3,6 +3,7 @@ debit, and the platform team's search, block and adjustment."""
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 
 from flask import (
     Blueprint,
@@ -17,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from marketplace.db import db
@@ -24,8 +26,10 @@ from marketplace.errors import DomainError
 from marketplace.extensions import limiter
 from marketplace.giftcards import codes, pdf
 from marketplace.giftcards import services as cards
-from marketplace.giftcards.models import GiftCard
+from marketplace.giftcards.models import CardStatus, GiftCard
+from marketplace.i18n import money_filter
 from marketplace.money import parse_amount
+from marketplace.organizations import tickets
 from marketplace.organizations.access import member_required
 from marketplace.organizations.models import Organization, Role
 from marketplace.security import private
@@ -192,53 +196,108 @@ def my_cards():
 
 
 # --- the counter -----------------------------------------------------------------------------
+# A card is found by its code, scanned or typed into a form whose body carries it (a code in an
+# address stays in the till's history and in access logs). The page that shows the card carries
+# a ticket for this clerk at this counter (organizations.tickets); the payment form sends the
+# ticket, never the card's id. Staff pages show the code's last 4 characters only.
+
+CARD_TICKET = "giftcard"
 
 
-def _counter_page(organization, membership, *, card=None, error=None, result=None, status=200,
-                  query="", amount=""):
+@dataclass
+class CounterPayment:
+    """What the counter shows after a debit, once the card is put away."""
+
+    amount_cents: int
+    balance_cents: int
+    masked_code: str
+    currency: str
+    still_to_pay_cents: int = 0
+
+
+def _counter_page(organization, membership, *, card=None, ticket=None, error=None, result=None,
+                  status=200, query="", amount="", purchase_cents=None):
     return render_template(
         "giftcards/counter.html", organization=organization, membership=membership, card=card,
-        error=error, result=result, query=query, amount=amount,
-        nonce=secrets.token_urlsafe(12),
+        ticket=ticket, error=error, result=result, query=query, amount=amount,
+        purchase_cents=purchase_cents, nonce=secrets.token_urlsafe(12),
     ), status
 
 
 @bp.get("/orgs/<int:org_id>/counter/cards")
 @member_required(Role.COUNTER)
 def counter(organization, membership):
-    text = request.args.get("q", "")[:codes.INPUT_MAX]
-    if not text:
-        return _counter_page(organization, membership)
+    return _counter_page(organization, membership)
+
+
+@bp.post("/orgs/<int:org_id>/counter/cards")
+@member_required(Role.COUNTER)
+def counter_lookup(organization, membership):
+    return counter_lookup_page(organization, membership, request.form.get("q", ""))
+
+
+def counter_lookup_page(organization, membership, text: str):
+    """The card a scan or a typed code designates, ready to be debited by this clerk (the voucher
+    counter answers a card code with this page too)."""
+    text = text[:codes.INPUT_MAX]
     try:
         card = cards.find(text)
     except DomainError as exc:
         return _counter_page(organization, membership, error=exc.message,
                              status=exc.status_code, query=text)
-    return _counter_page(organization, membership, card=card)
+    ticket = tickets.issue(CARD_TICKET, card.id, user_id=current_user.id,
+                           organization_id=organization.id)
+    return _counter_page(organization, membership, card=card, ticket=ticket)
 
 
-@bp.post("/orgs/<int:org_id>/counter/cards/<int:card_id>/debit")
+@bp.post("/orgs/<int:org_id>/counter/cards/pay")
 @member_required(Role.COUNTER)
-def debit(organization, membership, card_id: int):
-    card = db.session.get(GiftCard, card_id)
+def pay(organization, membership):
+    ticket = request.form.get("ticket")
+    try:
+        card_id = tickets.read(CARD_TICKET, ticket, user_id=current_user.id,
+                               organization_id=organization.id)
+        card = db.session.get(GiftCard, card_id)
+    except tickets.ExpiredTicket:
+        minutes = current_app.config["COUNTER_TICKET_SECONDS"] // 60
+        return _counter_page(organization, membership, status=400, error=ngettext(
+            "The card was shown more than %(num)d minute ago: scan it again.",
+            "The card was shown more than %(num)d minutes ago: scan it again.", minutes))
+    except tickets.BadTicket:
+        card = None
     if card is None:
-        abort(404)
+        return _counter_page(organization, membership, status=404, error=_(
+            "Scan the card or type its code first: a payment needs the card shown at the "
+            "counter."))
     amount_text = request.form.get("amount", "")[:20]
+    purchase_text = request.form.get("purchase", "")[:20]
     try:
         amount = parse_amount(amount_text)
+        purchase = parse_amount(purchase_text) if purchase_text else 0
     except ValueError:
-        return _counter_page(organization, membership, card=card, amount=amount_text, status=400,
+        return _counter_page(organization, membership, card=card, ticket=ticket,
+                             amount=amount_text, status=400,
                              error=_("Type an amount in euros, for example 12,50."))
     try:
         move = cards.redeem(card_id, amount, organization=organization, by=current_user,
                             nonce=(request.form.get("nonce") or "")[:64] or None)
     except DomainError as exc:
         db.session.rollback()
-        return _counter_page(organization, membership, card=db.session.get(GiftCard, card_id),
-                             error=exc.message, status=exc.status_code, amount=amount_text)
+        card = db.session.get(GiftCard, card_id)
+        error, short = exc.message, None
+        if exc.status_code == 409 and 0 < card.balance_cents < amount \
+                and card.status == CardStatus.ACTIVE and not card.is_expired():
+            error, short = _("The purchase is %(purchase)s and the card has %(balance)s left.",
+                             purchase=money_filter(amount, card.currency),
+                             balance=money_filter(card.balance_cents, card.currency)), amount
+        return _counter_page(organization, membership, card=card, ticket=ticket, error=error,
+                             status=exc.status_code, amount=amount_text, purchase_cents=short)
+    paid = -move.transaction.amount_cents
+    result = CounterPayment(amount_cents=paid, balance_cents=move.transaction.balance_after_cents,
+                            masked_code=card.masked_code, currency=card.currency,
+                            still_to_pay_cents=max(0, purchase - paid))
     db.session.commit()
-    card = db.session.get(GiftCard, card_id, populate_existing=True)
-    return _counter_page(organization, membership, card=card, result=move)
+    return _counter_page(organization, membership, result=result)
 
 
 @bp.post("/orgs/<int:org_id>/counter/cards/debit")

@@ -187,3 +187,20 @@ def test_the_pdf_shows_amount_balance_expiry_and_a_qr_that_decodes(client, app):
     assert "€50.00" in text and card.display_code in text and "Léa" in text
     assert decode_image(page.render(scale=3).to_pil()) == [
         f"{app.config['SERVER_BASE_URL']}/cards/{card.code}"]
+
+
+def test_an_error_on_a_card_page_is_logged_without_the_code(make_app, caplog, monkeypatch):
+    app = make_app(PROPAGATE_TEST_ERRORS=False)
+    with app.app_context():
+        card = make_card(5000)
+
+        def broken(card_id):
+            raise RuntimeError("the history is unreadable")
+
+        monkeypatch.setattr(cards, "history", broken)
+        with caplog.at_level("ERROR"):
+            response = app.test_client().get(f"/cards/{card.code}")
+        assert response.status_code == 500
+        logged = "\n".join(record.getMessage() for record in caplog.records)
+        assert "Unhandled error on GET /cards/" in logged
+        assert card.code not in logged and card.code[-4:] in logged

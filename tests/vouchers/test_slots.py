@@ -14,7 +14,7 @@ from marketplace.orders.models import OrderStatus
 from marketplace.payments import refunds
 from tests.factories import make_product
 from tests.payments.helpers import place_order, reload, stock_of
-from tests.vouchers.helpers import make_shop, nonce_of, paid_order, voucher_of
+from tests.vouchers.helpers import make_shop, nonce_of, paid_order, ticket_of, voucher_of
 
 
 @pytest.fixture
@@ -106,8 +106,8 @@ def test_no_shows_put_the_goods_back_on_sale_and_are_audited(client, login, shop
     voucher = voucher_of(came.parts[0])
     html = client.get(f"/orgs/{shop.organization.id}/counter/scan",
                       query_string={"q": voucher.code}).get_data(as_text=True)
-    client.post(f"/orgs/{shop.organization.id}/counter/vouchers/{voucher.id}/collect",
-                data={"nonce": nonce_of(html), "line": [str(came.parts[0].lines[0].id)]})
+    client.post(f"/orgs/{shop.organization.id}/counter/collect",
+                data={"nonce": nonce_of(html), "ticket": ticket_of(html), "line": [str(came.parts[0].lines[0].id)]})
 
     login(shop.manager)
     with after_the_slot(shop):
@@ -146,8 +146,8 @@ def test_a_shopper_who_took_some_lines_is_not_a_no_show(client, login, shop, lam
     html = client.get(f"/orgs/{shop.organization.id}/counter/scan",
                       query_string={"q": voucher.code}).get_data(as_text=True)
     lamp_line = next(line.id for line in part.lines if line.title == "Lampe de bureau")
-    client.post(f"/orgs/{shop.organization.id}/counter/vouchers/{voucher.id}/collect",
-                data={"nonce": nonce_of(html), "line": [str(lamp_line)]})
+    client.post(f"/orgs/{shop.organization.id}/counter/collect",
+                data={"nonce": nonce_of(html), "ticket": ticket_of(html), "line": [str(lamp_line)]})
     assert reload(part).status == OrderStatus.PAID  # the chair is still to collect
 
     login(shop.manager)
@@ -172,8 +172,8 @@ def test_when_the_seller_keeps_the_goods_aside_the_shopper_can_still_collect(
     login(shop.counter)
     html = client.get(f"/orgs/{shop.organization.id}/counter/scan",
                       query_string={"q": voucher.code}).get_data(as_text=True)
-    client.post(f"/orgs/{shop.organization.id}/counter/vouchers/{voucher.id}/collect",
-                data={"nonce": nonce_of(html), "line": [str(part.lines[0].id)]})
+    client.post(f"/orgs/{shop.organization.id}/counter/collect",
+                data={"nonce": nonce_of(html), "ticket": ticket_of(html), "line": [str(part.lines[0].id)]})
     assert reload(part).status == OrderStatus.COLLECTED
 
 
