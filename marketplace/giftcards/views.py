@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from decimal import Decimal
 
 from flask import (
     Blueprint,
@@ -17,14 +18,14 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user, login_required
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from marketplace.db import db
-from marketplace.errors import DomainError
-from marketplace.extensions import limiter
-from marketplace.giftcards import codes, pdf
+from marketplace.db import db, utcnow
+from marketplace.errors import DomainError, render_error
+from marketplace.giftcards import codes, pdf, throttle
 from marketplace.giftcards import services as cards
 from marketplace.giftcards.models import CardStatus, GiftCard
 from marketplace.i18n import money_filter
@@ -38,16 +39,29 @@ from marketplace.vouchers import qr
 bp = Blueprint("giftcards", __name__)
 
 
-def _lookup_limit() -> str:
-    return current_app.config["GIFTCARD_LOOKUP_LIMIT"]
-
-
-def _wrong_code(response) -> bool:
-    """Only the lookups that found no card count against the client's limit."""
-    return response.status_code == 404
-
-
 # --- public: balance check, card page --------------------------------------------------------
+# Every code looked up here is counted against the client's budgets (giftcards.throttle).
+
+
+@bp.errorhandler(throttle.TooManyLookups)
+def too_many_lookups(exc: throttle.TooManyLookups):
+    body, status = render_error(429, exc.message)
+    return body, status, {"Retry-After": str(exc.retry_after)}
+
+
+def _lookup(text: str | None) -> GiftCard | None:
+    throttle.count_lookup()
+    card = cards.by_code(text)
+    if card is None:
+        throttle.wrong_code()
+    return card
+
+
+def _card_or_404(code: str) -> GiftCard:
+    card = _lookup(code)
+    if card is None:
+        abort(404)
+    return card
 
 
 @bp.get("/cards")
@@ -55,16 +69,14 @@ def check():
     return render_template("giftcards/check.html", error=None, code="")
 
 
-# One budget of wrong codes per client, shared by the form and the card URLs.
-card_lookups = limiter.shared_limit(_lookup_limit, scope="giftcard-lookup",
-                                    deduct_when=_wrong_code)
-
-
 @bp.post("/cards")
-@card_lookups
 def check_post():
     text = request.form.get("code", "")[:codes.INPUT_MAX]
-    card = cards.by_code(text)
+    try:
+        card = _lookup(text)
+    except throttle.TooManyLookups as exc:
+        return render_template("giftcards/check.html", error=exc.message, code=text), 429, {
+            "Retry-After": str(exc.retry_after)}
     if card is None:
         error = (_("This is not a gift card code: check each character (16 characters, in 4 groups).")
                  if codes.normalize(text) is None else _("No gift card has this code."))
@@ -72,25 +84,28 @@ def check_post():
     return redirect(url_for(".show", code=card.code), 303)
 
 
-def _card_or_404(code: str) -> GiftCard:
-    card = cards.by_code(code)
-    if card is None:
-        abort(404)
-    return card
-
-
 @bp.get("/cards/<code>")
-@card_lookups
 def show(code: str):
     card = _card_or_404(code)
     if code != card.code:
         return redirect(url_for(".show", code=card.code), 301)
-    transactions = cards.history(card.id)
+    return _card_page(card)
+
+
+def _holds(card: GiftCard) -> bool:
+    """The signed-in holder of the card (who kept it in their account)."""
+    return current_user.is_authenticated and card.holder_user_id == current_user.id
+
+
+def _card_page(card: GiftCard, *, gift_error=None, gift=None, status: int = 200):
+    """The card's page; `gift` is what was typed in its "give to an association" form."""
+    gift = gift or {"amount": format_decimal(Decimal(card.balance_cents).scaleb(-2), "0.00"),
+                    "nonce": secrets.token_urlsafe(12)}
     response = Response(render_template(
-        "giftcards/card.html", card=card, transactions=transactions,
-        associations=cards.participating_associations(),
-        expired=card.is_expired(), nonce=secrets.token_urlsafe(12),
-    ))
+        "giftcards/card.html", card=card, transactions=cards.history(card.id),
+        associations=cards.participating_associations(), expired=card.is_expired(),
+        holder=_holds(card), gift=gift, gift_error=gift_error,
+    ), status=status)
     return private(response)
 
 
@@ -122,20 +137,71 @@ def claim(code: str):
     return redirect(url_for(".show", code=card.code))
 
 
+# Giving to an association takes two steps: the form (association, amount, and the card's code
+# typed again unless the signed-in holder gives), then a confirmation that says what goes where.
+# The confirmation carries what was checked, signed, for DONATION_CONFIRM_SECONDS.
+DONATION_CONFIRM_SECONDS = 30 * 60
+
+
+def _donation_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="giftcard-donation")
+
+
 @bp.post("/cards/<code>/donate")
 def donate(code: str):
     card = _card_or_404(code)
+    gift = {"association": request.form.get("association", "")[:12],
+            "amount": request.form.get("amount", "").strip()[:20],
+            "nonce": (request.form.get("nonce") or "")[:64] or secrets.token_urlsafe(12)}
     association = db.session.get(Organization, request.form.get("association", type=int) or 0)
+    if not cards.is_participating_association(association):
+        return _card_page(card, gift=gift, status=400,
+                          gift_error=_("Choose one of the participating associations."))
+    if not _holds(card):
+        typed = request.form.get("code", "")[:codes.INPUT_MAX]
+        if not typed.strip():
+            return _card_page(card, gift=gift, status=400, gift_error=_(
+                "Type the card's code, as printed on the card, to give from it."))
+        if codes.normalize(typed) != card.code:
+            return _card_page(card, gift=gift, status=400, gift_error=_(
+                "This is not the code of this card: check each character."))
     try:
-        cards.donate(card.id, association, by=current_user if current_user.is_authenticated else None,
-                     nonce=(request.form.get("nonce") or "")[:64] or None)
+        amount = parse_amount(gift["amount"]) if gift["amount"] else None
+        amount = cards.donation_amount(card, amount, utcnow())
+    except ValueError:
+        return _card_page(card, gift=gift, status=400,
+                          gift_error=_("Type an amount in euros, for example 12,50."))
+    except DomainError as exc:
+        return _card_page(card, gift=gift, status=exc.status_code, gift_error=exc.message)
+    confirmation = _donation_signer().dumps([card.id, association.id, amount, gift["nonce"]])
+    return private(Response(render_template(
+        "giftcards/donate_confirm.html", card=card, association=association, amount=amount,
+        confirmation=confirmation)))
+
+
+@bp.post("/cards/<code>/donate/confirm")
+def donate_confirm(code: str):
+    card = _card_or_404(code)
+    try:
+        card_id, association_id, amount, nonce = _donation_signer().loads(
+            request.form.get("confirmation", "")[:500], max_age=DONATION_CONFIRM_SECONDS)
+        if card_id != card.id:
+            raise BadSignature("another card")
+    except (BadSignature, ValueError, TypeError):
+        return _card_page(card, status=400, gift_error=_(
+            "This confirmation is not valid any more. Fill in the form again."))
+    association = db.session.get(Organization, association_id)
+    try:
+        move = cards.donate(card.id, association, amount_cents=amount, nonce=nonce,
+                            by=current_user if current_user.is_authenticated else None)
     except DomainError as exc:
         db.session.rollback()
-        flash(str(exc.message), "error")
-        return redirect(url_for(".show", code=card.code), 303)
+        return _card_page(db.session.get(GiftCard, card.id), status=exc.status_code,
+                          gift_error=exc.message)
+    given = -move.transaction.amount_cents
     db.session.commit()
-    flash(_("Thank you: what was left on the card was given to %(name)s.", name=association.name),
-          "success")
+    flash(_("Thank you: %(amount)s given to %(name)s.", amount=money_filter(given, card.currency),
+            name=association.name), "success")
     return redirect(url_for(".show", code=card.code), 303)
 
 
