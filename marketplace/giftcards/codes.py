@@ -47,8 +47,9 @@ def display(code: str) -> str:
 
 
 def masked(code: str) -> str:
-    """What staff pages show of a code: its last 4 characters (the code is the card's money)."""
-    return "••••-••••-••••-" + code[-4:]
+    """What staff pages show of a code: its last 4 characters (the code is the card's money).
+    Non-breaking hyphens (U+2011) keep it on one line on a phone."""
+    return "••••\u2011••••\u2011••••\u2011" + code[-4:]
 
 
 def normalize(text: str | None) -> str | None:

@@ -115,7 +115,7 @@ def test_no_counter_page_shows_the_card_code(client, login, shop):
     card = make_card(5000)
     login(counter)
     found = find_at_counter(client, organization, card.display_code).get_data(as_text=True)
-    assert shows_no_code(found, card) and f"••••-••••-••••-{card.code[-4:]}" in found
+    assert shows_no_code(found, card) and f"••••\u2011••••\u2011••••\u2011{card.code[-4:]}" in found
     for amount, status in (("abc", 400), ("80", 409), ("0", 400), ("12", 200)):
         response = pay_at_counter(client, organization, found, amount)
         html = response.get_data(as_text=True)
