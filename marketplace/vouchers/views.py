@@ -321,7 +321,7 @@ def slot_csv(organization, membership, slot_id: int):
                           for line in part.lines if line.quantity > line.refunded_quantity)
         writer.writerow([_csv_cell(v) for v in (
             part.order.reference, part.order.name, part.order.phone, part.status.value,
-            voucher.display_code if voucher else "", items,
+            voucher.masked_code if voucher else "", items,
             part.collected_at.isoformat() if part.collected_at else "",
         )])
     filename = f"slot-{slot.starts_at:%Y-%m-%d-%H%M}-{slot.id}.csv"

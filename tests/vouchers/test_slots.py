@@ -41,7 +41,10 @@ def test_the_slot_page_lists_paid_orders_with_names_items_and_status(client, log
     login(shop.counter)
     html = client.get(slot_url(shop)).get_data(as_text=True)
     assert paid.reference in html and "2 × Lampe de bureau" in html and "Paid" in html
-    assert voucher_of(paid.parts[0]).display_code in html
+    # Counter staff see which voucher it is, not a code they could collect it with.
+    voucher = voucher_of(paid.parts[0])
+    assert f"••••\u2011{voucher.code[4:]}" in html
+    assert voucher.code not in html and voucher.display_code not in html
     assert unpaid.reference not in html  # not paid: nobody comes for it
     assert "Printable list" in html and "orders.csv" in html
     assert "Mark the no-shows" not in html  # counter staff do not change stock
@@ -71,7 +74,7 @@ def test_the_csv_has_one_row_per_order_and_defuses_formulas(client, login, shop,
     assert len(rows) == 2
     reference, name, _phone, status, voucher, items, collected = rows[1]
     assert reference == order.reference and name.startswith("'=")
-    assert status == "paid" and voucher == voucher_of(order.parts[0]).display_code
+    assert status == "paid" and voucher == f"••••\u2011{voucher_of(order.parts[0]).code[4:]}"
     assert items == "2 x Lampe de bureau" and collected == ""
 
 
