@@ -351,7 +351,7 @@ def pay(organization, membership):
         db.session.rollback()
         card = db.session.get(GiftCard, card_id)
         error, short = exc.message, None
-        if exc.status_code == 409 and 0 < card.balance_cents < amount \
+        if card is not None and exc.status_code == 409 and 0 < card.balance_cents < amount \
                 and card.status == CardStatus.ACTIVE and not card.is_expired():
             error, short = _("The purchase is %(purchase)s and the card has %(balance)s left.",
                              purchase=money_filter(amount, card.currency),
