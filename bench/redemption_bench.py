@@ -16,8 +16,9 @@ run one after the other on fresh vouchers:
 
 - express (the figure compared with pretix's check-in, which is one redeem call per scan):
   POST /orgs/<id>/counter/redeem with the scanned voucher URL and a client nonce, JSON answer;
-- two_step (the counter page without script): GET .../counter/scan?q=<url> renders the lines
-  with a fresh nonce, then "Collected" posts them (POST .../collect); both requests timed;
+- two_step (the counter page without script): GET .../counter/scan?q=<url> (the page's form
+  posts the same field) renders the lines with a fresh nonce and the ticket for this voucher,
+  then "Collected" posts them (POST .../counter/collect); both requests timed;
 - floor (not a redemption): the express request with a body the view refuses at once, 400:
   what serving an authenticated request costs before any redemption work.
 
@@ -226,18 +227,19 @@ class Scanner(StaffClient):
         if response.status != 200:
             return False, scanned - started, 0.0
         response, page = self.request(
-            "POST", f"/orgs/{self.org}/counter/vouchers/{voucher_id(page)}/collect",
+            "POST", f"/orgs/{self.org}/counter/collect",
             form={"csrf_token": self.csrf, "nonce": NONCE.search(page).group(1).decode(),
-             "line": [m.decode() for m in LINE.findall(page)]})
+                  "ticket": ticket(page), "line": [m.decode() for m in LINE.findall(page)]})
         done = time.perf_counter()
         return response.status == 200, scanned - started, done - scanned
 
 
-COLLECT_ACTION = re.compile(rb"/counter/vouchers/(\d+)/collect")
+TICKET = re.compile(rb'name="ticket" value="([^"]+)"')
 
 
-def voucher_id(page: bytes) -> str:
-    return COLLECT_ACTION.search(page).group(1).decode()
+def ticket(page: bytes) -> str:
+    """What the scanned page's "Collected" form carries instead of the voucher's id."""
+    return TICKET.search(page).group(1).decode()
 
 
 def run(ids, scanners: int, seconds: float, tokens: list[str], mode: str, meter=None):

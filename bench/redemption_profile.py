@@ -35,7 +35,7 @@ from redemption_bench import BASE_URL, seed  # noqa: E402
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 NONCE = re.compile(r'name="nonce" value="([^"]+)"')
 LINE = re.compile(r'name="line" value="(\d+)"')
-ACTION = re.compile(r"/counter/vouchers/(\d+)/collect")
+TICKET = re.compile(r'name="ticket" value="([^"]+)"')
 
 
 def main():
@@ -90,9 +90,9 @@ def measure(args, ids) -> None:
 
     def collect():
         page = pending.pop()
-        response = client.post(f"/orgs/{org}/counter/vouchers/{ACTION.search(page).group(1)}/collect",
+        response = client.post(f"/orgs/{org}/counter/collect",
                                base_url=base, data={"csrf_token": csrf, "nonce": NONCE.search(page).group(1),
-                                     "line": LINE.findall(page)})
+                                     "ticket": TICKET.search(page).group(1), "line": LINE.findall(page)})
         assert response.status_code == 200
 
     for name, request in (("express", express), ("scan", scan), ("collect", collect)):

@@ -116,7 +116,14 @@ GIFTCARD_VALIDITY_MONTHS = 12  # never less than 12 (create_app refuses it)
 # association whose slug is GIFTCARD_EXPIRY_ASSOCIATION).
 GIFTCARD_EXPIRY_POLICY = "keep"
 GIFTCARD_EXPIRY_ASSOCIATION = None
-GIFTCARD_LOOKUP_LIMIT = "10 per hour"  # wrong codes from one client on the balance page
+# Gift card lookups per client (address): wrong codes are refused once GIFTCARD_LOOKUP_LIMIT is
+# used up, while right codes are still accepted (many people share one address on a shop's Wi-Fi
+# or a mobile network); every lookup, right or wrong, counts against the much higher hard cap.
+GIFTCARD_LOOKUP_LIMIT = "10 per hour"
+GIFTCARD_LOOKUP_HARD_LIMIT = "300 per hour"
+# How long what a counter scan found stays actionable (a card's payment form, a voucher's
+# "Collected"): after that, the voucher or card is scanned again.
+COUNTER_TICKET_SECONDS = 15 * 60
 
 # Payouts to sellers (ledger domain).
 PAYOUT_MINIMUM_CENTS = 1000

@@ -7,6 +7,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from marketplace import redact
 from marketplace.db import LockTimeout, db, is_lock_timeout
 
 
@@ -89,7 +90,7 @@ def register(app: Flask) -> None:
         if isinstance(exc, HTTPException):
             return http_error(exc)
         db.session.rollback()
-        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        app.logger.exception("Unhandled error on %s %s", request.method, redact.path(request.path))
         if app.config.get("TESTING") and app.config.get("PROPAGATE_TEST_ERRORS", True):
             raise exc
         return render_error(500)

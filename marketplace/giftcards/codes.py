@@ -46,6 +46,12 @@ def display(code: str) -> str:
     return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
 
 
+def masked(code: str) -> str:
+    """What staff pages show of a code: its last 4 characters (the code is the card's money).
+    Non-breaking hyphens (U+2011) keep it on one line on a phone."""
+    return "••••\u2011••••\u2011••••\u2011" + code[-4:]
+
+
 def normalize(text: str | None) -> str | None:
     """The 16-character code in a scan (the card page URL) or a typed code (any case, spaces,
     dashes); None when it cannot be one, including when its check character is wrong."""

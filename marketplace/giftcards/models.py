@@ -69,6 +69,10 @@ class GiftCard(TimestampMixin, db.Model):
     def display_code(self) -> str:
         return codes.display(self.code)
 
+    @property
+    def masked_code(self) -> str:
+        return codes.masked(self.code)
+
     def is_expired(self, now: datetime | None = None) -> bool:
         return self.expires_at <= (now or utcnow())
 

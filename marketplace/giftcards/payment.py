@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 
 from marketplace import audit
 from marketplace.db import db, lock_rows, utcnow
-from marketplace.giftcards import codes
+from marketplace.giftcards import codes, throttle
 from marketplace.giftcards import services as cards
 from marketplace.giftcards.models import GiftCard, OrderCardPayment, TransactionKind
 
@@ -23,7 +23,8 @@ MAX_CARDS_PER_ORDER = 5
 
 def find_cards(text: str | None) -> list[GiftCard]:
     """The cards a shopper typed (several: spaces, commas or new lines between them). Raises
-    CardError naming what is wrong; checked again under the lock when debited."""
+    CardError naming what is wrong, or TooManyLookups (429) when the client's gift card lookups
+    are used up (giftcards.throttle); checked again under the lock when debited."""
     words = [w for w in re.split(r"[\s,;]+", (text or "").strip()) if w]
     # A code typed in groups ("K7QM 4XPD R2ST 8WHN") comes back together.
     joined, found, chunk = [], [], ""
@@ -39,9 +40,13 @@ def find_cards(text: str | None) -> list[GiftCard]:
                               status_code=400)
     typed = [(text_code, codes.normalize(text_code)) for text_code in joined]
     valid = [code for _, code in typed if code is not None]
+    for _code in joined:  # each code typed is a lookup, as on the balance page
+        throttle.count_lookup()
     by_code = {card.code: card for card in db.session.scalars(
         sa.select(GiftCard).where(GiftCard.code.in_(valid)))} if valid else {}
     for text_code, code in typed:  # in the order typed: the first wrong one is named
+        if code is None or code not in by_code:
+            throttle.wrong_code()  # TooManyLookups (429) once the wrong codes are used up
         if code is None:
             raise cards.CardError(_l("“%(code)s” is not a gift card code: check each character.",
                                      code=text_code[:24]), status_code=400)

@@ -314,17 +314,31 @@ def refund(card_id: int, amount_cents: int, *, order_id=None, by=None, reason: s
     return move
 
 
-def donate(card_id: int, association: Organization, *, by=None, now: datetime | None = None,
-           nonce: str | None = None) -> Move:
-    """Give what is left on the card to a participating association, before expiry."""
+def donation_amount(card: GiftCard, amount_cents: int | None, now: datetime) -> int:
+    """What a gift of `amount_cents` (None: all that is left) from the card would give;
+    CardError saying why it cannot be given."""
+    check_spendable(card, now)
+    if card.balance_cents <= 0:
+        raise CardError(_l("There is nothing left on this card to give."))
+    if amount_cents is None:
+        return card.balance_cents
+    if not isinstance(amount_cents, int) or amount_cents <= 0:
+        raise CardError(_l("Enter an amount above zero."), status_code=400)
+    if amount_cents > card.balance_cents:
+        raise CardError(_l("Only %(balance)s left on this card.",
+                           balance=money_filter(card.balance_cents)))
+    return amount_cents
+
+
+def donate(card_id: int, association: Organization, *, amount_cents: int | None = None, by=None,
+           now: datetime | None = None, nonce: str | None = None) -> Move:
+    """Give all (`amount_cents` None) or part of what is left on the card to a participating
+    association, before expiry."""
     if not is_participating_association(association):
         raise CardError(_l("Choose one of the participating associations."), status_code=400)
 
     def check(card, now):
-        check_spendable(card, now)
-        if card.balance_cents <= 0:
-            raise CardError(_l("There is nothing left on this card to give."))
-        return -card.balance_cents
+        return -donation_amount(card, amount_cents, now)
 
     move = move_balance(card_id, K.DONATE, organization_id=association.id, by=by, now=now,
                  nonce=nonce, check=check)

@@ -3,6 +3,8 @@ debit, and the platform team's search, block and adjustment."""
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
+from decimal import Decimal
 
 from flask import (
     Blueprint,
@@ -16,17 +18,19 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_date
+from flask_babel import format_date, format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from marketplace.db import db, utcnow
-from marketplace.errors import DomainError
-from marketplace.extensions import limiter
-from marketplace.giftcards import codes, pdf
+from marketplace.errors import DomainError, render_error
+from marketplace.giftcards import codes, pdf, throttle
 from marketplace.giftcards import services as cards
-from marketplace.giftcards.models import GiftCard
+from marketplace.giftcards.models import CardStatus, GiftCard
+from marketplace.i18n import money_filter
 from marketplace.money import parse_amount
+from marketplace.organizations import tickets
 from marketplace.organizations.access import member_required
 from marketplace.organizations.models import Organization, Role
 from marketplace.security import private
@@ -35,16 +39,29 @@ from marketplace.vouchers import qr
 bp = Blueprint("giftcards", __name__)
 
 
-def _lookup_limit() -> str:
-    return current_app.config["GIFTCARD_LOOKUP_LIMIT"]
-
-
-def _wrong_code(response) -> bool:
-    """Only the lookups that found no card count against the client's limit."""
-    return response.status_code == 404
-
-
 # --- public: balance check, card page --------------------------------------------------------
+# Every code looked up here is counted against the client's budgets (giftcards.throttle).
+
+
+@bp.errorhandler(throttle.TooManyLookups)
+def too_many_lookups(exc: throttle.TooManyLookups):
+    body, status = render_error(429, exc.message)
+    return body, status, {"Retry-After": str(exc.retry_after)}
+
+
+def _lookup(text: str | None) -> GiftCard | None:
+    throttle.count_lookup()
+    card = cards.by_code(text)
+    if card is None:
+        throttle.wrong_code()
+    return card
+
+
+def _card_or_404(code: str) -> GiftCard:
+    card = _lookup(code)
+    if card is None:
+        abort(404)
+    return card
 
 
 @bp.get("/cards")
@@ -52,16 +69,14 @@ def check():
     return render_template("giftcards/check.html", error=None, code="")
 
 
-# One budget of wrong codes per client, shared by the form and the card URLs.
-card_lookups = limiter.shared_limit(_lookup_limit, scope="giftcard-lookup",
-                                    deduct_when=_wrong_code)
-
-
 @bp.post("/cards")
-@card_lookups
 def check_post():
     text = request.form.get("code", "")[:codes.INPUT_MAX]
-    card = cards.by_code(text)
+    try:
+        card = _lookup(text)
+    except throttle.TooManyLookups as exc:
+        return render_template("giftcards/check.html", error=exc.message, code=text), 429, {
+            "Retry-After": str(exc.retry_after)}
     if card is None:
         error = (_("This is not a gift card code: check each character (16 characters, in 4 groups).")
                  if codes.normalize(text) is None else _("No gift card has this code."))
@@ -69,25 +84,28 @@ def check_post():
     return redirect(url_for(".show", code=card.code), 303)
 
 
-def _card_or_404(code: str) -> GiftCard:
-    card = cards.by_code(code)
-    if card is None:
-        abort(404)
-    return card
-
-
 @bp.get("/cards/<code>")
-@card_lookups
 def show(code: str):
     card = _card_or_404(code)
     if code != card.code:
         return redirect(url_for(".show", code=card.code), 301)
-    transactions = cards.history(card.id)
+    return _card_page(card)
+
+
+def _holds(card: GiftCard) -> bool:
+    """The signed-in holder of the card (who kept it in their account)."""
+    return current_user.is_authenticated and card.holder_user_id == current_user.id
+
+
+def _card_page(card: GiftCard, *, gift_error=None, gift=None, status: int = 200):
+    """The card's page; `gift` is what was typed in its "give to an association" form."""
+    gift = gift or {"amount": format_decimal(Decimal(card.balance_cents).scaleb(-2), "0.00"),
+                    "nonce": secrets.token_urlsafe(12)}
     response = Response(render_template(
-        "giftcards/card.html", card=card, transactions=transactions,
-        associations=cards.participating_associations(),
-        expired=card.is_expired(), nonce=secrets.token_urlsafe(12),
-    ))
+        "giftcards/card.html", card=card, transactions=cards.history(card.id),
+        associations=cards.participating_associations(), expired=card.is_expired(),
+        holder=_holds(card), gift=gift, gift_error=gift_error,
+    ), status=status)
     return private(response)
 
 
@@ -119,20 +137,71 @@ def claim(code: str):
     return redirect(url_for(".show", code=card.code))
 
 
+# Giving to an association takes two steps: the form (association, amount, and the card's code
+# typed again unless the signed-in holder gives), then a confirmation that says what goes where.
+# The confirmation carries what was checked, signed, for DONATION_CONFIRM_SECONDS.
+DONATION_CONFIRM_SECONDS = 30 * 60
+
+
+def _donation_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="giftcard-donation")
+
+
 @bp.post("/cards/<code>/donate")
 def donate(code: str):
     card = _card_or_404(code)
+    gift = {"association": request.form.get("association", "")[:12],
+            "amount": request.form.get("amount", "").strip()[:20],
+            "nonce": (request.form.get("nonce") or "")[:64] or secrets.token_urlsafe(12)}
     association = db.session.get(Organization, request.form.get("association", type=int) or 0)
+    if not cards.is_participating_association(association):
+        return _card_page(card, gift=gift, status=400,
+                          gift_error=_("Choose one of the participating associations."))
+    if not _holds(card):
+        typed = request.form.get("code", "")[:codes.INPUT_MAX]
+        if not typed.strip():
+            return _card_page(card, gift=gift, status=400, gift_error=_(
+                "Type the card's code, as printed on the card, to give from it."))
+        if codes.normalize(typed) != card.code:
+            return _card_page(card, gift=gift, status=400, gift_error=_(
+                "This is not the code of this card: check each character."))
     try:
-        cards.donate(card.id, association, by=current_user if current_user.is_authenticated else None,
-                     nonce=(request.form.get("nonce") or "")[:64] or None)
+        amount = parse_amount(gift["amount"]) if gift["amount"] else None
+        amount = cards.donation_amount(card, amount, utcnow())
+    except ValueError:
+        return _card_page(card, gift=gift, status=400,
+                          gift_error=_("Type an amount in euros, for example 12,50."))
+    except DomainError as exc:
+        return _card_page(card, gift=gift, status=exc.status_code, gift_error=exc.message)
+    confirmation = _donation_signer().dumps([card.id, association.id, amount, gift["nonce"]])
+    return private(Response(render_template(
+        "giftcards/donate_confirm.html", card=card, association=association, amount=amount,
+        confirmation=confirmation)))
+
+
+@bp.post("/cards/<code>/donate/confirm")
+def donate_confirm(code: str):
+    card = _card_or_404(code)
+    try:
+        card_id, association_id, amount, nonce = _donation_signer().loads(
+            request.form.get("confirmation", "")[:500], max_age=DONATION_CONFIRM_SECONDS)
+        if card_id != card.id:
+            raise BadSignature("another card")
+    except (BadSignature, ValueError, TypeError):
+        return _card_page(card, status=400, gift_error=_(
+            "This confirmation is not valid any more. Fill in the form again."))
+    association = db.session.get(Organization, association_id)
+    try:
+        move = cards.donate(card.id, association, amount_cents=amount, nonce=nonce,
+                            by=current_user if current_user.is_authenticated else None)
     except DomainError as exc:
         db.session.rollback()
-        flash(str(exc.message), "error")
-        return redirect(url_for(".show", code=card.code), 303)
+        return _card_page(db.session.get(GiftCard, card.id), status=exc.status_code,
+                          gift_error=exc.message)
+    given = -move.transaction.amount_cents
     db.session.commit()
-    flash(_("Thank you: what was left on the card was given to %(name)s.", name=association.name),
-          "success")
+    flash(_("Thank you: %(amount)s given to %(name)s.", amount=money_filter(given, card.currency),
+            name=association.name), "success")
     return redirect(url_for(".show", code=card.code), 303)
 
 
@@ -218,53 +287,108 @@ def my_cards():
 
 
 # --- the counter -----------------------------------------------------------------------------
+# A card is found by its code, scanned or typed into a form whose body carries it (a code in an
+# address stays in the till's history and in access logs). The page that shows the card carries
+# a ticket for this clerk at this counter (organizations.tickets); the payment form sends the
+# ticket, never the card's id. Staff pages show the code's last 4 characters only.
+
+CARD_TICKET = "giftcard"
 
 
-def _counter_page(organization, membership, *, card=None, error=None, result=None, status=200,
-                  query="", amount=""):
+@dataclass
+class CounterPayment:
+    """What the counter shows after a debit, once the card is put away."""
+
+    amount_cents: int
+    balance_cents: int
+    masked_code: str
+    currency: str
+    still_to_pay_cents: int = 0
+
+
+def _counter_page(organization, membership, *, card=None, ticket=None, error=None, result=None,
+                  status=200, query="", amount="", purchase_cents=None):
     return render_template(
         "giftcards/counter.html", organization=organization, membership=membership, card=card,
-        error=error, result=result, query=query, amount=amount,
-        nonce=secrets.token_urlsafe(12),
+        ticket=ticket, error=error, result=result, query=query, amount=amount,
+        purchase_cents=purchase_cents, nonce=secrets.token_urlsafe(12),
     ), status
 
 
 @bp.get("/orgs/<int:org_id>/counter/cards")
 @member_required(Role.COUNTER)
 def counter(organization, membership):
-    text = request.args.get("q", "")[:codes.INPUT_MAX]
-    if not text:
-        return _counter_page(organization, membership)
+    return _counter_page(organization, membership)
+
+
+@bp.post("/orgs/<int:org_id>/counter/cards")
+@member_required(Role.COUNTER)
+def counter_lookup(organization, membership):
+    return counter_lookup_page(organization, membership, request.form.get("q", ""))
+
+
+def counter_lookup_page(organization, membership, text: str):
+    """The card a scan or a typed code designates, ready to be debited by this clerk (the voucher
+    counter answers a card code with this page too)."""
+    text = text[:codes.INPUT_MAX]
     try:
         card = cards.find(text)
     except DomainError as exc:
         return _counter_page(organization, membership, error=exc.message,
                              status=exc.status_code, query=text)
-    return _counter_page(organization, membership, card=card)
+    ticket = tickets.issue(CARD_TICKET, card.id, user_id=current_user.id,
+                           organization_id=organization.id)
+    return _counter_page(organization, membership, card=card, ticket=ticket)
 
 
-@bp.post("/orgs/<int:org_id>/counter/cards/<int:card_id>/debit")
+@bp.post("/orgs/<int:org_id>/counter/cards/pay")
 @member_required(Role.COUNTER)
-def debit(organization, membership, card_id: int):
-    card = db.session.get(GiftCard, card_id)
+def pay(organization, membership):
+    ticket = request.form.get("ticket")
+    try:
+        card_id = tickets.read(CARD_TICKET, ticket, user_id=current_user.id,
+                               organization_id=organization.id)
+        card = db.session.get(GiftCard, card_id)
+    except tickets.ExpiredTicket:
+        minutes = current_app.config["COUNTER_TICKET_SECONDS"] // 60
+        return _counter_page(organization, membership, status=400, error=ngettext(
+            "The card was shown more than %(num)d minute ago: scan it again.",
+            "The card was shown more than %(num)d minutes ago: scan it again.", minutes))
+    except tickets.BadTicket:
+        card = None
     if card is None:
-        abort(404)
+        return _counter_page(organization, membership, status=404, error=_(
+            "Scan the card or type its code first: a payment needs the card shown at the "
+            "counter."))
     amount_text = request.form.get("amount", "")[:20]
+    purchase_text = request.form.get("purchase", "")[:20]
     try:
         amount = parse_amount(amount_text)
+        purchase = parse_amount(purchase_text) if purchase_text else 0
     except ValueError:
-        return _counter_page(organization, membership, card=card, amount=amount_text, status=400,
+        return _counter_page(organization, membership, card=card, ticket=ticket,
+                             amount=amount_text, status=400,
                              error=_("Type an amount in euros, for example 12,50."))
     try:
         move = cards.redeem(card_id, amount, organization=organization, by=current_user,
                             nonce=(request.form.get("nonce") or "")[:64] or None)
     except DomainError as exc:
         db.session.rollback()
-        return _counter_page(organization, membership, card=db.session.get(GiftCard, card_id),
-                             error=exc.message, status=exc.status_code, amount=amount_text)
+        card = db.session.get(GiftCard, card_id)
+        error, short = exc.message, None
+        if card is not None and exc.status_code == 409 and 0 < card.balance_cents < amount \
+                and card.status == CardStatus.ACTIVE and not card.is_expired():
+            error, short = _("The purchase is %(purchase)s and the card has %(balance)s left.",
+                             purchase=money_filter(amount, card.currency),
+                             balance=money_filter(card.balance_cents, card.currency)), amount
+        return _counter_page(organization, membership, card=card, ticket=ticket, error=error,
+                             status=exc.status_code, amount=amount_text, purchase_cents=short)
+    paid = -move.transaction.amount_cents
+    result = CounterPayment(amount_cents=paid, balance_cents=move.transaction.balance_after_cents,
+                            masked_code=card.masked_code, currency=card.currency,
+                            still_to_pay_cents=max(0, purchase - paid))
     db.session.commit()
-    card = db.session.get(GiftCard, card_id, populate_existing=True)
-    return _counter_page(organization, membership, card=card, result=move)
+    return _counter_page(organization, membership, result=result)
 
 
 @bp.post("/orgs/<int:org_id>/counter/cards/debit")

@@ -303,7 +303,7 @@ def checkout():
     except DomainError as exc:
         db.session.rollback()
         form.gift_cards.errors = [*form.gift_cards.errors, str(exc.message)]
-        return _render_checkout(form, cart_view, choices, status=400)
+        return _render_checkout(form, cart_view, choices, status=exc.status_code)
     buyer = services.Buyer(
         email=user.email if user else form.email.data,
         name=form.name.data,

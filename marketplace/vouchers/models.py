@@ -31,6 +31,12 @@ class Voucher(db.Model):
     def display_code(self) -> str:
         return f"{self.code[:4]}-{self.code[4:]}"
 
+    @property
+    def masked_code(self) -> str:
+        """What lists for staff show (slot page, CSV): which voucher, not a code to collect it
+        with. A non-breaking hyphen (U+2011) keeps it on one line."""
+        return f"••••\u2011{self.code[4:]}"
+
 
 class Collection(db.Model):
     """One hand-over at the counter: some or all of the voucher's lines, by one staff member.

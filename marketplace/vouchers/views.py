@@ -9,6 +9,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     jsonify,
     redirect,
@@ -25,8 +26,10 @@ from marketplace.db import commit_keeping_state, db, utcnow
 from marketplace.errors import DomainError
 from marketplace.extensions import limiter
 from marketplace.giftcards import codes as card_codes
+from marketplace.giftcards import views as card_views
 from marketplace.orders.models import OrderPart
 from marketplace.orders.staff_forms import STATUS_LABELS
+from marketplace.organizations import tickets
 from marketplace.organizations.access import member_required
 from marketplace.organizations.models import Role
 from marketplace.pickup.models import PickupLocation, PickupSlot
@@ -99,33 +102,58 @@ def counter(organization, membership):
 
 
 def _counter_page(organization, membership, *, view=None, error=None, result=None, status=200,
-                  query="", today=None):
+                  query="", today=None, ticket=None):
     return render_template(
         "vouchers/counter.html", organization=organization, membership=membership,
-        view=view, error=error, result=result, query=query, today=today,
+        view=view, error=error, result=result, query=query, today=today, ticket=ticket,
         nonce=secrets.token_urlsafe(16),
     ), status
 
 
-@bp.get("/orgs/<int:org_id>/counter/scan")
+# What a scan found can be collected by this volunteer at this counter for a while: the
+# "Collected" form carries a ticket (organizations.tickets), never the voucher's id.
+VOUCHER_TICKET = "voucher"
+
+
+def _ticket(voucher, organization) -> str:
+    return tickets.issue(VOUCHER_TICKET, voucher.id, user_id=current_user.id,
+                         organization_id=organization.id)
+
+
+@bp.route("/orgs/<int:org_id>/counter/scan", methods=["GET", "POST"])
 @member_required(Role.COUNTER)
 def scan(organization, membership):
-    text = request.args.get("q", "")[:INPUT_MAX]
-    if card_codes.looks_like_card(text):  # one field for both: a gift card goes to its page
-        return redirect(url_for("giftcards.counter", org_id=organization.id, q=text), 303)
+    """The counter's form posts what was scanned or typed (an address keeps it in the till's
+    history and in access logs); GET stays for scanner apps that open an address."""
+    text = request.values.get("q", "")[:INPUT_MAX]
+    if card_codes.looks_like_card(text):  # one field for both: a gift card shows the card
+        return card_views.counter_lookup_page(organization, membership, text)
     try:
         voucher = vouchers.find_for_counter(text, organization)
     except DomainError as exc:
         return _counter_page(organization, membership, error=exc.message,
                              status=exc.status_code)
     view = vouchers.counter_view(voucher)
-    return _counter_page(organization, membership, view=view,
+    return _counter_page(organization, membership, view=view, ticket=_ticket(voucher, organization),
                          status=view.refused.status_code if view.refused else 200)
 
 
-@bp.post("/orgs/<int:org_id>/counter/vouchers/<int:voucher_id>/collect")
+@bp.post("/orgs/<int:org_id>/counter/collect")
 @member_required(Role.COUNTER)
-def collect(organization, membership, voucher_id: int):
+def collect(organization, membership):
+    ticket = request.form.get("ticket")
+    try:
+        voucher_id = tickets.read(VOUCHER_TICKET, ticket, user_id=current_user.id,
+                                  organization_id=organization.id)
+    except tickets.ExpiredTicket:
+        minutes = current_app.config["COUNTER_TICKET_SECONDS"] // 60
+        return _counter_page(organization, membership, status=400, error=ngettext(
+            "The voucher was scanned more than %(num)d minute ago: scan it again.",
+            "The voucher was scanned more than %(num)d minutes ago: scan it again.", minutes))
+    except tickets.BadTicket:
+        return _counter_page(organization, membership, status=404, error=_(
+            "Scan the voucher or type its code first: goods are handed over only for a voucher "
+            "shown at the counter."))
     line_ids = _line_ids(request.form.getlist("line"))
     if line_ids is None:
         abort(400)
@@ -143,11 +171,11 @@ def collect(organization, membership, voucher_id: int):
             if view.refused is not None:
                 exc = view.refused if exc.status_code != 400 else exc
         return _counter_page(organization, membership, view=view, error=exc.message,
-                             status=exc.status_code)
+                             status=exc.status_code, ticket=ticket)
     # The page shows the voucher as it is now: read after the commit. What the session holds
     # (the staff member, the organization) stays loaded instead of being read again.
     commit_keeping_state()
-    return _counter_page(organization, membership, result=result,
+    return _counter_page(organization, membership, result=result, ticket=ticket,
                          view=vouchers.counter_view(db.session.get(
                              Voucher, result.voucher_id, options=vouchers.COUNTER_PAGE)))
 
@@ -294,7 +322,7 @@ def slot_csv(organization, membership, slot_id: int):
         order = part.order
         rows.append([
             exports.cell(order.reference), exports.cell(order.name), exports.cell(order.phone),
-            STATUS_LABELS[part.status], voucher.display_code if voucher else "",
+            STATUS_LABELS[part.status], voucher.masked_code if voucher else "",
             exports.cell(items), exports.local_datetime(part.collected_at),
         ])
     filename = f"slot-{slot.starts_at:%Y-%m-%d-%H%M}-{slot.id}.csv"

@@ -1,7 +1,8 @@
-// Counter page: camera scanning. The text field works without this script (a handheld scanner
-// types the voucher URL and Enter; a volunteer types the short code).
-// With a camera: the browser's BarcodeDetector where it exists, otherwise a frame every
-// moment is sent to the server, which decodes it (zxing-cpp).
+// Counter pages (pickup vouchers, gift cards): camera scanning. The text field works without
+// this script (a handheld scanner types the voucher or card URL and Enter; a volunteer types the
+// code). With a camera: the browser's BarcodeDetector where it exists, otherwise a frame every
+// moment is sent to the server, which decodes it (zxing-cpp). What is read goes into the field
+// and the form is sent, as if typed.
 (function () {
   "use strict";
   var form = document.getElementById("counter-scan");
@@ -9,17 +10,8 @@
     return;
   }
   var input = document.getElementById("q");
-  var express = document.getElementById("express");
+  var express = document.getElementById("express");  // the voucher page only
   var expressBox = document.getElementById("express-result");
-
-  // Express mode: each scan is redeemed at once through the JSON endpoint, and the field is
-  // ready for the next one. The choice is remembered on this device.
-  document.getElementById("express-toggle").hidden = false;
-  express.checked = window.localStorage.getItem("counter-express") === "1";
-  express.addEventListener("change", function () {
-    window.localStorage.setItem("counter-express", express.checked ? "1" : "0");
-    input.focus();
-  });
 
   function nonce() {
     var bytes = new Uint8Array(12);
@@ -51,12 +43,26 @@
     input.focus();
   }
 
-  form.addEventListener("submit", function (event) {
-    if (express.checked && input.value.trim()) {
-      event.preventDefault();
-      redeem(input.value.trim());
-    }
-  });
+  function expressOn() {
+    return Boolean(express && express.checked);
+  }
+
+  // Express mode: each scan is redeemed at once through the JSON endpoint, and the field is
+  // ready for the next one. The choice is remembered on this device.
+  if (express) {
+    document.getElementById("express-toggle").hidden = false;
+    express.checked = window.localStorage.getItem("counter-express") === "1";
+    express.addEventListener("change", function () {
+      window.localStorage.setItem("counter-express", express.checked ? "1" : "0");
+      input.focus();
+    });
+    form.addEventListener("submit", function (event) {
+      if (express.checked && input.value.trim()) {
+        event.preventDefault();
+        redeem(input.value.trim());
+      }
+    });
+  }
 
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
     return;
@@ -94,7 +100,7 @@
 
   function found(text) {
     if (!text) { return; }
-    if (express.checked) {  // keep the camera on for the next shopper
+    if (expressOn()) {  // keep the camera on for the next shopper
       var now = Date.now();
       if (text === lastText && now - lastAt < 4000) { return; }  // the same code still in view
       lastText = text;

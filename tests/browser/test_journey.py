@@ -139,3 +139,48 @@ def open_counter(browser, base: str, email: str, org_id: int):
     counter.get_by_role("button", name="Log in").click()
     counter.goto(f"{base}/orgs/{org_id}/counter")
     return counter
+
+
+def test_a_card_payment_at_the_counter_puts_the_card_away(live, browser):
+    """After a debit, nothing typed next can go to the same card: the result is shown, the card
+    put away and the scan field focused. A purchase larger than the balance takes it whole."""
+    from tests.giftcards.helpers import make_card, make_seller_with_counter
+
+    app, base = live
+    organization, volunteer, _ = make_seller_with_counter()
+    card = make_card(5000)
+    code, last4 = card.display_code, card.code[-4:]
+    email, org_id = volunteer.email, organization.id
+    db.session.remove()
+
+    counter = open_counter(browser, base, email, org_id)
+    counter.goto(f"{base}/orgs/{org_id}/counter/cards")
+    assert counter.get_by_role("button", name="Use the camera").is_visible()
+    field = counter.locator("#q")
+    assert field.evaluate("el => el === document.activeElement")
+    field.fill(code.lower())
+    field.press("Enter")
+    amount = counter.locator("#amount")
+    sync_api.expect(amount).to_be_focused()
+    amount.fill("12,50")
+    amount.press("Enter")
+    result = counter.get_by_role("status").filter(has_text="Paid")
+    sync_api.expect(result).to_contain_text("Paid €12.50 with the card")
+    sync_api.expect(result).to_contain_text(last4)
+    sync_api.expect(result).to_contain_text("Left on the card: €37.50.")
+    assert counter.locator("#amount").count() == 0  # the card is put away
+    sync_api.expect(counter.locator("#q")).to_be_focused()
+    counter.keyboard.type("20")  # the next amount typed by habit goes to no card
+    assert counter.locator("#q").input_value() == "20"
+
+    counter.locator("#q").fill(code)
+    counter.locator("#q").press("Enter")
+    counter.locator("#amount").fill("45")
+    counter.locator("#amount").press("Enter")
+    sync_api.expect(counter.get_by_role("alert")).to_contain_text(
+        "The purchase is €45.00 and the card has €37.50 left.")
+    counter.get_by_role("button", name="Use the whole balance (€37.50)").click()
+    result = counter.get_by_role("status").filter(has_text="Paid")
+    sync_api.expect(result).to_contain_text("Paid €37.50 with the card")
+    sync_api.expect(result).to_contain_text("Still to pay by other means: €7.50.")
+    sync_api.expect(counter.locator("#q")).to_be_focused()

@@ -1,14 +1,17 @@
 """Whatever happens to a card, its transactions add up to its balance, which never goes below
-zero (hypothesis: random sequences of issue, redeem, refund, donate, adjust, expire)."""
+zero (hypothesis: random sequences of issue, redeem, refund, donate all or part, adjust,
+expire)."""
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from marketplace.db import db, utcnow
 from marketplace.giftcards import services as cards
 from marketplace.giftcards.models import CardTransaction, GiftCard
+from marketplace.ledger import services as ledger
 from tests import factories
 
 operations = st.lists(st.one_of(
@@ -16,6 +19,7 @@ operations = st.lists(st.one_of(
     st.tuples(st.just("refund"), st.integers(1, 5000)),
     st.tuples(st.just("adjust"), st.integers(-20000, 20000).filter(bool)),
     st.tuples(st.just("donate"), st.just(0)),
+    st.tuples(st.just("donate_part"), st.integers(-100, 20000)),
     st.tuples(st.just("block"), st.just(0)),
     st.tuples(st.just("unblock"), st.just(0)),
     st.tuples(st.just("expire"), st.just(0)),
@@ -47,6 +51,8 @@ def test_transactions_always_add_up_to_the_balance(world, amount, steps):
                 cards.adjust(card.id, value, reason="test", by=admin)
             elif kind == "donate":
                 cards.donate(card.id, association)
+            elif kind == "donate_part":
+                cards.donate(card.id, association, amount_cents=value)
             elif kind == "block":
                 cards.block(card.id, reason="lost", by=admin)
             elif kind == "unblock":
@@ -63,3 +69,7 @@ def test_transactions_always_add_up_to_the_balance(world, amount, steps):
         last = db.session.query(CardTransaction).filter_by(card_id=card.id) \
             .order_by(CardTransaction.id.desc()).first()
         assert last.balance_after_cents == fresh.balance_cents
+        # The association is credited exactly what the cards gave it, whole or in part.
+        given = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(
+            CardTransaction.amount_cents), 0)).where(CardTransaction.kind == "donate"))
+        assert ledger.balance(association.id) == -given

@@ -154,3 +154,32 @@ def test_the_whole_story_balance_reads_18_euros_everywhere(client, shop, login, 
     page = client.get(f"/cards/{card.code}").get_data(as_text=True)
     assert "Balance: €18.00" in page
     assert cards.ledger_sum(card.id) == 1800
+
+
+def test_codes_typed_at_checkout_count_as_gift_card_lookups(make_app):
+    """The checkout answers whether a code is a card: wrong ones use up the same budget as the
+    balance page, and a right one is still accepted once it is used up."""
+    from marketplace.giftcards import codes
+
+    app = make_app(RATELIMIT_ENABLED=True, GIFTCARD_LOOKUP_LIMIT="3 per hour")
+    with app.app_context():
+        shop = make_shop()
+        lamp = make_product(shop.organization, price_cents=1200, stock=5)
+        card = make_card(5000)
+        client = app.test_client()
+        client.post("/cart/add", data={"product_id": lamp.id, "quantity": 1})
+
+        def checkout(typed):
+            return client.post("/checkout", data={
+                "name": "Camille Martin", "email": "camille@example.org", "accept_terms": "y",
+                f"slot-{shop.organization.id}": shop.slot.id, "gift_cards": typed})
+
+        for _ in range(3):
+            response = checkout(codes.new_code())
+            assert response.status_code == 400
+            assert "No gift card has the code" in response.get_data(as_text=True)
+        refused = checkout(codes.new_code())
+        assert refused.status_code == 429
+        assert "Too many wrong codes" in refused.get_data(as_text=True)
+        paid = checkout(card.display_code)
+        assert paid.status_code == 303 and balance(card) == 3800

@@ -64,3 +64,8 @@ def decode_image(image) -> list[str]:
 
 def nonce_of(html: str) -> str:
     return re.search(r'name="nonce" value="([^"]+)"', html).group(1)
+
+
+def ticket_of(html: str) -> str:
+    """What the counter page's "Collected" form carries for the voucher it shows."""
+    return re.search(r'name="ticket" value="([^"]+)"', html).group(1)

@@ -12,12 +12,13 @@ from PIL import Image, ImageDraw
 from marketplace.audit.models import AuditEntry
 from marketplace.db import db
 from marketplace.orders.models import OrderStatus
+from marketplace.organizations import tickets
 from marketplace.payments import refunds
 from marketplace.vouchers import qr
 from marketplace.vouchers.models import Collection
 from tests.factories import make_product
 from tests.payments.helpers import place_order, reload
-from tests.vouchers.helpers import make_shop, nonce_of, paid_order, voucher_of
+from tests.vouchers.helpers import make_shop, nonce_of, paid_order, ticket_of, voucher_of
 
 
 @pytest.fixture
@@ -40,14 +41,21 @@ def scan(client, shop, text):
     return client.get(counter_url(shop, "/scan"), query_string={"q": text})
 
 
-def collect(client, shop, voucher, nonce, lines=None):
-    data = {"nonce": nonce}
+def collect(client, shop, voucher, nonce, lines=None, *, by=None):
+    """ "Collected" on the page of a voucher that `by` (the shop's counter volunteer by default)
+    scanned at this shop's counter."""
+    data = {"nonce": nonce, "ticket": ticket_for(shop, voucher, by or shop.counter)}
     if lines is not None:
         data["line"] = [str(line_id) for line_id in lines]
     else:
         part = reload(voucher.part)
         data["line"] = [str(line.id) for line in part.lines]
-    return client.post(counter_url(shop, f"/vouchers/{voucher.id}/collect"), data=data)
+    return client.post(counter_url(shop, "/collect"), data=data)
+
+
+def ticket_for(shop, voucher, user) -> str:
+    """What the counter page gives with a voucher found by its code (see test_a_bare_voucher_id...)."""
+    return tickets.issue("voucher", voucher.id, user_id=user.id, organization_id=shop.organization.id)
 
 
 def collections(voucher):
@@ -159,16 +167,17 @@ def test_no_line_ticked_is_a_400_and_nothing_happens(client, login, shop, order)
 def test_a_forged_line_value_is_a_400(client, login, shop, order, line):
     login(shop.counter)
     voucher = voucher_of(order.parts[0])
-    response = client.post(counter_url(shop, f"/vouchers/{voucher.id}/collect"),
-                           data={"nonce": "n1", "line": line})
+    response = client.post(counter_url(shop, "/collect"), data={
+        "nonce": "n1", "line": line, "ticket": ticket_for(shop, voucher, shop.counter)})
     assert response.status_code == 400 and collections(voucher) == []
 
 
 def test_a_missing_nonce_is_refused(client, login, shop, order):
     login(shop.counter)
     voucher = voucher_of(order.parts[0])
-    response = client.post(counter_url(shop, f"/vouchers/{voucher.id}/collect"),
-                           data={"line": [str(line.id) for line in order.parts[0].lines]})
+    response = client.post(counter_url(shop, "/collect"), data={
+        "line": [str(line.id) for line in order.parts[0].lines],
+        "ticket": ticket_for(shop, voucher, shop.counter)})
     assert response.status_code == 400 and collections(voucher) == []
 
 
@@ -179,6 +188,7 @@ def test_the_voucher_of_another_seller_is_refused_with_its_name(client, login, s
     response = scan(client, other, voucher.code)
     assert response.status_code == 403
     assert "another seller: Ressourcerie du Canal" in response.get_data(as_text=True)
+    # Even with what a scan at its own counter would give, the other seller cannot collect it.
     response = collect(client, other, voucher, "n1")
     assert response.status_code == 403
     assert collections(voucher) == [] and reload(order.parts[0]).status == OrderStatus.PAID
@@ -234,6 +244,58 @@ def test_staff_must_be_logged_in_and_members(client, login, shop, order, make_us
     login(make_user(email="stranger@example.org"))
     assert collect(client, shop, voucher, "n1").status_code == 404
     assert collections(voucher) == []
+
+
+def test_a_bare_voucher_id_never_hands_goods_over(client, login, shop, order):
+    """Voucher ids run 1, 2, 3...: collecting needs the voucher scanned or typed in this visit,
+    by this volunteer, at this counter."""
+    voucher = voucher_of(order.parts[0])
+    lines = [str(line.id) for line in order.parts[0].lines]
+    login(shop.counter)
+    old_url = counter_url(shop, f"/vouchers/{voucher.id}/collect")
+    assert client.post(old_url, data={"nonce": "n1", "line": lines}).status_code == 404
+    for ticket in (None, "", str(voucher.id), f"{voucher.id}.x.y"):
+        data = {"nonce": "n2", "line": lines} | ({} if ticket is None else {"ticket": ticket})
+        response = client.post(counter_url(shop, "/collect"), data=data)
+        assert response.status_code == 404
+        assert "Scan the voucher" in response.get_data(as_text=True)
+    # What the manager's scan gave is not the volunteer's.
+    login(shop.manager)
+    html = scan(client, shop, voucher.code).get_data(as_text=True)
+    login(shop.counter)
+    response = client.post(counter_url(shop, "/collect"), data={
+        "nonce": "n3", "line": lines, "ticket": ticket_of(html)})
+    assert response.status_code == 404
+    assert collections(voucher) == [] and reload(order.parts[0]).status == OrderStatus.PAID
+    # Scanned by the volunteer: collected.
+    html = scan(client, shop, voucher.code).get_data(as_text=True)
+    response = client.post(counter_url(shop, "/collect"), data={
+        "nonce": nonce_of(html), "line": lines, "ticket": ticket_of(html)})
+    assert response.status_code == 200 and len(collections(voucher)) == 1
+
+
+def test_a_voucher_scanned_long_ago_must_be_scanned_again(client, login, shop, order, app):
+    voucher = voucher_of(order.parts[0])
+    login(shop.counter)
+    html = scan(client, shop, voucher.code).get_data(as_text=True)
+    app.config["COUNTER_TICKET_SECONDS"] = -1
+    response = client.post(counter_url(shop, "/collect"), data={
+        "nonce": nonce_of(html), "ticket": ticket_of(html),
+        "line": [str(line.id) for line in order.parts[0].lines]})
+    assert response.status_code == 400 and "scan it again" in response.get_data(as_text=True)
+    assert collections(voucher) == []
+
+
+def test_the_counter_form_sends_the_scan_in_the_body_not_in_the_address(
+        client, login, shop, order):
+    """A code in a URL stays in the till's history and in the access logs."""
+    login(shop.counter)
+    html = client.get(counter_url(shop)).get_data(as_text=True)
+    form = re.search(r'<form[^>]*id="counter-scan"[^>]*>', html, re.S).group(0)
+    assert 'method="post"' in form
+    voucher = voucher_of(order.parts[0])
+    response = client.post(counter_url(shop, "/scan"), data={"q": qr.voucher_url(voucher)})
+    assert response.status_code == 200 and "2 × Lampe de bureau" in response.get_data(as_text=True)
 
 
 def camera_frame(text: str) -> bytes:

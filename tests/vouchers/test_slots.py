@@ -14,7 +14,7 @@ from marketplace.orders.models import OrderStatus
 from marketplace.payments import refunds
 from tests.factories import make_product
 from tests.payments.helpers import place_order, reload, stock_of
-from tests.vouchers.helpers import make_shop, nonce_of, paid_order, voucher_of
+from tests.vouchers.helpers import make_shop, nonce_of, paid_order, ticket_of, voucher_of
 
 
 @pytest.fixture
@@ -41,7 +41,10 @@ def test_the_slot_page_lists_paid_orders_with_names_items_and_status(client, log
     login(shop.counter)
     html = client.get(slot_url(shop)).get_data(as_text=True)
     assert paid.reference in html and "2 × Lampe de bureau" in html and "Paid" in html
-    assert voucher_of(paid.parts[0]).display_code in html
+    # Counter staff see which voucher it is, not a code they could collect it with.
+    voucher = voucher_of(paid.parts[0])
+    assert f"••••\u2011{voucher.code[4:]}" in html
+    assert voucher.code not in html and voucher.display_code not in html
     assert unpaid.reference not in html  # not paid: nobody comes for it
     assert "Printable list" in html and "orders.csv" in html
     assert "Mark the no-shows" not in html  # counter staff do not change stock
@@ -71,7 +74,7 @@ def test_the_csv_has_one_row_per_order_and_defuses_formulas(client, login, shop,
     assert len(rows) == 2
     reference, name, _phone, status, voucher, items, collected = rows[1]
     assert reference == order.reference and name.startswith("'=")
-    assert status == "Paid" and voucher == voucher_of(order.parts[0]).display_code
+    assert status == "Paid" and voucher == f"••••\u2011{voucher_of(order.parts[0]).code[4:]}"
     assert items == "2 × Lampe de bureau" and collected == ""
 
 
@@ -106,8 +109,8 @@ def test_no_shows_put_the_goods_back_on_sale_and_are_audited(client, login, shop
     voucher = voucher_of(came.parts[0])
     html = client.get(f"/orgs/{shop.organization.id}/counter/scan",
                       query_string={"q": voucher.code}).get_data(as_text=True)
-    client.post(f"/orgs/{shop.organization.id}/counter/vouchers/{voucher.id}/collect",
-                data={"nonce": nonce_of(html), "line": [str(came.parts[0].lines[0].id)]})
+    client.post(f"/orgs/{shop.organization.id}/counter/collect",
+                data={"nonce": nonce_of(html), "ticket": ticket_of(html), "line": [str(came.parts[0].lines[0].id)]})
 
     login(shop.manager)
     with after_the_slot(shop):
@@ -146,8 +149,8 @@ def test_a_shopper_who_took_some_lines_is_not_a_no_show(client, login, shop, lam
     html = client.get(f"/orgs/{shop.organization.id}/counter/scan",
                       query_string={"q": voucher.code}).get_data(as_text=True)
     lamp_line = next(line.id for line in part.lines if line.title == "Lampe de bureau")
-    client.post(f"/orgs/{shop.organization.id}/counter/vouchers/{voucher.id}/collect",
-                data={"nonce": nonce_of(html), "line": [str(lamp_line)]})
+    client.post(f"/orgs/{shop.organization.id}/counter/collect",
+                data={"nonce": nonce_of(html), "ticket": ticket_of(html), "line": [str(lamp_line)]})
     assert reload(part).status == OrderStatus.PAID  # the chair is still to collect
 
     login(shop.manager)
@@ -172,8 +175,8 @@ def test_when_the_seller_keeps_the_goods_aside_the_shopper_can_still_collect(
     login(shop.counter)
     html = client.get(f"/orgs/{shop.organization.id}/counter/scan",
                       query_string={"q": voucher.code}).get_data(as_text=True)
-    client.post(f"/orgs/{shop.organization.id}/counter/vouchers/{voucher.id}/collect",
-                data={"nonce": nonce_of(html), "line": [str(part.lines[0].id)]})
+    client.post(f"/orgs/{shop.organization.id}/counter/collect",
+                data={"nonce": nonce_of(html), "ticket": ticket_of(html), "line": [str(part.lines[0].id)]})
     assert reload(part).status == OrderStatus.COLLECTED
 
 
