@@ -10,8 +10,6 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, url_for
 from flask_babel import format_timedelta
-from flask_babel import lazy_gettext as _l
-from flask_babel.speaklater import LazyString
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import audit
@@ -20,6 +18,8 @@ from marketplace.accounts.models import User, normalize_email
 from marketplace.db import db, utcnow
 from marketplace.errors import DomainError
 from marketplace.extensions import login_manager
+from marketplace.i18n import LazyText, lazy_text
+from marketplace.i18n import lazy_gettext as _l
 from marketplace.notifications.services import queue_email
 
 INVALID_CREDENTIALS = _l("The email address or password is incorrect.")
@@ -374,8 +374,8 @@ def _user_from_payload(payload: dict[str, Any]) -> User | None:
     return db.session.get(User, user_id)
 
 
-def _duration(seconds: int) -> LazyString:
+def _duration(seconds: int) -> LazyText:
     """'3 days', '1 hour'... rendered later, in the recipient's language."""
-    return LazyString(
+    return lazy_text(
         lambda: format_timedelta(timedelta(seconds=seconds), threshold=1, add_direction=False)
     )

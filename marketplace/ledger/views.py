@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from marketplace.db import db
+from marketplace.i18n import lazy_gettext as _l
 from marketplace.ledger import services as ledger
 from marketplace.orders.links import public_url
 from marketplace.organizations.access import member_required

@@ -14,7 +14,6 @@ import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import format_date, format_datetime, format_percent
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import contains_eager
 from wtforms.fields.choices import SelectChoice
@@ -23,6 +22,7 @@ from marketplace import audit
 from marketplace.audit.models import AuditEntry
 from marketplace.db import db, utcnow
 from marketplace.errors import DomainError
+from marketplace.i18n import lazy_gettext as _l
 from marketplace.i18n import money_filter
 from marketplace.orders.links import key_opens
 from marketplace.orders.models import Order, OrderPart, OrderStatus

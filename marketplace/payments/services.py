@@ -17,11 +17,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import url_for
-from flask_babel import lazy_gettext as _l
 
 from marketplace.db import LockTimeout, db, lock_rows, utcnow
 from marketplace.errors import DomainError
 from marketplace.giftcards import payment as card_payment
+from marketplace.i18n import lazy_gettext as _l
 from marketplace.orders import services as orders
 from marketplace.orders.models import Order, OrderStatus
 from marketplace.orders.status import IllegalTransition
