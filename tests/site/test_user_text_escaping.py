@@ -116,7 +116,7 @@ def build_world(kind: str, outbox: list) -> World:
     db.session.commit()
     voucher = db.session.scalar(sa.select(Voucher).where(Voucher.order_part_id == part.id))
 
-    card = cards.issue(5000, buyer_email="giver@example.org", buyer_name=t("CardBuyer"),
+    card = cards.issue(5000, buyer_email=shopper.email, buyer_name=t("CardBuyer"), buyer_user_id=shopper.id,
                        recipient_name=t("Recipient"), recipient_email="friend@example.org",
                        message=t("GiftMessage"), locale="en")
     card_notify.send_card(card)
@@ -158,6 +158,7 @@ PUBLIC = [
 SHOPPER = [
     ("account", "/account", ["Shopper"]),
     ("my orders", "/account/orders", []),
+    ("my gift cards", "/account/cards", ["Recipient"]),
     ("order (account)", lambda w: f"/orders/{w.order.reference}", ["Title", "Seller", "Buyer"]),
     ("invitation", lambda w: w.invitation_path, ["Seller"]),
 ]
@@ -182,6 +183,7 @@ STAFF = [
     ("counter scan", lambda w: f"/orgs/{w.seller.id}/counter/scan?q={w.voucher.token}",
      ["Buyer", "Title"]),
     ("payouts", lambda w: f"/orgs/{w.seller.id}/payouts", ["Seller"]),
+    ("gift card at the counter", lambda w: f"/orgs/{w.seller.id}/counter/cards?q={w.card.code}", []),
 ]
 
 ADMIN = [
@@ -292,8 +294,13 @@ def test_flash_messages_and_form_errors_show_user_text_escaped(client, login, wo
     added = client.post("/cart/add", data={"product_id": w.product.id, "quantity": 1},
                         follow_redirects=True)
     check(added, ["Title"], "flash after adding to the cart")
-    check(client.get("/cart"), ["Title", "Seller"], "cart")
-    check(client.get("/checkout"), ["Title", "Seller", "Place"], "checkout")
+    gift = {"amount": "2000", "for_whom": "gift", "recipient_name": w.text("CartRecipient"),
+            "recipient_email": "pal@example.org", "message": w.text("CartMessage")}
+    check(client.post("/cards/buy", data={**gift, "recipient_email": "not an address"}),
+          ["CartRecipient", "CartMessage"], "gift card form sent back", status=400)
+    check(client.post("/cards/buy", data=gift, follow_redirects=True),
+          ["Title", "CartRecipient"], "cart with a gift card")
+    check(client.get("/checkout"), ["Title", "Seller", "Place", "CartRecipient"], "checkout")
     buyer = {"name": w.text("Buyer"), "email": "ada@example.org", "phone": "", "accept_terms": "y"}
     check(client.post("/checkout", data=buyer), ["Seller", "Buyer"], "checkout without a slot",
           status=400)
