@@ -188,9 +188,9 @@ def _init_extensions(app: Flask) -> None:
     login_manager.user_loader(load_user)
     login_manager.login_view = "accounts.login"
     login_manager.login_message_category = "info"
-    from flask_babel import gettext, lazy_gettext
+    from flask_babel import gettext
 
-    login_manager.login_message = lazy_gettext("Please log in to see this page.")
+    login_manager.login_message = i18n.lazy_gettext("Please log in to see this page.")
     login_manager.localize_callback = gettext
     init_celery(app)
     i18n.init_app(app)

@@ -43,20 +43,30 @@ def end_read_only_transactions(app) -> None:
         if exc is not None or not db.session.registry.has():
             return
         session = db.session()
-        if not session.in_transaction() or session.new or session.dirty or session.deleted:
+        if not session.in_transaction() or session.get_bind().dialect.name != "postgresql":
             return
-        if session.get_bind().dialect.name != "postgresql":
-            return
-        # Asked on the driver's connection: SQLAlchemy's execution layer would cost a page
-        # view more CPU than this saves PostgreSQL on a small request.
-        driver = session.connection().connection.driver_connection
-        try:
-            written = driver.execute(
-                "SELECT pg_current_xact_id_if_assigned() IS NOT NULL").fetchone()[0]
-        except driver.Error:  # an aborted transaction: the rollback ends it
-            return
-        if not written:
+        if nothing_to_commit(session):
             session.commit()
+
+
+def nothing_to_commit(session) -> bool:
+    """True when the session's transaction holds no change of its own: nothing unflushed, and
+    nothing written to the database (asked of PostgreSQL: no transaction id assigned; of
+    SQLite: no write transaction open). Committing it then ends a read, nothing more."""
+    if session.new or session.dirty or session.deleted:
+        return False
+    if not session.in_transaction():
+        return True
+    # Asked on the driver's connection: SQLAlchemy's execution layer would cost a page view
+    # more CPU than this saves PostgreSQL on a small request.
+    driver = session.connection().connection.driver_connection
+    if session.get_bind().dialect.name == "sqlite":
+        return not driver.in_transaction  # pysqlite begins a transaction at the first write
+    try:
+        return not driver.execute(
+            "SELECT pg_current_xact_id_if_assigned() IS NOT NULL").fetchone()[0]
+    except driver.Error:  # an aborted transaction: only a rollback ends it
+        return False
 
 
 def utcnow() -> datetime:

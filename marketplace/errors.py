@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
-from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from marketplace import redact
 from marketplace.db import LockTimeout, db, is_lock_timeout
+from marketplace.i18n import lazy_gettext as _l
 
 
 class DomainError(Exception):

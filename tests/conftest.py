@@ -177,12 +177,17 @@ def outbox(app) -> list:
 
 @pytest.fixture
 def login(client):
-    """login(user): the test client is logged in as this user (no form round trip)."""
+    """login(user): the test client is logged in as this user (no form round trip): a session
+    is recorded for it, and committed."""
 
     def do_login(user):
         g.pop("_login_user", None)  # Flask-Login caches the user of the last request on g
+        key = factories.make_session_key(user)  # a real login, which logging out ends
+        # Committed, as a login request would: a request that rolls back (a refused form)
+        # must not take the login with it. What the test built so far is committed with it.
+        db.session.commit()
         with client.session_transaction() as session:
-            session["_user_id"] = user.get_id()
+            session["_user_id"] = key
             session["_fresh"] = True
         return user
 

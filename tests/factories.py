@@ -45,6 +45,14 @@ def make_user(
     return user
 
 
+def make_session_key(user: User, *, remembered: bool = False) -> str:
+    """A login of `user` on a new device (a UserSession, flushed): the key that the session
+    cookie's "_user_id" holds, as after the login form."""
+    from marketplace.accounts import sessions
+
+    return sessions.start_session(user, remembered=remembered, user_agent="")
+
+
 def make_organization(
     *,
     name: str | None = None,

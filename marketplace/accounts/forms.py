@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+from marketplace.i18n import lazy_gettext as _l
 
 PASSWORD_MAX_LENGTH = 256
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,16 +9,16 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import format_timedelta
-from flask_babel import lazy_gettext as _l
-from flask_babel.speaklater import LazyString
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import audit
-from marketplace.accounts import tokens
+from marketplace.accounts import sessions, tokens
 from marketplace.accounts.models import User, normalize_email
 from marketplace.db import db, utcnow
 from marketplace.errors import DomainError
 from marketplace.extensions import login_manager
+from marketplace.i18n import LazyText, lazy_text
+from marketplace.i18n import lazy_gettext as _l
 from marketplace.notifications.services import queue_email
 from marketplace.urls import external_url
 
@@ -127,25 +126,11 @@ def create_admin(*, email: str, name: str, password: str) -> tuple[User, bool]:
     return user, True
 
 
-@cache
-def _load_user_statement() -> sa.Select:
-    """The user and, in the same statement, the memberships (each with its organization):
-    every staff page asks for them, and a shopper has none (one row either way). Built once,
-    at the first request (the mappers are all configured by then): every request runs it, and
-    a statement built per call computes its cache key each time."""
-    return (sa.select(User).where(User.id == sa.bindparam("user_id"))
-            .options(sa.orm.joinedload(User.memberships)))
-
-
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    raw_id, _, token = (user_id or "").partition(":")
-    if not raw_id.isdigit() or len(raw_id) > 12 or not token:
-        return None
-    user = db.session.execute(_load_user_statement(), {"user_id": int(raw_id)}).unique().scalar_one_or_none()
-    if user is None or user.session_token != token:
-        return None
-    return user
+    """Flask-Login's loader: `user_id` is the key of a login (accounts.sessions), from the
+    session cookie or the remember-me cookie. One statement per request."""
+    return sessions.load(user_id)
 
 
 def _supported_locale(locale: str | None) -> str:
@@ -321,19 +306,23 @@ def reset_password(token: str, *, new_password: str) -> User:
     return user
 
 
-def change_password(user: User, *, current_password: str, new_password: str) -> None:
-    """Change the password of a logged-in user; every other session is logged out."""
+def change_password(user: User, *, current_password: str, new_password: str,
+                    keep_session_id: int | None = None) -> None:
+    """Change the password of a logged-in user; every other session is logged out (the one
+    they changed it from, `keep_session_id`, stays)."""
     if not check_password(user, current_password or ""):
         raise AccountError(_l("Your current password is incorrect."), field="current_password")
     validate_password(new_password, email=user.email)
-    _set_password(user, new_password)
+    _set_password(user, new_password, keep_session_id=keep_session_id)
     audit.record("account.password_changed", user, by=user)
 
 
-def _set_password(user: User, new_password: str) -> None:
+def _set_password(user: User, new_password: str, *, keep_session_id: int | None = None) -> None:
     user.password_hash = hash_password(new_password)
-    user.rotate_session_token()
     db.session.flush()
+    # Whoever knew the old password may be logged in somewhere: those sessions end, and their
+    # remember-me cookies with them.
+    sessions.end_all_sessions(user, keep=keep_session_id)
     queue_email(
         "account_password_changed",
         to=user.email,
@@ -375,8 +364,8 @@ def _user_from_payload(payload: dict[str, Any]) -> User | None:
     return db.session.get(User, user_id)
 
 
-def _duration(seconds: int) -> LazyString:
+def _duration(seconds: int) -> LazyText:
     """'3 days', '1 hour'... rendered later, in the recipient's language."""
-    return LazyString(
+    return lazy_text(
         lambda: format_timedelta(timedelta(seconds=seconds), threshold=1, add_direction=False)
     )

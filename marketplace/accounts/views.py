@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -14,6 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from marketplace.accounts import services as accounts
+from marketplace.accounts import sessions
 from marketplace.accounts.forms import (
     ChangePasswordForm,
     EmailForm,
@@ -23,7 +26,7 @@ from marketplace.accounts.forms import (
     ResetPasswordForm,
 )
 from marketplace.accounts.models import normalize_email
-from marketplace.db import db
+from marketplace.db import db, nothing_to_commit
 from marketplace.extensions import limiter
 from marketplace.i18n import LANG_COOKIE, current_locale_code
 from marketplace.organizations.landing import landing_url
@@ -186,7 +189,9 @@ def login():
             db.session.rollback()
             form.form_errors.append(exc.message)
         else:
-            login_user(user, remember=form.remember_me.data)
+            remember = bool(form.remember_me.data)
+            sessions.start_session(user, remembered=remember, user_agent=request.user_agent.string)
+            login_user(user, remember=remember)
             db.session.commit()
             # The page asked for; else staff go to their organization, shoppers home.
             return redirect(_safe_next_or_none() or landing_url(user) or next_url)
@@ -195,9 +200,26 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated:
+        # Ended on the server: a copy of this browser's cookies opens nothing any more.
+        sessions.end_session(current_user, current_user.session_id)
+        db.session.commit()
     logout_user()
     flash(_("You are logged out. See you soon!"), "info")
     return redirect(url_for("site.home"))
+
+
+@bp.after_app_request
+def _note_session_in_use(response):
+    """Write down now and then (sessions.TOUCH_EVERY) that this request's session is in use,
+    in its own small commit, and only when the request left nothing of its own to commit."""
+    user = g.get("_login_user")  # set by Flask-Login when this request loaded the user
+    if user is None or not sessions.needs_touch(user):
+        return response
+    if nothing_to_commit(db.session()):
+        sessions.touch(user)
+        db.session.commit()
+    return response
 
 
 # Password reset ----------------------------------------------------------------------------
@@ -238,7 +260,7 @@ def reset_password(token: str):
         else:
             db.session.commit()
             if current_user.is_authenticated:
-                logout_user()  # that session was logged out with all the others
+                logout_user()  # this browser's session ended with all the others
             flash(_("Your password was changed. You can now log in with it."), "success")
             return redirect(url_for("accounts.login"))
     return render_template("accounts/reset_password.html", form=form, user=user)
@@ -265,8 +287,39 @@ def account():
             return response
     memberships = sorted(current_user.memberships, key=lambda m: m.organization.name.lower())
     return render_template(
-        "accounts/account.html", form=form, memberships=memberships
+        "accounts/account.html", form=form, memberships=memberships,
+        # This device first, then the most recently used.
+        logins=sorted(sessions.sessions_of(current_user),
+                      key=lambda login: login.id != current_user.session_id),
+        device_label=sessions.device_label,
     )
+
+
+@bp.post("/account/sessions/<int:session_id>/end")
+@login_required
+def end_session(session_id: int):
+    """Log out one of the devices listed on the account page."""
+    ended = sessions.end_session(current_user, session_id)
+    if ended is None:
+        abort(404)
+    db.session.commit()
+    if ended.id == current_user.session_id:
+        logout_user()
+        flash(_("You are logged out. See you soon!"), "info")
+        return redirect(url_for("site.home"))
+    flash(_("%(device)s is logged out.", device=sessions.device_label(ended)), "success")
+    return redirect(url_for("accounts.account"))
+
+
+@bp.post("/account/sessions/end-all")
+@login_required
+def end_all_sessions():
+    """Log out of every device, this one included; "stay logged in" ends everywhere too."""
+    sessions.end_all_sessions(current_user)
+    db.session.commit()
+    logout_user()
+    flash(_("You are logged out of every device."), "success")
+    return redirect(url_for("accounts.login"))
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -277,16 +330,14 @@ def change_password():
         user = current_user._get_current_object()
         try:
             accounts.change_password(
-                user, current_password=form.current_password.data, new_password=form.password.data
+                user, current_password=form.current_password.data, new_password=form.password.data,
+                keep_session_id=user.session_id,
             )
         except accounts.AccountError as exc:
             db.session.rollback()
             _attach_error(form, exc)
         else:
             db.session.commit()
-            # The session token changed: log this browser in again so only the others are out.
-            remembered = current_app.config["REMEMBER_COOKIE_NAME"] in request.cookies
-            login_user(user, remember=remembered)
             flash(
                 _("Your password was changed. Your other devices have been logged out."), "success"
             )

@@ -1,10 +1,11 @@
 """Forms of the platform admin pages."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import DataRequired, Length
+
+from marketplace.i18n import lazy_gettext as _l
 
 
 class ReviewForm(FlaskForm):

@@ -10,10 +10,10 @@ characters at most.
 """
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from marketplace.audit.sentences import KINDS, Facts, kind
+from marketplace.i18n import lazy_gettext as _l
 
 # The filter's groups: an action prefix and its label.
 GROUPS = {

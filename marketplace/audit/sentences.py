@@ -18,9 +18,9 @@ from typing import Any
 from babel.dates import format_skeleton, get_datetime_format, get_day_names
 from babel.lists import format_list
 from flask_babel import format_decimal, format_percent, format_time, get_locale, to_user_timezone
-from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
+from marketplace.i18n import lazy_gettext as _l
 from marketplace.i18n import money_filter
 
 CARD_MASK = "•••• "

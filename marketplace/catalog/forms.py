@@ -5,7 +5,6 @@ from decimal import Decimal
 
 from babel.numbers import format_decimal, format_percent
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -28,6 +27,7 @@ from wtforms.validators import (
 from marketplace.catalog.models import VAT_RATES_BP, Category, StockReason
 from marketplace.catalog.services import MAX_PRICE_CENTS
 from marketplace.i18n import current_locale_code
+from marketplace.i18n import lazy_gettext as _l
 from marketplace.money import parse_amount
 
 # What the browser's file picker offers; the server checks the bytes whatever the name says.

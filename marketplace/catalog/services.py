@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from marketplace import audit
@@ -19,6 +18,7 @@ from marketplace.catalog.models import (
 )
 from marketplace.db import db, lock_rows
 from marketplace.errors import DomainError
+from marketplace.i18n import lazy_gettext as _l
 
 MAX_PHOTOS = 6
 MAX_PRICE_CENTS = 100_000_00

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 
+from marketplace.i18n import lazy_gettext as _l
 from marketplace.i18n import money_filter
 from marketplace.money import parse_amount
 

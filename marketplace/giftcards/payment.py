@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from marketplace import audit
 from marketplace.db import db, lock_rows, utcnow
 from marketplace.giftcards import codes, throttle
 from marketplace.giftcards import services as cards
 from marketplace.giftcards.models import GiftCard, OrderCardPayment, TransactionKind
+from marketplace.i18n import lazy_gettext as _l
 
 MAX_CARDS_PER_ORDER = 5
 

@@ -6,11 +6,11 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
-from flask_babel import lazy_gettext as _l
 
 from marketplace.db import db, utcnow
 from marketplace.giftcards import services as cards
 from marketplace.giftcards.models import CartCard, OrderCard
+from marketplace.i18n import lazy_gettext as _l
 
 MAX_CARDS_PER_CART = 20
 MESSAGE_MAX = 500

@@ -14,7 +14,6 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import format_date
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import audit
@@ -22,6 +21,7 @@ from marketplace.db import db, lock_rows, lock_waits, utcnow
 from marketplace.errors import DomainError
 from marketplace.giftcards import codes
 from marketplace.giftcards.models import CardStatus, CardTransaction, GiftCard, TransactionKind
+from marketplace.i18n import lazy_gettext as _l
 from marketplace.i18n import money_filter
 from marketplace.orders.models import Order
 from marketplace.organizations.models import Organization, OrganizationKind, OrganizationStatus

@@ -1,8 +1,7 @@
 """The words of the seller's money pages, PDF and CSV: what each ledger entry and payout is."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
+from marketplace.i18n import lazy_gettext as _l
 from marketplace.ledger.models import EntryKind, PayoutStatus
 
 KIND_LABELS = {

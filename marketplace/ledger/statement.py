@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from marketplace.db import db, utcnow
 from marketplace.errors import DomainError
 from marketplace.giftcards.models import CardTransaction, GiftCard
+from marketplace.i18n import lazy_gettext as _l
 from marketplace.ledger.models import EntryKind, LedgerEntry, Payout
 from marketplace.pickup.services import local_zone
 

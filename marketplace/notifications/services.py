@@ -53,7 +53,9 @@ def render_email(template: str, *, to: str | list[str], locale: str | None = Non
     locale = locale or current_app.config["BABEL_DEFAULT_LOCALE"]
     context.setdefault("site_name", current_app.config["SITE_NAME"])
     with force_locale(locale):
-        subject = render_template(f"emails/{template}.subject.txt", **context).strip()
+        # One line: a name or title holding a line break must neither end the header nor
+        # make the mail impossible to send.
+        subject = " ".join(render_template(f"emails/{template}.subject.txt", **context).split())
         body = render_template(f"emails/{template}.txt", **context)
         try:
             html = render_template(f"emails/{template}.html", **context)

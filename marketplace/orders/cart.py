@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask import session
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, lazyload
 
 from marketplace.catalog.models import Product
 from marketplace.db import db, utcnow
 from marketplace.errors import DomainError
+from marketplace.i18n import lazy_gettext as _l
 from marketplace.orders.models import Cart, CartLine, expired_units
 from marketplace.organizations.models import OrganizationStatus
 

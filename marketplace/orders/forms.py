@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, StringField, TelField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from marketplace.accounts.forms import email_field
 from marketplace.db import db, utcnow
+from marketplace.i18n import lazy_gettext as _l
 from marketplace.orders.cart import MAX_QUANTITY, CartView, SellerGroup
 from marketplace.orders.models import expired_places
 from marketplace.pickup import services as pickup

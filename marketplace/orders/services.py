@@ -14,7 +14,6 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import audit, money
@@ -22,6 +21,7 @@ from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Product, StockReason
 from marketplace.db import db, lock_rows, update_in_id_order, utcnow
 from marketplace.errors import DomainError
+from marketplace.i18n import lazy_gettext as _l
 from marketplace.orders.cart import CartView, available_quantities
 from marketplace.orders.models import (
     Hold,

@@ -2,12 +2,12 @@
 lines), and the shopper's withdrawal request."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Form, IntegerField, SearchField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from marketplace.i18n import lazy_gettext as _l
 from marketplace.orders.models import OrderLine, OrderStatus
 
 S = OrderStatus

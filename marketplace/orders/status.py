@@ -1,9 +1,8 @@
 """The one function through which orders and their parts change status."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
 from marketplace.errors import DomainError
+from marketplace.i18n import lazy_gettext as _l
 from marketplace.orders.models import OrderStatus
 
 S = OrderStatus

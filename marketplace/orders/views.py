@@ -14,7 +14,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user, login_required, user_logged_in
 from sqlalchemy.exc import SQLAlchemyError
@@ -24,6 +23,7 @@ from marketplace.catalog.views import product_url
 from marketplace.db import commit_keeping_state, db, utcnow
 from marketplace.errors import DomainError
 from marketplace.i18n import current_locale_code
+from marketplace.i18n import lazy_gettext as _l
 from marketplace.notifications.services import queue_email
 from marketplace.orders import cart as carts
 from marketplace.orders import services

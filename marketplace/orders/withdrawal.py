@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask_babel import format_date
-from flask_babel import lazy_gettext as _l
 
 from marketplace import audit
 from marketplace.db import utcnow
 from marketplace.errors import DomainError
+from marketplace.i18n import lazy_gettext as _l
 from marketplace.notifications.services import queue_email
 from marketplace.orders.models import Order, OrderLine, OrderPart, OrderStatus
 from marketplace.payments import services as payments

@@ -1,7 +1,6 @@
 """Forms of the organizations pages: application, details, invitations and roles."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -14,6 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional
 
+from marketplace.i18n import lazy_gettext as _l
 from marketplace.organizations.labels import ESS_STATUS_LABELS, KIND_LABELS, ROLE_LABELS
 from marketplace.organizations.models import EssStatus, OrganizationKind, Role
 from marketplace.organizations.services import CONTACT_FIELDS, IDENTITY_FIELDS, SETTINGS_FIELDS

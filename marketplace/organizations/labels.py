@@ -1,8 +1,7 @@
 """Human names of the organizations' enums, translated when shown (forms, pages, emails)."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
+from marketplace.i18n import lazy_gettext as _l
 from marketplace.organizations.models import EssStatus, OrganizationKind, OrganizationStatus, Role
 
 KIND_LABELS = {

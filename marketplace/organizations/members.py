@@ -7,11 +7,11 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 
 from marketplace import audit
 from marketplace.accounts.models import User, normalize_email
 from marketplace.db import db, lock_rows, utcnow
+from marketplace.i18n import lazy_gettext as _l
 from marketplace.notifications.services import queue_email
 from marketplace.organizations.models import Invitation, Membership, Organization, Role
 from marketplace.organizations.validators import OrganizationError

@@ -8,12 +8,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import audit
 from marketplace.accounts.models import User, normalize_email
 from marketplace.db import db, lock_rows, utcnow
+from marketplace.i18n import lazy_gettext as _l
 from marketplace.notifications.services import queue_email
 from marketplace.organizations.models import (
     SELLER_KINDS,

@@ -8,12 +8,12 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from flask_babel import lazy_gettext as _l
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.fr import siret as stdnum_siret
 from wtforms.validators import ValidationError
 
 from marketplace.errors import DomainError
+from marketplace.i18n import lazy_gettext as _l
 
 # W + 9 digits; Corsican departments write 2A and 2B where others write two digits.
 _RNA = re.compile(r"^W(?:\d{9}|2[AB]\d{7})$")

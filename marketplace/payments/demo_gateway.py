@@ -7,10 +7,10 @@ import hashlib
 import secrets
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from marketplace.db import db, utcnow
 from marketplace.giftcards import payment as card_payment
+from marketplace.i18n import lazy_gettext as _l
 from marketplace.payments.gateway import (
     CheckoutSession,
     GatewayError,

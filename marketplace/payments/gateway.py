@@ -10,10 +10,10 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 
 from marketplace.db import utcnow
 from marketplace.errors import DomainError
+from marketplace.i18n import lazy_gettext as _l
 
 
 @dataclass(frozen=True)

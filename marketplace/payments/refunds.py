@@ -14,7 +14,6 @@ import uuid
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from marketplace import audit
 from marketplace.accounts.models import User
@@ -23,6 +22,7 @@ from marketplace.catalog.models import Product, StockReason
 from marketplace.db import db, lock_rows, utcnow
 from marketplace.errors import DomainError
 from marketplace.giftcards import payment as card_payment
+from marketplace.i18n import lazy_gettext as _l
 from marketplace.ledger import services as ledger
 from marketplace.notifications.services import queue_email
 from marketplace.orders.models import Order, OrderLine, OrderPart, OrderStatus

@@ -10,15 +10,17 @@ commit. Call them with nothing of your own pending; on error they roll back what
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from marketplace.db import LockTimeout, db, lock_rows, utcnow
 from marketplace.errors import DomainError
 from marketplace.giftcards import payment as card_payment
+from marketplace.i18n import lazy_gettext as _l
 from marketplace.orders import services as orders
 from marketplace.orders.models import Order, OrderStatus
 from marketplace.orders.status import IllegalTransition
@@ -26,7 +28,6 @@ from marketplace.payments import refunds
 from marketplace.payments.gateway import (
     CheckoutSession,
     GatewayError,
-    SessionState,
     gateway_for_session,
     get_gateway,
 )
@@ -89,21 +90,40 @@ def start_payment(order: Order) -> CheckoutSession:
     return session
 
 
-def _order_for(state: SessionState) -> Order | None:
-    order = orders.get_by_checkout_session(state.id)
-    if order is None and state.order_id is not None:
-        # The session was made but its id was never stored (crash before the commit).
-        order = db.session.get(Order, state.order_id)
-        if order is not None and order.checkout_session_id not in (None, state.id):
-            log.warning("Order %s was paid through session %s, not its current session %s",
-                        order.reference, state.id, order.checkout_session_id)
+def order_for_session(session_id: str, *, metadata: Mapping[str, Any] | None = None) -> Order | None:
+    """Our order for this checkout session, found in our database before anyone asks the
+    gateway: by the session id we stored, else by the order id and reference that the
+    session's metadata carries (a session made, then the request died before storing its id).
+
+    `metadata` comes from a signed webhook event; both the id and the reference must match:
+    another database on the same Stripe account numbers its orders from 1 too. None means
+    the session is not ours: nothing to do, and nothing to ask the gateway (a stranger's or a
+    forged session id must not make us call Stripe)."""
+    order = orders.get_by_checkout_session(session_id)
+    if order is not None or not metadata:
+        return order
+    order_id, reference = metadata.get("order_id"), metadata.get("reference")
+    if not isinstance(order_id, str) or not order_id.isdigit() or len(order_id) > 12 \
+            or not isinstance(reference, str):
+        return None
+    order = db.session.get(Order, int(order_id))
+    if order is None or order.reference != reference:
+        return None
+    if order.checkout_session_id not in (None, session_id):
+        log.warning("Order %s was paid through session %s, not its current session %s",
+                    order.reference, session_id, order.checkout_session_id)
     return order
 
 
-def fulfil_checkout_session(session_id: str) -> Order | None:
+def fulfil_checkout_session(
+    session_id: str, *, metadata: Mapping[str, Any] | None = None
+) -> Order | None:
     """The one idempotent fulfilment of a checkout session; safe to run twice or concurrently.
 
-    Called by the webhook, by the success page and by `flask payments reconcile`. Commits:
+    Called by the webhook (with the session's `metadata` from the signed event), by the
+    success page and by `flask payments reconcile`. Commits:
+    0. find the order in our database (order_for_session): a session no order has ends here,
+       with nothing asked of the gateway;
     1. re-read the session from the gateway (no lock held): only what it says counts, so the
        order in which webhooks arrive does not matter;
     2. lock the order; if paid, mark it paid (holds become sales, confirmation email queued);
@@ -111,11 +131,15 @@ def fulfil_checkout_session(session_id: str) -> Order | None:
     3. if a refund is due: call the gateway, then record it and email the shopper; commit.
     Returns the order, or None when no order matches the session (logged).
     """
+    order = order_for_session(session_id, metadata=metadata)
+    if order is None:
+        log.warning("No order for checkout session %s: nothing done", session_id)
+        return None
     gateway = gateway_for_session(session_id)
     state = gateway.retrieve_session(session_id)
-    order = _order_for(state)
-    if order is None:
-        log.warning("No order for checkout session %s", session_id)
+    if state.order_id is not None and state.order_id != order.id:
+        log.error("Checkout session %s names order id %s, not order %s: nothing done",
+                  session_id, state.order_id, order.reference)
         return None
     if not state.is_paid:
         return order

@@ -10,10 +10,10 @@ from typing import Any
 
 import stripe
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 
 from marketplace.giftcards import payment as card_payment
 from marketplace.giftcards import purchase
+from marketplace.i18n import lazy_gettext as _l
 from marketplace.payments.gateway import (
     CheckoutSession,
     GatewayError,

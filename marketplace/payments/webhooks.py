@@ -51,12 +51,15 @@ def handle_event(event: dict[str, Any]) -> str:
     if event_type in PAID_EVENTS | ENDED_EVENTS and object_id is None:
         raise MalformedEvent(f"{event_type} without a session id")
 
+    # A session no order of ours has (another shop on the account, a forged id) is recorded
+    # and left alone: fulfilment looks the order up before it asks Stripe anything.
+    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else None
     if event_type in PAID_EVENTS:
-        order = services.fulfil_checkout_session(object_id)
+        order = services.fulfil_checkout_session(object_id, metadata=metadata)
         result = "no order" if order is None else f"order {order.reference}: {order.status.value}"
     elif event_type in ENDED_EVENTS:
         # Re-read first: Stripe's word on the session counts, not the order of arrival.
-        order = services.fulfil_checkout_session(object_id)
+        order = services.fulfil_checkout_session(object_id, metadata=metadata)
         if order is not None and order.status == OrderStatus.PENDING_PAYMENT:
             order = services.release_checkout_session(object_id, expire_remote=False)
         result = "no order" if order is None else f"order {order.reference}: {order.status.value}"

@@ -5,7 +5,6 @@ from datetime import datetime
 
 from babel.dates import get_day_names
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -28,6 +27,7 @@ from wtforms.validators import (
 )
 
 from marketplace.db import utcnow
+from marketplace.i18n import lazy_gettext as _l
 from marketplace.pickup.services import local_zone
 
 MAX_CAPACITY = 1000

@@ -7,11 +7,11 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 
 from marketplace import audit
 from marketplace.db import db, lock_rows, utcnow
 from marketplace.errors import DomainError
+from marketplace.i18n import lazy_gettext as _l
 from marketplace.pickup.models import PickupLocation, PickupSlot, SlotTemplate
 
 DEFAULT_WEEKS_AHEAD = 3

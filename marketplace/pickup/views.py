@@ -4,12 +4,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
 
 from marketplace.db import db
 from marketplace.errors import DomainError
+from marketplace.i18n import lazy_gettext as _l
 from marketplace.organizations.access import member_required, owned_or_404
 from marketplace.organizations.models import Role
 from marketplace.pickup import services

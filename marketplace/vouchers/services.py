@@ -13,7 +13,6 @@ from functools import cache
 
 import sqlalchemy as sa
 from flask_babel import format_date, format_time
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import audit
@@ -21,6 +20,7 @@ from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Product, StockReason
 from marketplace.db import db, lock_rows, lock_waits, utcnow
 from marketplace.errors import DomainError
+from marketplace.i18n import lazy_gettext as _l
 from marketplace.orders.models import Order, OrderLine, OrderPart, OrderStatus
 from marketplace.orders.status import IllegalTransition, can_transition, transition
 from marketplace.pickup.models import PickupSlot

@@ -31,11 +31,11 @@ def test_login_without_the_csrf_token_is_refused(make_app):
 def test_logout_without_the_csrf_token_does_not_log_out(make_app):
     app = make_app(WTF_CSRF_ENABLED=True)
     with app.app_context():
-        user = factories.make_user()
+        key = factories.make_session_key(factories.make_user())
         db.session.commit()
         client = app.test_client()
         with client.session_transaction() as session:
-            session["_user_id"] = user.get_id()
+            session["_user_id"] = key
 
         assert client.post("/logout").status_code == 400
         assert is_logged_in(client)

@@ -190,10 +190,11 @@ def test_the_confirmation_forms_carry_the_csrf_token_and_need_it(make_app):
         admin_user = factories.make_user(is_admin=True, email="csrf-admin@example.org")
         org = factories.make_organization(name="Atelier Vélo Solidaire",
                                           status=OrganizationStatus.PENDING)
+        key = factories.make_session_key(admin_user)
         db.session.commit()
         client = app.test_client()
         with client.session_transaction() as session:
-            session["_user_id"] = admin_user.get_id()
+            session["_user_id"] = key
         for step in ("approve", "reject"):
             page = client.get(f"/admin/organizations/{org.id}/{step}").get_data(as_text=True)
             assert 'name="csrf_token"' in page

@@ -8,6 +8,7 @@ from marketplace.db import LockTimeout, db
 from marketplace.orders import cart as carts
 from marketplace.orders import services as orders
 from marketplace.orders.models import Cart, Hold, HoldState
+from tests import factories
 from tests.orders.helpers import make_cart, make_slot
 
 pytestmark = pytest.mark.postgres
@@ -129,10 +130,11 @@ def test_a_lock_wait_in_any_statement_answers_busy(make_app, make_organization, 
         manager = make_user()
         seller = make_organization(members={Role.MANAGER: manager})
         product = make_product(seller, stock=5)
+        key = factories.make_session_key(manager)
         db.session.commit()
         client = app.test_client()
         with client.session_transaction() as session:
-            session["_user_id"] = manager.get_id()
+            session["_user_id"] = key
 
         other = db.engine.connect()
         blocker = other.begin()

@@ -14,6 +14,7 @@ from marketplace.organizations.models import OrganizationKind, Role
 from marketplace.payments import services as payments
 from marketplace.payments.demo_gateway import DemoGateway
 from marketplace.payments.models import DemoCheckoutSession, Refund, RefundStatus
+from tests.factories import make_session_key
 from tests.orders.helpers import make_cart, make_slot, place_order
 
 pytestmark = pytest.mark.english
@@ -40,10 +41,11 @@ def seller(make_organization, staff):
 def login_as(client, staff):
     def do_login(role_or_user):
         user = staff[role_or_user] if isinstance(role_or_user, Role) else role_or_user
+        key = make_session_key(user)
         db.session.commit()  # what the test built is saved, as if made by earlier requests
         g.pop("_login_user", None)
         with client.session_transaction() as session:
-            session["_user_id"] = user.get_id()
+            session["_user_id"] = key
             session["_fresh"] = True
         return user
 
@@ -343,10 +345,11 @@ def test_every_post_form_carries_its_csrf_token(make_app, seller, shop, staff):
     shopper_page = f"/orders/{order.reference}/withdrawal?key={order_key(order)}"
     part_page = f"/orgs/{seller.id}/orders/{part.id}"
     (line,) = part.lines
+    key = make_session_key(staff[Role.MANAGER])
     db.session.commit()
     client = make_app(WTF_CSRF_ENABLED=True).test_client()
     with client.session_transaction() as session:
-        session["_user_id"] = staff[Role.MANAGER].get_id()
+        session["_user_id"] = key
 
     page = client.get(part_page).get_data(as_text=True)
     forms = re.findall(r'<form[^>]*method="post".*?</form>', page, flags=re.S)

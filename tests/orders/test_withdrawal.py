@@ -15,6 +15,7 @@ from marketplace.orders.withdrawal import (
     withdrawable_lines,
     withdrawal_deadline,
 )
+from tests.factories import make_session_key
 from tests.orders.helpers import make_cart, make_slot, place_order
 from tests.orders.test_staff_orders import pay
 
@@ -222,5 +223,5 @@ def test_only_the_orders_account_holder_sees_the_page_without_a_key(
     for user, status in ((eve, 404), (ada, 200)):
         g.pop("_login_user", None)
         with client.session_transaction() as session:
-            session["_user_id"] = user.get_id()
+            session["_user_id"] = make_session_key(user)
         assert client.get(url).status_code == status

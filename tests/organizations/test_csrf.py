@@ -3,22 +3,23 @@ import re
 
 from marketplace.db import db
 from marketplace.organizations.models import OrganizationStatus, Role
+from tests.factories import make_session_key
 
 
 def test_every_post_form_carries_a_csrf_token(make_app, make_user, make_organization):
     owner = make_user()
     admin = make_user(is_admin=True)
     org = make_organization(owner=owner, members={Role.COUNTER: make_user()}, status=OrganizationStatus.PENDING)
+    pages = {
+        make_session_key(owner): ["/organizations/apply", f"/orgs/{org.id}/edit", f"/orgs/{org.id}/members"],
+        make_session_key(admin): [f"/admin/organizations/{org.id}", f"/admin/organizations/{org.id}/approve",
+                                  f"/admin/organizations/{org.id}/reject"],
+    }
     db.session.commit()
     org_id = org.id
     secure_app = make_app(WTF_CSRF_ENABLED=True)
     client = secure_app.test_client()
 
-    pages = {
-        owner.get_id(): ["/organizations/apply", f"/orgs/{org_id}/edit", f"/orgs/{org_id}/members"],
-        admin.get_id(): [f"/admin/organizations/{org_id}", f"/admin/organizations/{org_id}/approve",
-                         f"/admin/organizations/{org_id}/reject"],
-    }
     forms_seen = 0
     for user_id, paths in pages.items():
         with client.session_transaction() as session:

@@ -247,7 +247,11 @@ def test_a_session_whose_id_was_never_stored_is_found_by_its_metadata(client, sh
     assert_paid_once(order, lamp, seller, outbox)
 
 
-def test_a_session_stripe_does_not_know_is_stored_and_not_retried(client, app):
+def test_a_session_stripe_does_not_know_is_stored_and_not_retried(client, pending):
+    # Our order names a session the Stripe account does not have (keys of another account).
+    order, _ = pending
+    order.checkout_session_id = "cs_test_unknown"
+    db.session.commit()
     response = deliver(client, event("checkout.session.completed", {"id": "cs_test_unknown"}))
     assert response.status_code == 200 and "unknown to Stripe" in response.json["message"]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(PaymentEvent)) == 1

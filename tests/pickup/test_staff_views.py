@@ -14,6 +14,7 @@ from marketplace.db import db
 from marketplace.organizations.models import Role
 from marketplace.pickup import services as pickup
 from marketplace.pickup.models import PickupLocation, PickupSlot, SlotTemplate
+from tests.factories import make_session_key
 
 # A Tuesday, 09:00 in Paris (UTC+1 in winter).
 NOW = "2026-12-01 08:00:00"
@@ -356,8 +357,9 @@ def test_a_double_click_on_publish_is_not_an_error(app, shop):
     for weekday in range(7):
         pickup.save_template(None, location, weekday=weekday, start_time=time(22), end_time=time(23),
                              capacity=3, cutoff_hours=0, by=None)
+    user_id = make_session_key(manager)
     db.session.commit()
-    url, user_id = f"/orgs/{org.id}/pickup/{location.id}/generate", manager.get_id()
+    url = f"/orgs/{org.id}/pickup/{location.id}/generate"
     statuses, start = [], threading.Barrier(2)
 
     def click():

@@ -1,9 +1,10 @@
 """The counter's one-request redemption (JSON): express scanning and scanner apps."""
 import pytest
 
+from marketplace.db import db
 from marketplace.orders.models import OrderStatus
 from marketplace.vouchers import qr
-from tests.factories import make_product
+from tests.factories import make_product, make_session_key
 from tests.payments.helpers import reload
 from tests.vouchers.helpers import make_shop, paid_order, voucher_of
 
@@ -68,9 +69,11 @@ def test_the_csrf_token_is_required(make_app, login):
     with app.app_context():
         shop = make_shop()
         order = paid_order([(make_product(shop.organization, stock=5), 1)])
+        key = make_session_key(shop.counter)
+        db.session.commit()
         client = app.test_client()
         with client.session_transaction() as session:
-            session["_user_id"] = shop.counter.get_id()
+            session["_user_id"] = key
             session["_fresh"] = True
         response = client.post(f"/orgs/{shop.organization.id}/counter/redeem",
                                json={"q": voucher_of(order.parts[0]).code, "nonce": "n"})
