@@ -64,7 +64,8 @@ class ProductQuerySchema(_QuerySchema):
         validate=validate.OneOf(SORTS),
         metadata={
             "description": "Defaults to relevance when searching (q), else newest. Relevance "
-            "without q, or on a database without ranking, orders by newest."
+            "puts a word found in the title above one found in the category, and both above "
+            "one found in the description or the seller's name; without q it orders by newest."
         },
     )
     cursor = fields.String(
