@@ -138,13 +138,11 @@ def list_products(filters: ProductFilters) -> ProductPage:
     if filters.max_price_cents is not None:
         stmt = stmt.where(Product.price_cents <= filters.max_price_cents)
 
-    searching = False
+    match = None
     if filters.q:
-        clause = search.match_clause(table, filters.q)
-        if clause is None:
+        match = search.match_clause(table, filters.q)
+        if match is None:
             return page
-        stmt = stmt.where(clause)
-        searching = True
 
     if db.session.get_bind().dialect.name == "postgresql":
         # psycopg prepares a statement after 5 runs and PostgreSQL may then switch to a
@@ -154,7 +152,7 @@ def list_products(filters: ProductFilters) -> ProductPage:
         db.session.execute(sa.text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
     sort = filters.sort if filters.sort in SORTS else "newest"
-    if sort == "relevance" and not searching:
+    if sort == "relevance" and match is None:
         sort = "newest"  # without words to rank by, the newest come first
 
     if sort == "relevance":
@@ -165,14 +163,8 @@ def list_products(filters: ProductFilters) -> ProductPage:
                 raise InvalidCursor(filters.cursor)
         # Rank only the newest RELEVANCE_CANDIDATES matches: a common word can match a quarter
         # of 100,000 products, and ranking them all costs tens of milliseconds, while the
-        # newest matches come from a backward scan of the primary key in a few.
-        candidates = (
-            stmt.with_only_columns(Product.id)
-            .order_by(Product.id.desc())
-            .limit(RELEVANCE_CANDIDATES)
-            .subquery()
-        )
-        scores = search.relevance(table, filters.q, candidates)
+        # newest matches are found in a few.
+        scores = search.relevance(table, filters.q, stmt, candidates=RELEVANCE_CANDIDATES)
         score, product_id = scores.selected_columns.score, scores.selected_columns.id
         best = scores.order_by(score.desc(), product_id.desc()).offset(offset).limit(limit + 1).subquery()
         ranked = (
@@ -186,6 +178,8 @@ def list_products(filters: ProductFilters) -> ProductPage:
             page.next_cursor = encode_cursor([offset + limit])
         return page
 
+    if match is not None:
+        stmt = stmt.where(match)
     key, descending = {
         "newest": (None, True),
         "price_asc": (Product.price_cents, False),
