@@ -68,7 +68,7 @@ class SearchDocument:
         return " ".join(part for part in (self.title, self.category, self.body) if part)
 
     def row(self, product_id: int) -> dict:
-        """Parameters of `index_statement()` for this product."""
+        """This product's entry for `index_rows()`."""
         return {"id": product_id, "title": self.title, "category": self.category, "body": self.body}
 
 
