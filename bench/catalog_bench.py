@@ -61,24 +61,28 @@ def seed(n_products: int, rng: random.Random) -> None:
     db.session.flush()
     categories = [c for c in db.session.scalars(sa.select(Category)) if c.parent_id is not None]
     now = utcnow()
-    batch, fts = [], []
+    parent_names = {c.id: [c.name_fr, c.name_en] for c in db.session.scalars(sa.select(Category))}
+    batch, index = [], []
     for i in range(1, n_products + 1):
         seller = sellers[i % len(sellers)]
         category = rng.choice(categories)
         title = f"{rng.choice(NOUNS).capitalize()} {rng.choice(ADJECTIVES)} n°{i}"
         description = " ".join(rng.choice(NOUNS + ADJECTIVES) for _ in range(12))
-        text = search.document_for(title, description, category.name_fr, category.name_en, seller.name, seller.town)
+        document = search.search_document(
+            title=title, description=description, seller_name=seller.name, town=seller.town,
+            category_names=[category.name_fr, category.name_en, *parent_names[category.parent_id]],
+        )
         batch.append({
             "id": i, "organization_id": seller.id, "category_id": category.id, "title": title,
             "description": description, "price_cents": rng.randrange(100, 30000, 10),
             "vat_rate_bp": 2000, "stock": rng.choice([0, 1, 2, 5, 10, None]), "is_perishable": False,
-            "status": "active" if rng.random() > 0.05 else "archived", "search_text": text,
+            "status": "active" if rng.random() > 0.05 else "archived", "search_text": document.text,
             "created_at": now, "updated_at": now,
         })
-        fts.append({"id": i, "body": " ".join(search.singular(w) for w in text.split())})
+        index.append(document.row(i))
         if len(batch) == 5000:
-            _flush(batch, fts)
-    _flush(batch, fts)
+            _flush(batch, index)
+    _flush(batch, index)
     if db.engine.dialect.name == "postgresql":
         db.session.execute(sa.text("SELECT setval(pg_get_serial_sequence('product', 'id'), :n)"), {"n": n_products})
     db.session.commit()
@@ -90,14 +94,13 @@ def seed(n_products: int, rng: random.Random) -> None:
         db.session.commit()
 
 
-def _flush(batch, fts):
+def _flush(batch, index):
     if not batch:
         return
     db.session.execute(sa.insert(Product.__table__), batch)
-    if db.engine.dialect.name == "sqlite":
-        db.session.execute(sa.text(f"INSERT INTO {search.FTS_TABLE} (rowid, body) VALUES (:id, :body)"), fts)
+    search.index_rows(index)
     batch.clear()
-    fts.clear()
+    index.clear()
 
 
 def measure(client, urls: list[str], repeat: int) -> tuple[float, float]:

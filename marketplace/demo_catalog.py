@@ -140,7 +140,7 @@ def picture(title: str) -> bytes:
 
 
 def seed_catalog(*, with_photos: bool = True) -> int:
-    """Products, locations, templates and two weeks of slots for the demo sellers; idempotent."""
+    """Products, locations, templates and the coming weeks' slots of the demo sellers; idempotent."""
     created = 0
     for slug, items in PRODUCTS.items():
         org = db.session.scalar(sa.select(Organization).where(Organization.slug == slug))
@@ -160,7 +160,6 @@ def seed_catalog(*, with_photos: bool = True) -> int:
             created += 1
         _seed_pickup(org, owner)
     db.session.flush()
-    _make_one_slot_full()
     return created
 
 
@@ -175,17 +174,5 @@ def _seed_pickup(org: Organization, owner) -> None:
         for weekday, start, end, capacity, cutoff in templates:
             pickup.save_template(None, location, weekday=weekday, start_time=start, end_time=end,
                                  capacity=capacity, cutoff_hours=cutoff, by=owner)
-    pickup.generate_slots(location, weeks=2)
-
-
-def _make_one_slot_full() -> None:
-    """The ressourcerie's next open slot shows as full (its places are all booked)."""
-    org = db.session.scalar(sa.select(Organization).where(Organization.slug == "ressourcerie-la-trouvaille"))
-    if org is None:
-        return
-    slots = pickup.upcoming_slots(org.id)
-    if slots and not any(s.booked >= s.capacity for s in slots):
-        open_slots = [s for s in slots if pickup.slot_state(s) == pickup.SlotState.OPEN]
-        if open_slots:
-            open_slots[0].booked = open_slots[0].capacity
-    db.session.flush()
+    # As far ahead as the sellers' pickup pages say, and as the weekly job publishes them.
+    pickup.generate_slots(location, weeks=pickup.DEFAULT_WEEKS_AHEAD)

@@ -1,7 +1,9 @@
 """Demo money: a few paid orders, a gift card partly spent at a counter, and Stripe accounts
 (simulated) for two sellers, so that the counter, the gift card pages, "What we owe you" and
-`flask payouts run` have something to show. Everything goes through the real services and the
-demo gateway. Loaded once (when the demo has no order yet)."""
+`flask payouts run` have something to show; and one pickup slot of the ressourcerie booked up
+by shoppers, so that the shop pages show a full slot ("Complet") with who is coming. Everything
+goes through the real services and the demo gateway: every booked place is a paid order with
+its pickup voucher. Loaded once (when the demo has no order yet)."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -9,6 +11,7 @@ from flask import current_app
 
 from marketplace.catalog.models import Product, ProductStatus
 from marketplace.db import db
+from marketplace.demo import DEMO_DOMAIN
 from marketplace.giftcards import services as cards
 from marketplace.orders import cart as carts
 from marketplace.orders import services as orders
@@ -22,6 +25,21 @@ from marketplace.pickup import services as pickup
 SALES = ("ressourcerie-la-trouvaille", "atelier-velo-la-roue-libre", "boutique-equitable-terre-commune")
 CONNECTED = ("ressourcerie-la-trouvaille", "atelier-velo-la-roue-libre")
 CARD_SELLER = "epicerie-solidaire-le-panier-partage"
+# The seller whose next open slot the demo shoppers below book up (with the demo's shopper).
+FULL_SLOT_SELLER = "ressourcerie-la-trouvaille"
+# Shoppers who ordered as guests (name, email local part): enough for that seller's slots.
+GUEST_SHOPPERS = [
+    ("Mamadou Diallo", "mamadou.diallo"),
+    ("Léa Fontaine", "lea.fontaine"),
+    ("Hugo Lemaire", "hugo.lemaire"),
+    ("Fatima Benaïssa", "fatima.benaissa"),
+    ("Jeanne Morel", "jeanne.morel"),
+    ("Nicolas Petit", "nicolas.petit"),
+    ("Aïcha Traoré", "aicha.traore"),
+    ("Pierre Marchand", "pierre.marchand"),
+    ("Chloé Garnier", "chloe.garnier"),
+    ("Antoine Roux", "antoine.roux"),
+]
 
 
 def seed_money(shopper) -> str | None:
@@ -30,9 +48,10 @@ def seed_money(shopper) -> str | None:
         return None
     sellers = {o.slug: o for o in db.session.scalars(
         sa.select(Organization).where(Organization.slug.in_(SALES + (CARD_SELLER,))))}
+    camille = orders.Buyer(email=shopper.email, name=shopper.name, user_id=shopper.id)
     with current_app.test_request_context(base_url=current_app.config["SERVER_BASE_URL"]):
-        for slug in SALES:
-            _paid_order(shopper, sellers[slug])
+        booked = {slug: _paid_order(camille, sellers[slug]) for slug in SALES}
+        _book_up(booked.get(FULL_SLOT_SELLER), sellers[FULL_SLOT_SELLER])
     card = cards.issue(5000, buyer_email=shopper.email, buyer_name=shopper.name,
                        buyer_user_id=shopper.id)
     db.session.flush()
@@ -48,26 +67,35 @@ def seed_money(shopper) -> str | None:
     return card.display_code
 
 
-def _paid_order(shopper, organization) -> None:
+def _book_up(slot, organization) -> None:
+    """Guest shoppers order one item each in `slot` until its places are all booked."""
+    if slot is None:
+        return
+    for name, local in GUEST_SHOPPERS:
+        if slot.places_left == 0:
+            break
+        buyer = orders.Buyer(email=f"{local}@{DEMO_DOMAIN}", name=name)
+        if _paid_order(buyer, organization, slot=slot) is None:
+            break
+
+
+def _paid_order(buyer: orders.Buyer, organization, *, slot=None):
+    """A paid order of one item of the seller's, in `slot` or its first open slot; the slot."""
     product = db.session.scalar(
         sa.select(Product).where(Product.organization_id == organization.id,
                                  Product.status == ProductStatus.ACTIVE,
-                                 sa.or_(Product.stock.is_(None), Product.stock >= 3))
-        .order_by(Product.id).limit(1))
-    slots = pickup.upcoming_slots(organization.id)
-    held = orders.slot_places_held([slot.id for slot in slots])
-    slot = next((slot for slot in slots
-                 if pickup.slot_state(slot, taken=slot.booked + held[slot.id])
-                 == pickup.SlotState.OPEN), None)
+                                 sa.or_(Product.stock.is_(None), Product.stock - Product.held_units >= 1))
+        .order_by(Product.stock.desc().nulls_first(), Product.id).limit(1))
+    slots = [slot] if slot is not None else pickup.upcoming_slots(organization.id)
+    held = orders.slot_places_held([s.id for s in slots])
+    slot = next((s for s in slots
+                 if pickup.slot_state(s, taken=s.booked + held[s.id]) == pickup.SlotState.OPEN), None)
     if product is None or slot is None:
-        return
+        return None
     cart = carts.new_cart()
     carts.add(cart, product, 1)
-    order = orders.checkout(
-        carts.view(cart),
-        buyer=orders.Buyer(email=shopper.email, name=shopper.name, user_id=shopper.id),
-        slot_ids={organization.id: slot.id}, accepted_terms=True,
-    )
+    order = orders.checkout(carts.view(cart), buyer=buyer, slot_ids={organization.id: slot.id},
+                            accepted_terms=True)
     db.session.delete(cart)
     db.session.commit()
     session = payments.start_payment(order)
@@ -75,3 +103,6 @@ def _paid_order(shopper, organization) -> None:
     DemoGateway().complete(session.id)
     db.session.commit()
     payments.fulfil_checkout_session(session.id)
+    db.session.commit()
+    db.session.refresh(slot)
+    return slot

@@ -83,7 +83,10 @@ def register(app: Flask) -> None:
             return exc
         if exc.code == 429:
             return render_error(429)
-        return render_error(exc.code or 500, None if exc.code in MESSAGES else exc.description)
+        body, status = render_error(exc.code or 500, None if exc.code in MESSAGES else exc.description)
+        # A 405 says which methods the URL takes (RFC 9110), on the site and in the API alike.
+        allowed = getattr(exc, "valid_methods", None)
+        return body, status, {"Allow": ", ".join(allowed)} if allowed else {}
 
     @app.errorhandler(Exception)
     def unexpected_error(exc):

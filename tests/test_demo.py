@@ -73,3 +73,55 @@ def test_the_demo_has_money_to_pay_out_once(app):
     second = runner.invoke(args=["payouts", "run"])
     assert "0 payout(s) sent" in second.output
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Payout)) == 2
+
+
+def test_the_full_slot_of_the_demo_is_full_of_real_paid_orders(app):
+    """The slot the demo shows as full ("Complet") is full because shoppers booked it: one paid
+    order with its pickup voucher per place, each from another shopper."""
+    from marketplace.orders.models import OrderPart
+    from marketplace.pickup import services as pickup
+    from marketplace.pickup.models import PickupSlot
+    from marketplace.vouchers.models import Voucher
+
+    assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
+    full = [slot for slot in db.session.scalars(sa.select(PickupSlot))
+            if pickup.slot_state(slot) == pickup.SlotState.FULL]
+    assert len(full) == 1
+    (slot,) = full
+    parts = db.session.scalars(sa.select(OrderPart).where(OrderPart.slot_id == slot.id)).all()
+    assert len(parts) == slot.capacity == slot.booked
+    assert all(part.status.value == "paid" and part.order.status.value == "paid" for part in parts)
+    assert len({part.order.email for part in parts}) == slot.capacity
+    vouchers = db.session.scalars(sa.select(Voucher).where(Voucher.order_part_id.in_([p.id for p in parts]))).all()
+    assert len(vouchers) == slot.capacity
+    # Every other slot's bookings are real orders too.
+    for other in db.session.scalars(sa.select(PickupSlot)):
+        booked = db.session.scalar(sa.select(sa.func.count()).select_from(OrderPart).where(
+            OrderPart.slot_id == other.id, OrderPart.status.in_(["paid", "collected"])))
+        assert other.booked == booked, other
+
+
+def test_the_demo_publishes_slots_as_far_ahead_as_its_pages_say(app):
+    import re
+    from datetime import timedelta
+
+    from marketplace.db import utcnow
+    from marketplace.pickup import services as pickup
+    from marketplace.pickup.models import PickupLocation, PickupSlot
+
+    assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
+    client = app.test_client()
+    login = client.post("/login", data={"email": "claire.dumont@demo.ess-marche.fr",
+                                        "password": "solidaire-2026"})
+    assert login.status_code == 302
+    org = db.session.scalar(sa.select(Organization).where(Organization.slug == "ressourcerie-la-trouvaille"))
+    page = client.get(f"/orgs/{org.id}/pickup").get_data(as_text=True)
+    said = re.search(r"(\d+)\s+semaines", page)
+    assert said, page
+    weeks = int(said.group(1))
+    today = utcnow().astimezone(pickup.local_zone()).date()
+    for location in db.session.scalars(sa.select(PickupLocation)):
+        last = db.session.scalar(sa.select(sa.func.max(PickupSlot.starts_at))
+                                 .where(PickupSlot.location_id == location.id))
+        last_day = last.astimezone(pickup.local_zone()).date() if last.tzinfo else last.date()
+        assert today + timedelta(weeks=weeks - 1) <= last_day < today + timedelta(weeks=weeks), location.name

@@ -94,3 +94,58 @@ def test_the_held_counters_start_from_the_holds_already_there(empty_database_url
                 connection.rollback()
         downgrade(revision="0004")
         db.engine.dispose()
+
+
+def test_the_search_index_is_rebuilt_with_its_weights(empty_database_url):
+    """0006 splits the search index into title, category and the rest: products already there
+    are found and ranked by it (a word in the title first, accents folded), and going back
+    to 0005 gives the old index again."""
+    import datetime
+
+    import sqlalchemy as sa
+
+    from marketplace.catalog.listing import ProductFilters, list_products
+
+    app = create_app("testing", overrides={"SQLALCHEMY_DATABASE_URI": empty_database_url})
+    with app.app_context():
+        upgrade(revision="0005")
+        now = datetime.datetime.now(datetime.UTC)
+        with db.engine.begin() as connection:
+            category = connection.execute(
+                sa.text("SELECT id FROM category WHERE slug = 'home-furniture'")).scalar()
+            seller = connection.execute(sa.text(
+                "INSERT INTO organization (kind, status, name, slug, address_line, postcode, town, "
+                "vat_exempt, ess_status, description, commission_rate_bp, restock_no_shows, "
+                "payouts_enabled, created_at, updated_at) VALUES ('association', 'approved', "
+                "'Ressourcerie du Canal', 'canal', '1 quai', '69001', 'Lyon', true, 'association', '', "
+                "500, true, false, :now, :now) RETURNING id"), {"now": now}).scalar()
+            for title, description in (("Lampe de chevet", "Abat-jour en lin."),
+                                        ("Table de nuit en chêne", "Avec sa lampe assortie.")):
+                connection.execute(sa.text(
+                    "INSERT INTO product (organization_id, category_id, title, description, "
+                    "price_cents, vat_rate_bp, stock, held_units, is_perishable, status, search_text, "
+                    "created_at, updated_at) VALUES (:seller, :category, :title, :description, 1000, "
+                    "2000, 1, 0, false, 'active', 'stale', :now, :now)"),
+                    {"seller": seller, "category": category, "title": title,
+                     "description": description, "now": now})
+
+        upgrade()
+
+        def found(query):
+            return [p.title for p in list_products(ProductFilters(q=query, sort="relevance")).items]
+
+        with app.test_request_context():
+            assert found("lampe") == ["Lampe de chevet", "Table de nuit en chêne"]
+            assert found("meubles chene") == ["Table de nuit en chêne"]  # category, accents, plural
+            assert sorted(found("ressourcerie canal lyon")) == ["Lampe de chevet", "Table de nuit en chêne"]
+            db.session.remove()
+        downgrade(revision="0005")
+        with db.engine.connect() as connection:
+            if connection.dialect.name == "sqlite":
+                bodies = connection.execute(sa.text("SELECT body FROM product_fts")).scalars().all()
+                assert any("lampe de chevet" in body for body in bodies)
+            else:
+                assert connection.execute(sa.text(
+                    "SELECT count(*) FROM product WHERE search_vector @@ "
+                    "to_tsquery('fr_unaccent', 'chene')")).scalar() == 1
+        db.engine.dispose()

@@ -1,10 +1,16 @@
 """GET /api/v1/products and /api/v1/products/<id>: the public catalogue, as on the site."""
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
 
 from marketplace.api import setup_blueprint
-from marketplace.api.schemas import ProductPageSchema, ProductQuerySchema, ProductSchema
+from marketplace.api.schemas import (
+    LanguageQuerySchema,
+    ProductPageSchema,
+    ProductQuerySchema,
+    ProductSchema,
+)
 from marketplace.catalog import listing
 
 blp = Blueprint(
@@ -38,21 +44,22 @@ def products(args: dict):
     try:
         page = listing.list_products(filters)
     except listing.InvalidCursor:
-        abort(400, message="The cursor is invalid: it must be a next_cursor given by this API "
-                           "for the same sort. Start again without a cursor.",
-              errors={"query": {"cursor": ["Invalid cursor."]}})
+        abort(400, message=_("The cursor is invalid: it must be a next_cursor given by this API "
+                             "for the same sort. Start again without a cursor."),
+              errors={"query": {"cursor": [_("Invalid cursor.")]}})
     if "category" in page.unknown:  # the database lacks a category of the fixed tree
-        abort(400, errors={"query": {"category": ["Unknown category."]}})
+        abort(400, errors={"query": {"category": [_("Unknown category.")]}})
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 
 @blp.route("/<int:product_id>", tags=["products"])
+@blp.arguments(LanguageQuerySchema, location="query", error_status_code=400)
 @blp.response(200, ProductSchema)
 @blp.alt_response(404, response="NOT_FOUND")
-def product(product_id: int):
+def product(args: dict, product_id: int):
     """One product, if it is on sale: archived products and those of sellers that are not
     approved answer 404."""
     found = listing.get_public_product(product_id)
     if found is None:
-        abort(404, message="There is no product with this id on the marketplace.")
+        abort(404, message=_("There is no product with this id on the marketplace."))
     return found

@@ -1,32 +1,89 @@
 """marshmallow schemas of the public API: query parameters in, products and sellers out.
 
 Amounts are integer cents with their currency; every link is an absolute URL (photos, the
-HTML pages, the API's own resources), so a client never builds one by hand.
+HTML pages, the API's own resources), so a client never builds one by hand. The messages of
+parameter errors are translated (lazily: in the language of the request, see api/__init__.py).
 """
 from __future__ import annotations
 
 import marshmallow as ma
+from flask_babel import gettext as _
 from marshmallow import fields, validate
 
 from marketplace.catalog.categories import category_rows
-from marketplace.catalog.listing import DEFAULT_PAGE_SIZE, MAX_KEY_INT, MAX_PAGE_SIZE, SORTS
+from marketplace.catalog.listing import (
+    DEFAULT_PAGE_SIZE,
+    MAX_CURSOR_LENGTH,
+    MAX_KEY_INT,
+    MAX_PAGE_SIZE,
+    SORTS,
+    encode_cursor,
+)
+from marketplace.i18n import lazy_gettext as _l
 from marketplace.organizations.models import EssStatus, OrganizationKind
 from marketplace.urls import external_url
 
 MAX_TEXT_PARAM = 100
 MAX_PAGE = 10_000
 SELLERS_PER_PAGE = 20
+API_LANGUAGES = ("fr", "en")  # the site's LANGUAGES, French first (the default)
+# What encode_cursor() makes: URL-safe base64 without padding.
+CURSOR_PATTERN = "^[A-Za-z0-9_-]+$"
+CURSOR_DESCRIPTION = (
+    "Opaque: the `next_cursor` of the previous page, passed unchanged, with the same filters "
+    "and the same sort; leave it out for the first page. Never build or change one: a cursor "
+    "that this API did not give, or given for another sort, answers 400 (start again without "
+    "it), and with other filters the pages would skip or repeat products. It does not expire. "
+    f"URL-safe base64 without padding, 1 to {MAX_CURSOR_LENGTH} characters."
+)
+
+# marshmallow's own messages, translated. Only the keys a query parameter can meet.
+FIELD_MESSAGES = {
+    "required": _l("This parameter is required."),
+    "null": _l("Must not be null."),
+    "validator_failed": _l("Invalid value."),
+}
+
+
+class _TranslatedErrors:
+    def make_error(self, key: str, **kwargs) -> ma.ValidationError:
+        # marshmallow formats a message, and puts it in a list, only when it is a str: the
+        # lazy one becomes text here, in the request's language.
+        return ma.ValidationError(str(self.error_messages[key]).format(**kwargs))
+
+
+class String(_TranslatedErrors, fields.String):
+    default_error_messages = {**FIELD_MESSAGES, "invalid": _l("Not a text."),
+                              "invalid_utf8": _l("Not a valid UTF-8 text.")}
+
+
+class Integer(_TranslatedErrors, fields.Integer):
+    default_error_messages = {**FIELD_MESSAGES, "invalid": _l("Not a whole number."),
+                              "too_large": _l("This number is too large.")}
+
+
+class Boolean(_TranslatedErrors, fields.Boolean):
+    default_error_messages = {**FIELD_MESSAGES, "invalid": _l("Not a boolean (true or false).")}
+
+
+def _range(low: int, high: int) -> validate.Range:
+    return validate.Range(min=low, max=high, error=_l("Must be between {min} and {max}."))
+
+
+def _one_of(choices) -> validate.OneOf:
+    return validate.OneOf(choices, error=_l("Must be one of: {choices}."))
 
 
 def _no_nul(value: str) -> None:
     # PostgreSQL cannot compare text holding NUL: refuse it here rather than fail later.
     if "\x00" in value:
-        raise ma.ValidationError("Must not contain a NUL character.")
+        raise ma.ValidationError(_("Must not contain a NUL character."))
 
 
 def _text_param(description: str) -> fields.String:
-    return fields.String(
-        validate=[validate.Length(max=MAX_TEXT_PARAM), _no_nul], metadata={"description": description}
+    return String(
+        validate=[validate.Length(max=MAX_TEXT_PARAM, error=_l("At most {max} characters.")), _no_nul],
+        metadata={"description": description},
     )
 
 
@@ -34,7 +91,30 @@ def _url(description: str) -> dict:
     return {"type": "string", "format": "uri", "description": description}
 
 
-class _QuerySchema(ma.Schema):
+def _cursor_field(description: str, **kwargs) -> fields.String:
+    return String(
+        validate=[
+            validate.Length(min=1, max=MAX_CURSOR_LENGTH, error=_l("Invalid cursor.")),
+            validate.Regexp(CURSOR_PATTERN, error=_l("Invalid cursor.")),
+        ],
+        metadata={"description": description, "example": encode_cursor([1234])},
+        **kwargs,
+    )
+
+
+class LanguageQuerySchema(ma.Schema):
+    """`?lang=`, which every operation takes; the lists' schemas add their parameters and
+    refuse unknown ones."""
+
+    error_messages = {"unknown": _l("Unknown parameter."), "type": _l("Invalid input type.")}
+
+    lang = String(
+        validate=_one_of(API_LANGUAGES),
+        metadata={"description": "The language of the messages (errors): French by default, "
+                                 "or the best of the request's Accept-Language. The data are "
+                                 "as the sellers wrote them."},
+    )
+
     @ma.pre_load
     def drop_empty_values(self, data, **kwargs):
         """`?category=&seller=` (an HTML form's empty fields) means no filter, not an error."""
@@ -44,52 +124,46 @@ class _QuerySchema(ma.Schema):
 # --- query parameters --------------------------------------------------------------------------
 
 
-class ProductQuerySchema(_QuerySchema):
+class ProductQuerySchema(LanguageQuerySchema):
     q = _text_param("Words to search for (accents, case and plurals are ignored).")
-    category = fields.String(
-        validate=validate.OneOf([row.slug for row in category_rows()]),
+    category = String(
+        validate=_one_of([row.slug for row in category_rows()]),
         metadata={"description": "A category slug; its sub-categories are included."},
     )
     place = _text_param("A town (accents and case ignored) or a postcode or its first digits.")
-    seller = fields.Integer(
-        validate=validate.Range(min=1, max=MAX_KEY_INT),
+    seller = Integer(
+        validate=_range(1, MAX_KEY_INT),
         metadata={"description": "A seller's id. An unknown seller gives an empty list."},
     )
-    in_stock = fields.Boolean(
+    in_stock = Boolean(
         load_default=False, metadata={"description": "Only products that can be bought now."}
     )
-    min_price_cents = fields.Integer(validate=validate.Range(min=0, max=MAX_KEY_INT))
-    max_price_cents = fields.Integer(validate=validate.Range(min=0, max=MAX_KEY_INT))
-    sort = fields.String(
-        validate=validate.OneOf(SORTS),
+    min_price_cents = Integer(validate=_range(0, MAX_KEY_INT))
+    max_price_cents = Integer(validate=_range(0, MAX_KEY_INT))
+    sort = String(
+        validate=_one_of(SORTS),
         metadata={
             "description": "Defaults to relevance when searching (q), else newest. Relevance "
-            "without q, or on a database without ranking, orders by newest."
+            "puts a word found in the title above one found in the category, and both above "
+            "one found in the description or the seller's name; without q it orders by newest."
         },
     )
-    cursor = fields.String(
-        validate=validate.Length(max=1500),
-        metadata={"description": "The next_cursor of the previous page, with the same filters."},
-    )
-    limit = fields.Integer(
-        load_default=DEFAULT_PAGE_SIZE, validate=validate.Range(min=1, max=MAX_PAGE_SIZE)
-    )
+    cursor = _cursor_field(CURSOR_DESCRIPTION)
+    limit = Integer(load_default=DEFAULT_PAGE_SIZE, validate=_range(1, MAX_PAGE_SIZE))
 
     @ma.validates_schema
     def prices_in_order(self, data, **kwargs):
         low, high = data.get("min_price_cents"), data.get("max_price_cents")
         if low is not None and high is not None and low > high:
             raise ma.ValidationError(
-                "Must be greater than or equal to min_price_cents.", "max_price_cents"
+                _("Must be greater than or equal to min_price_cents."), "max_price_cents"
             )
 
 
-class SellerQuerySchema(_QuerySchema):
+class SellerQuerySchema(LanguageQuerySchema):
     q = _text_param("Part of a seller's name, town, postcode or description.")
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
-    per_page = fields.Integer(
-        load_default=SELLERS_PER_PAGE, validate=validate.Range(min=1, max=MAX_PAGE_SIZE)
-    )
+    page = Integer(load_default=1, validate=_range(1, MAX_PAGE))
+    per_page = Integer(load_default=SELLERS_PER_PAGE, validate=_range(1, MAX_PAGE_SIZE))
 
 
 # --- responses -------------------------------------------------------------------------------
@@ -180,9 +254,10 @@ class ProductSchema(ma.Schema):
 
 class ProductPageSchema(ma.Schema):
     items = fields.List(fields.Nested(ProductSchema))
-    next_cursor = fields.String(
+    next_cursor = _cursor_field(
+        "Pass it unchanged as `cursor`, with the same filters and sort, for the next page; null "
+        "on the last page. Opaque.",
         allow_none=True,
-        metadata={"description": "Pass it as `cursor` (same filters) for the next page; null on the last."},
     )
 
 

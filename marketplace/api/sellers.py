@@ -2,10 +2,16 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
 
 from marketplace.api import setup_blueprint
-from marketplace.api.schemas import SellerDetailSchema, SellerPageSchema, SellerQuerySchema
+from marketplace.api.schemas import (
+    LanguageQuerySchema,
+    SellerDetailSchema,
+    SellerPageSchema,
+    SellerQuerySchema,
+)
 from marketplace.catalog.listing import MAX_KEY_INT
 from marketplace.db import db
 from marketplace.organizations import services as organizations
@@ -39,15 +45,16 @@ def sellers(args: dict):
 
 
 @blp.route("/<int:seller_id>", tags=["sellers"])
+@blp.arguments(LanguageQuerySchema, location="query", error_status_code=400)
 @blp.response(200, SellerDetailSchema)
 @blp.alt_response(404, response="NOT_FOUND")
-def seller(seller_id: int):
+def seller(args: dict, seller_id: int):
     """One approved seller, with its active pickup locations and their opening hours."""
     found = None
     if seller_id <= MAX_KEY_INT:
         found = db.session.scalar(organizations.public_sellers().where(Organization.id == seller_id))
     if found is None:
-        abort(404, message="There is no seller with this id on the marketplace.")
+        abort(404, message=_("There is no seller with this id on the marketplace."))
     # Not a mapped attribute: what SellerDetailSchema dumps for this response only.
     found.pickup_locations = pickup.locations_of(found.id, active_only=True)
     return found

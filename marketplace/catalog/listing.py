@@ -1,8 +1,8 @@
 """The public catalogue query: filters, sorting and keyset pagination that stays fast at 100k.
 
 Pages are addressed by an opaque cursor (the sort key and id of the last product shown), so the
-database never counts or skips rows; only relevance order (a search on PostgreSQL) uses an
-offset, within the RELEVANCE_CANDIDATES newest matches that it ranks.
+database never counts or skips rows; only relevance order (a search) uses an offset, within the
+RELEVANCE_CANDIDATES newest matches that it ranks.
 """
 from __future__ import annotations
 
@@ -138,12 +138,11 @@ def list_products(filters: ProductFilters) -> ProductPage:
     if filters.max_price_cents is not None:
         stmt = stmt.where(Product.price_cents <= filters.max_price_cents)
 
-    rank = None
+    match = None
     if filters.q:
-        clause, rank = search.match_clause(table, filters.q)
-        if clause is None:
+        match = search.match_clause(table, filters.q)
+        if match is None:
             return page
-        stmt = stmt.where(clause)
 
     if db.session.get_bind().dialect.name == "postgresql":
         # psycopg prepares a statement after 5 runs and PostgreSQL may then switch to a
@@ -153,8 +152,8 @@ def list_products(filters: ProductFilters) -> ProductPage:
         db.session.execute(sa.text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
     sort = filters.sort if filters.sort in SORTS else "newest"
-    if sort == "relevance" and rank is None:
-        sort = "newest"  # without a ranked search, the newest come first
+    if sort == "relevance" and match is None:
+        sort = "newest"  # without words to rank by, the newest come first
 
     if sort == "relevance":
         offset = 0
@@ -164,24 +163,23 @@ def list_products(filters: ProductFilters) -> ProductPage:
                 raise InvalidCursor(filters.cursor)
         # Rank only the newest RELEVANCE_CANDIDATES matches: a common word can match a quarter
         # of 100,000 products, and ranking them all costs tens of milliseconds, while the
-        # newest matches come from a backward scan of the primary key in a few.
-        candidates = (
-            stmt.with_only_columns(Product.id)
-            .order_by(Product.id.desc())
-            .limit(RELEVANCE_CANDIDATES)
-            .subquery()
-        )
+        # newest matches are found in a few.
+        scores = search.relevance(table, filters.q, stmt, candidates=RELEVANCE_CANDIDATES)
+        score, product_id = scores.selected_columns.score, scores.selected_columns.id
+        best = scores.order_by(score.desc(), product_id.desc()).offset(offset).limit(limit + 1).subquery()
         ranked = (
             sa.select(Product)
-            .join(candidates, candidates.c.id == Product.id)
-            .order_by(rank.desc(), Product.id.desc())
+            .join(best, best.c.id == Product.id)
+            .order_by(best.c.score.desc(), Product.id.desc())
         )
-        rows = db.session.scalars(ranked.offset(offset).limit(limit + 1)).all()
+        rows = db.session.scalars(ranked).all()
         page.items = list(rows[:limit])
         if len(rows) > limit and offset + limit <= MAX_RELEVANCE_OFFSET:
             page.next_cursor = encode_cursor([offset + limit])
         return page
 
+    if match is not None:
+        stmt = stmt.where(match)
     key, descending = {
         "newest": (None, True),
         "price_asc": (Product.price_cents, False),

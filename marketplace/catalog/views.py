@@ -98,6 +98,14 @@ class FilterForm:
     def active(self) -> bool:
         return any(self.values.get(name) for name in FILTER_FIELDS if name != "sort")
 
+    @property
+    def active_count(self) -> int:
+        """How many filters apply (the words searched for count as one; the sort does not)."""
+        return sum(
+            1 for name in FILTER_FIELDS
+            if name != "sort" and self.values.get(name) and name not in self.errors
+        )
+
 
 def read_filters(args: Mapping[str, str], *, category_slugs: set[str], seller_ids: set[int]) -> FilterForm:
     values = {name: clean_text(args.get(name)) for name in FILTER_FIELDS}

@@ -27,7 +27,7 @@ from marketplace.pickup.services import SlotState
 
 bp = Blueprint("pickup", __name__)
 
-WEEKS_AHEAD = 3
+WEEKS_AHEAD = services.DEFAULT_WEEKS_AHEAD  # what the pages say, and what "publish" creates
 # The one-off slot form shares the location page with the weekly slot form: distinct field ids.
 SLOT_FORM_PREFIX = "one-off"
 

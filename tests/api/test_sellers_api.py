@@ -94,7 +94,7 @@ def test_openapi_document_lists_every_endpoint(client):
         assert "get" in paths[path], path
     parameters = {p["name"] for p in paths["/api/v1/products"]["get"]["parameters"]}
     assert parameters == {"q", "category", "place", "seller", "in_stock", "min_price_cents",
-                          "max_price_cents", "sort", "cursor", "limit"}
+                          "max_price_cents", "sort", "cursor", "limit", "lang"}
     assert "400" in paths["/api/v1/products"]["get"]["responses"]
     assert "404" in paths["/api/v1/products/{product_id}"]["get"]["responses"]
     schemas = spec["components"]["schemas"]

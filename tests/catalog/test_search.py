@@ -69,3 +69,56 @@ def test_fold_and_singular():
     assert fold("Œufs Frais ÉTÉ") == "oeufs frais ete"
     assert [singular(w) for w in ["livres", "jeux", "chevaux", "bus", "stress", "velo"]] == [
         "livre", "jeu", "cheval", "bus", "stress", "velo"]
+
+
+# --- relevance: a word in the title above the same word elsewhere ----------------------------
+
+# The bike workshop of the demo, in the order it listed them: its accessories are the newest,
+# and every one of its products says "vélo" somewhere (at least in the seller's name).
+BIKE_WORKSHOP = [
+    ("Vélo de ville révisé", "mobility-bikes", "Cadre acier, 3 vitesses, freins et pneus neufs, garantie 3 mois."),
+    ("Vélo enfant 20 pouces", "mobility-bikes", "Pour 6 à 9 ans."),
+    ("Chambre à air 700 × 35", "mobility-parts", "Neuve."),
+    ("Antivol en U", "mobility-parts", "Reconditionné, avec deux clés."),
+    ("Sacoche de porte-bagages", "mobility-parts", "Imperméable, 20 litres."),
+    ("Éclairage avant et arrière USB", "mobility-parts", ""),
+    ("Casque vélo adulte", "mobility-parts", "Taille 56-60 cm, jamais chuté."),
+]
+BIKES = {"Vélo de ville révisé", "Vélo enfant 20 pouces"}
+
+
+@pytest.fixture
+def bike_workshop(make_organization, make_product):
+    shop = make_organization(name="Atelier vélo La Roue Libre", town="Grenoble", postcode="38000")
+    for title, category, description in BIKE_WORKSHOP:
+        make_product(shop, title=title, category_slug=category, description=description)
+    return shop
+
+
+def ranked(query: str) -> list[str]:
+    return [p.title for p in list_products(ProductFilters(q=query, sort="relevance")).items]
+
+
+def test_relevance_puts_the_bikes_first(bike_workshop):
+    found = ranked("velo")
+    assert len(found) == len(BIKE_WORKSHOP)  # the seller's name matches every product
+    assert set(found[:2]) == BIKES, found
+    assert found[2] == "Casque vélo adulte", found  # "vélo" in its title, not its category
+
+
+def test_a_word_in_the_title_ranks_above_the_same_word_in_the_description(make_organization, make_product):
+    shop = make_organization(name="Ressourcerie du Canal")
+    make_product(shop, title="Lampe de chevet en laiton", description="Abat-jour en lin.")
+    make_product(shop, title="Table de nuit en chêne", description="Livrée avec sa lampe assortie.")
+    assert ranked("lampe") == ["Lampe de chevet en laiton", "Table de nuit en chêne"]
+    assert ranked("lampes chene") == ["Table de nuit en chêne"]  # accents and plurals still folded
+
+
+def test_relevance_is_the_same_in_the_page_and_the_api(client, bike_workshop):
+    import re
+
+    page = client.get("/products?q=velo").get_data(as_text=True)
+    in_page = re.findall(r'class="product-card-title"><a href="[^"]*">([^<]*)</a>', page)
+    api = client.get("/api/v1/products?q=velo").get_json()["items"]
+    assert set(in_page[:2]) == BIKES, in_page
+    assert [item["title"] for item in api] == [t.replace("&#39;", "'") for t in in_page]
