@@ -141,3 +141,18 @@ def test_english_dates_are_day_month_year_on_a_24_hour_clock(client, seller_part
     page = client.get(f"/orgs/{seller.id}/orders/{part.id}").get_data(as_text=True)
     assert "Wednesday 11 December 2030, 14:00 to 16:00" in page
     assert "PM" not in page and "Dec 11" not in page
+
+
+def test_the_demo_payment_page_lists_the_gift_card_it_charges(make_app):
+    app = make_app(STRIPE_SECRET_KEY=None, STRIPE_WEBHOOK_SECRET=None)
+    with app.app_context():
+        client = app.test_client()
+        client.post("/cards/buy", data={"amount": "5000", "for_whom": "gift",
+                                        "recipient_name": "Mamie Jeanne",
+                                        "recipient_email": "jeanne@example.org"})
+        response = client.post("/checkout", data={"name": "Camille Martin",
+                                                  "email": "camille@example.org",
+                                                  "accept_terms": "y"})
+        page = client.get(response.location).get_data(as_text=True)
+    assert "Carte cadeau solidaire pour Mamie Jeanne" in page
+    assert f"<td>50,00{NBSP}€</td>" in page
