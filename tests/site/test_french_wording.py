@@ -156,3 +156,24 @@ def test_the_demo_payment_page_lists_the_gift_card_it_charges(make_app):
         page = client.get(response.location).get_data(as_text=True)
     assert "Carte cadeau solidaire pour Mamie Jeanne" in page
     assert f"<td>50,00{NBSP}€</td>" in page
+
+
+def test_todays_pickups_say_nothing_left_rather_than_zero(client, make_product):
+    from tests.vouchers.helpers import make_shop, paid_order
+    from tests.vouchers.test_todays_pickups import collect, local_today, move_slot
+
+    shop = make_shop("Ressourcerie du Canal")
+    shop.counter.locale = "fr"
+    lamp = make_product(shop.organization, title="Lampe de bureau", stock=9)
+    order = paid_order([(lamp, 1)])
+    move_slot(shop.slot, local_today(10))
+    db.session.commit()
+    _login(client, shop.counter)
+    page = client.get(f"/orgs/{shop.organization.id}/counter").get_data(as_text=True)
+    summary = " ".join(page[page.index("today-summary"):].split())[:200]
+    assert "1 commande à retirer</strong> · aucune retirée pour l'instant" in summary
+    collect(shop, order, local_today(10, 2))
+    page = client.get(f"/orgs/{shop.organization.id}/counter").get_data(as_text=True)
+    summary = " ".join(page[page.index("today-summary"):].split())[:200]
+    assert "Plus rien à retirer</strong> · 1 retirée" in summary
+    assert "0 commande" not in summary
