@@ -93,12 +93,12 @@ PRODUCTS: dict[str, list[tuple[str, str, int, int | None, bool, str]]] = {
 
 LOCATIONS = {
     # slug -> (name, instructions, opening hours, [(weekday, start, end, capacity, cutoff hours)])
-    "ressourcerie-la-trouvaille": ("Boutique de la ressourcerie", "Entrée par la cour, sonnez à l'atelier.", "Mercredi au samedi, 10 h – 18 h", [(2, time(14), time(16), 6, 2), (5, time(10), time(12), 8, 12)]),
-    "epicerie-solidaire-le-panier-partage": ("Épicerie", "Retrait au comptoir, apportez vos sacs.", "Mardi au samedi, 9 h 30 – 19 h", [(1, time(17), time(19), 10, 4), (4, time(17), time(19), 10, 4)]),
-    "atelier-velo-la-roue-libre": ("Atelier", "Au fond de la cour, sous le préau.", "Mercredi 14 h – 19 h, samedi 10 h – 17 h", [(2, time(16), time(19), 4, 2), (5, time(10), time(13), 4, 2)]),
-    "boutique-equitable-terre-commune": ("Boutique", "", "Lundi au samedi, 10 h – 19 h", [(3, time(12), time(14), 5, 2), (5, time(14), time(17), 6, 2)]),
-    "bouquinerie-solidaire-les-pages-libres": ("Bouquinerie", "Demandez au comptoir.", "Mercredi et samedi, 14 h – 18 h", [(2, time(14), time(18), 6, 2), (5, time(14), time(18), 6, 2)]),
-    "recyclerie-recup-r": ("Atelier de reconditionnement", "Hangar B, accès PMR.", "Du mardi au vendredi, 9 h – 17 h", [(1, time(9), time(12), 3, 24), (4, time(14), time(17), 3, 24)]),
+    "ressourcerie-la-trouvaille": ("Boutique de la ressourcerie", "Entrée par la cour, sonnez à l'atelier.", "Du mercredi au samedi, de 10 h 00 à 18 h 00", [(2, time(14), time(16), 6, 2), (5, time(10), time(12), 8, 12)]),
+    "epicerie-solidaire-le-panier-partage": ("Épicerie", "Retrait au comptoir, apportez vos sacs.", "Du mardi au samedi, de 9 h 30 à 19 h 00", [(1, time(17), time(19), 10, 4), (4, time(17), time(19), 10, 4)]),
+    "atelier-velo-la-roue-libre": ("Atelier", "Au fond de la cour, sous le préau.", "Le mercredi de 14 h 00 à 19 h 00, le samedi de 10 h 00 à 17 h 00", [(2, time(16), time(19), 4, 2), (5, time(10), time(13), 4, 2)]),
+    "boutique-equitable-terre-commune": ("Boutique", "", "Du lundi au samedi, de 10 h 00 à 19 h 00", [(3, time(12), time(14), 5, 2), (5, time(14), time(17), 6, 2)]),
+    "bouquinerie-solidaire-les-pages-libres": ("Bouquinerie", "Demandez au comptoir.", "Le mercredi et le samedi, de 14 h 00 à 18 h 00", [(2, time(14), time(18), 6, 2), (5, time(14), time(18), 6, 2)]),
+    "recyclerie-recup-r": ("Atelier de reconditionnement", "Hangar B, accès PMR.", "Du mardi au vendredi, de 9 h 00 à 17 h 00", [(1, time(9), time(12), 3, 24), (4, time(14), time(17), 3, 24)]),
 }
 
 PALETTE = ["#1d5c4b", "#8a4b2a", "#2f4d7a", "#6b3a6b", "#7a6a1d", "#3b6e2f", "#7a2f3b"]

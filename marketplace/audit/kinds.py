@@ -297,7 +297,8 @@ def _pickup_slot_closed(f: Facts):
     f.detail(REASON, reason=f.text("reason"))
     return {"organization": f.organization(), "when": when,
             "booked": None if booked is None else ngettext(
-                "%(num)d order booked", "%(num)d orders booked", booked)}
+                "%(num)d order booked", "%(num)d orders booked", booked) if booked else _l(
+                "no order booked")}
 
 
 @kind("pickup.slot_reopened", _l("Pickup slot reopened"),

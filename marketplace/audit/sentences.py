@@ -12,16 +12,15 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time
-from decimal import Decimal
 from typing import Any
 
-from babel.dates import format_skeleton, get_datetime_format, get_day_names
+from babel.dates import get_day_names
 from babel.lists import format_list
-from flask_babel import format_decimal, format_percent, format_time, get_locale, to_user_timezone
+from flask_babel import format_decimal, get_locale
 from markupsafe import Markup, escape
 
+from marketplace.i18n import format_clock, format_moment, format_rate, money_filter
 from marketplace.i18n import lazy_gettext as _l
-from marketplace.i18n import money_filter
 
 CARD_MASK = "•••• "
 
@@ -156,24 +155,22 @@ class Facts:
     def percent(self, basis_points: int | None) -> str | None:
         if not isinstance(basis_points, int):
             return None
-        return format_percent(Decimal(basis_points) / 10000, "#,##0.##%")
+        return format_rate(basis_points)
 
     def clock(self, key: str) -> str | None:
         try:
-            return format_time(time.fromisoformat(self.data[key]), "short")
+            return format_clock(time.fromisoformat(self.data[key]))
         except (KeyError, TypeError, ValueError):
             return None
 
     def moment(self, key: str) -> str | None:
-        """A stored ISO date and time, in the reader's timezone: "Wed, 9 Dec 2026, 14:00"."""
+        """A stored ISO date and time, in the reader's timezone: "mercredi 9 décembre 2026 à
+        14 h 00", "Wednesday 9 December 2026 at 14:00"."""
         try:
             moment = datetime.fromisoformat(self.data[key])
         except (KeyError, TypeError, ValueError):
             return None
-        moment, locale = to_user_timezone(moment), get_locale()
-        return (get_datetime_format("medium", locale=locale)
-                .replace("{1}", format_skeleton("yMMMEd", moment, locale=locale))
-                .replace("{0}", format_skeleton("Hm", moment, locale=locale)))
+        return format_moment(moment, "full")
 
     def weekday(self, key: str) -> str | None:
         day = self.number(key)

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import io
 
-from flask_babel import format_date, gettext
+from flask_babel import gettext
 
-from marketplace.i18n import money_filter
+from marketplace.i18n import format_day, money_filter
 from marketplace.vouchers import qr
 from marketplace.vouchers.pdf import new_document
 
@@ -20,7 +20,7 @@ def card_pdf(card) -> bytes:
          size=12, height=6)
     line(gettext("Balance: %(amount)s", amount=money_filter(card.balance_cents, card.currency)),
          size=12, height=6)
-    line(gettext("Valid until %(date)s", date=format_date(card.expires_at, "long")), height=6)
+    line(gettext("Valid until %(date)s", date=format_day(card.expires_at, "long")), height=6)
     if card.message:
         line(card.message[:300], size=9, height=5)
     line(gettext("Spend it at any seller of the network, online or at the counter."), size=9,

@@ -13,7 +13,6 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import format_date
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import audit
@@ -21,8 +20,8 @@ from marketplace.db import db, lock_rows, lock_waits, utcnow
 from marketplace.errors import DomainError
 from marketplace.giftcards import codes
 from marketplace.giftcards.models import CardStatus, CardTransaction, GiftCard, TransactionKind
+from marketplace.i18n import format_day, money_filter
 from marketplace.i18n import lazy_gettext as _l
-from marketplace.i18n import money_filter
 from marketplace.orders.models import Order
 from marketplace.organizations.models import Organization, OrganizationKind, OrganizationStatus
 
@@ -142,7 +141,7 @@ def check_spendable(card: GiftCard, now: datetime) -> None:
     if card.status == CardStatus.BLOCKED:
         raise CardError(_l("This card is blocked: it was reported lost or stolen."))
     if card.is_expired(now):
-        raise CardError(_l("This card expired on %(date)s.", date=format_date(card.expires_at)))
+        raise CardError(_l("This card expired on %(date)s.", date=format_day(card.expires_at, "long")))
 
 
 def move_balance(card_id: int, kind: TransactionKind, delta: int | None = None, *,

@@ -18,7 +18,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_date, format_decimal, ngettext
+from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -28,7 +28,7 @@ from marketplace.errors import DomainError, render_error
 from marketplace.giftcards import codes, pdf, throttle
 from marketplace.giftcards import services as cards
 from marketplace.giftcards.models import CardStatus, GiftCard
-from marketplace.i18n import money_filter
+from marketplace.i18n import format_day, money_filter
 from marketplace.money import parse_amount
 from marketplace.organizations import tickets
 from marketplace.organizations.access import member_required
@@ -264,10 +264,10 @@ def card_delivery_note(line, order) -> str:
         email = line.recipient_email
         if card is not None and card.delivered_at is not None:
             return _("It was sent by email to %(email)s on %(date)s.", email=email,
-                     date=format_date(card.delivered_at, "long"))
+                     date=format_day(card.delivered_at, "long"))
         if line.deliver_on is not None and line.deliver_on > utcnow().date():
             return _("It will be sent by email to %(email)s on %(date)s.", email=email,
-                     date=format_date(line.deliver_on, "long"))
+                     date=format_day(line.deliver_on, "long"))
         if card is None:
             return _("It will be sent by email to %(email)s as soon as your payment is confirmed.",
                      email=email)

@@ -8,12 +8,12 @@ from datetime import date
 from decimal import Decimal
 
 from babel.numbers import format_decimal
-from flask_babel import format_date, get_locale, gettext
+from flask_babel import get_locale, gettext
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
 from marketplace.exports import local_date
-from marketplace.i18n import money_filter
+from marketplace.i18n import format_day, money_filter
 from marketplace.ledger.labels import kind_label
 from marketplace.ledger.statement import Statement, local_today
 from marketplace.vouchers.pdf import UNICODE_FONTS
@@ -74,7 +74,7 @@ def _number(cents: int) -> str:
 
 
 def _long(day: date) -> str:
-    return format_date(day, "long")
+    return format_day(day, "long")
 
 
 def statement_pdf(result: Statement, *, rate: str, site_name: str, today: date | None = None) -> bytes:

@@ -31,6 +31,7 @@ def outbox_dir() -> Path:
 class StoredEmail:
     id: str
     date: str
+    sent_at: datetime | None  # the Date header, shown in the reader's language
     to: str
     subject: str
     text: str
@@ -54,6 +55,7 @@ def read_outbox(limit: int = 100) -> list[StoredEmail]:
             StoredEmail(
                 id=path.stem,
                 date=str(parsed["Date"] or ""),
+                sent_at=getattr(parsed["Date"], "datetime", None),
                 to=str(parsed["To"] or ""),
                 subject=str(parsed["Subject"] or ""),
                 text=text,

@@ -233,7 +233,8 @@ def checkout(
         if quantity > left:
             raise CheckoutError(
                 _l("Only %(left)d left of “%(title)s”: your cart was not ordered.",
-                   left=max(left, 0), title=product.title)
+                   left=left, title=product.title) if left > 0 else
+                _l("“%(title)s” is sold out: your cart was not ordered.", title=product.title)
             )
     for slot_id in chosen.values():
         slot = slots.get(slot_id)

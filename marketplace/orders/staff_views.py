@@ -7,11 +7,9 @@ only on a manager's or an owner's word.
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import format_date, format_datetime, format_percent
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import contains_eager
@@ -22,7 +20,7 @@ from marketplace.audit.models import AuditEntry
 from marketplace.audit.sentences import Described
 from marketplace.db import db, utcnow
 from marketplace.errors import DomainError
-from marketplace.i18n import money_filter
+from marketplace.i18n import format_period, format_rate, money_filter
 from marketplace.orders.links import key_opens
 from marketplace.orders.models import Order, OrderPart, OrderStatus
 from marketplace.orders.staff_forms import (
@@ -110,8 +108,8 @@ def _slot_choices(organization, chosen_slot_id: int | None) -> list[SelectChoice
 
 
 def _slot_label(slot: PickupSlot) -> str:
-    return _("%(day)s %(when)s, %(place)s", day=format_date(slot.starts_at, "EEE"),
-             when=format_datetime(slot.starts_at, "short"), place=slot.location.name)
+    return _("%(when)s, %(place)s", when=format_period(slot.starts_at, slot.ends_at, "short_day"),
+             place=slot.location.name)
 
 
 # --- one order part --------------------------------------------------------------------------
@@ -181,7 +179,7 @@ def _render_part(organization, membership, part: OrderPart, *, cancel_form=None,
         "orders/staff/part.html", organization=organization, membership=membership, part=part,
         order=part.order, history=_history(part), can_refund=can_refund,
         commission_rate=None if part.commission_rate_bp is None
-        else format_percent(Decimal(part.commission_rate_bp) / 10000, "#,##0.##%"),
+        else format_rate(part.commission_rate_bp),
         cancel_form=cancel_form, refund_form=refund_form,
     ), status
 

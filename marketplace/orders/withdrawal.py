@@ -9,11 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from flask_babel import format_date
-
 from marketplace import audit
 from marketplace.db import utcnow
 from marketplace.errors import DomainError
+from marketplace.i18n import format_day
 from marketplace.i18n import lazy_gettext as _l
 from marketplace.notifications.services import queue_email
 from marketplace.orders.models import Order, OrderLine, OrderPart, OrderStatus
@@ -104,7 +103,7 @@ def _problem(line: OrderLine, deadline: date | None, today: date):
         return _l("“%(title)s” was already refunded.", title=line.title)
     if today > deadline:
         return _l("The withdrawal period for “%(title)s” ended on %(date)s.",
-                  title=line.title, date=format_date(deadline, "long"))
+                  title=line.title, date=format_day(deadline, "long"))
     return None
 
 

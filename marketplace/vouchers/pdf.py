@@ -5,9 +5,10 @@ import io
 import unicodedata
 from pathlib import Path
 
-from flask_babel import format_datetime, gettext
+from flask_babel import gettext
 from fpdf import FPDF
 
+from marketplace.i18n import format_period
 from marketplace.i18n import money_filter as format_money
 from marketplace.vouchers import qr
 
@@ -71,10 +72,7 @@ def voucher_pdf(voucher) -> bytes:
     line(order.name)
     pdf.ln(2)
     line(gettext("Pickup"), style="B")
-    line(gettext("%(day)s, %(start)s to %(end)s",
-                 day=format_datetime(slot.starts_at, "EEEE d MMMM y"),
-                 start=format_datetime(slot.starts_at, "HH:mm"),
-                 end=format_datetime(slot.ends_at, "HH:mm")))
+    line(format_period(slot.starts_at, slot.ends_at, "full"))
     line(f"{location.name}\n{location.address_line}\n{location.postcode} {location.town}")
     if location.instructions:
         line(location.instructions, size=9, height=5)

@@ -12,7 +12,6 @@ from datetime import datetime
 from functools import cache
 
 import sqlalchemy as sa
-from flask_babel import format_date, format_time
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import audit
@@ -20,6 +19,7 @@ from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Product, StockReason
 from marketplace.db import db, lock_rows, lock_waits, utcnow
 from marketplace.errors import DomainError
+from marketplace.i18n import format_clock, format_day
 from marketplace.i18n import lazy_gettext as _l
 from marketplace.orders.models import Order, OrderLine, OrderPart, OrderStatus
 from marketplace.orders.status import IllegalTransition, can_transition, transition
@@ -46,8 +46,8 @@ class AlreadyCollected(Refused):
         self.collection = collection
         super().__init__(_l(
             "Already collected on %(date)s at %(time)s by %(name)s.",
-            date=format_date(collection.created_at, "short"),
-            time=format_time(collection.created_at, "HH:mm"),
+            date=format_day(collection.created_at, "long"),
+            time=format_clock(collection.created_at),
             name=collection.collected_by_name,
         ))
 
@@ -150,7 +150,7 @@ def refusal(part: OrderPart) -> Refused | None:
         return Refused(_l("This order was refunded. Do not hand anything over."))
     return Refused(_l(  # a no-show whose goods went back on sale
         "Nobody came for this order on %(date)s and its goods went back on sale. "
-        "A manager can refund it.", date=format_date(part.slot.ends_at, "short")))
+        "A manager can refund it.", date=format_day(part.slot.ends_at, "full")))
 
 
 def lines_to_hand_over(part: OrderPart, collected_ids: set[int]) -> list[OrderLine]:
@@ -470,7 +470,7 @@ def mark_no_shows(slot: PickupSlot, *, organization, by, now: datetime | None = 
     now = now or utcnow()
     if slot.ends_at > now:
         raise TooEarly(_l("This slot has not ended yet: wait until %(time)s to mark no-shows.",
-                          time=format_time(slot.ends_at, "HH:mm")))
+                          time=format_clock(slot.ends_at)))
     candidates = db.session.execute(
         sa.select(OrderPart.id, OrderPart.order_id).where(
             OrderPart.slot_id == slot.id, OrderPart.status.in_(NO_SHOW_CANDIDATES))

@@ -142,7 +142,8 @@ def test_times_are_shown_in_the_readers_timezone(client, login, make_organizatio
 
     page = text(client.get("/admin/audit"))
 
-    assert "1 juil. 2026, 23:30" in page and "21:30" not in page
+    assert "1er\u00a0juil. 2026 à 23\u202fh\u202f30" in page
+    assert "21\u202fh\u202f30" not in page and "21:30" not in page
 
 
 def test_audit_log_lists_entries_newest_first_with_actor_and_reason(

@@ -49,7 +49,7 @@ def test_a_405_says_which_methods_are_allowed(client, method, path, allowed):
 
 FRENCH = {
     "unknown product": "Il n'y a pas de produit avec cet identifiant sur la place de marché.",
-    "invalid": "Certains paramètres ne sont pas valides\u00a0: voir errors.",
+    "invalid": "Certains paramètres ne sont pas valides\u00a0: voir le champ errors.",
 }
 
 

@@ -70,7 +70,8 @@ def test_a_french_cards_only_order_never_speaks_of_pickup(client, outbox):
     success = visible_text(pay(client, checkout(client)))
     order = db.session.scalar(sa.select(Order))
     assert not PICKUP_WORDS.search(success), PICKUP_WORDS.findall(success)
-    long_day = format_date(day, "long", locale="fr")
+    # "13 décembre 2026" on one line, "1er décembre 2026" on the first of a month.
+    long_day = f"{'1er' if day.day == 1 else day.day}\u00a0{format_date(day, 'MMMM y', locale='fr')}"
     assert f"envoyée par e-mail à lea@example.org le {long_day}" in success
     assert "Elle vous a été envoyée dans un e-mail séparé, avec son QR code" in success
 
@@ -107,8 +108,8 @@ def test_the_buyers_email_says_to_whom_and_when_each_card_is_sent(client, outbox
     assert "Come to each pickup place" not in success
     order = db.session.scalar(sa.select(Order))
     lea, noe, mine = db.session.scalars(sa.select(GiftCard).order_by(GiftCard.id)).all()
-    long_day = format_date(day, "long", locale="en")
-    today = format_date(noe.delivered_at.astimezone(PARIS).date(), "long", locale="en")
+    long_day = format_date(day, "d MMMM y", locale="en")  # 13 December 2026 (day first)
+    today = format_date(noe.delivered_at.astimezone(PARIS).date(), "d MMMM y", locale="en")
 
     mail, html = order_mail(outbox, order)
     for text in (mail.body, visible_text(html)):

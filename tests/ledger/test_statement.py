@@ -162,7 +162,7 @@ def test_the_pdf_is_a_statement_a_treasurer_can_file(client, login, books):
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     text = " ".join(pdf_text(response.data).split())
     assert "Relevé de compte" in text and "Ressourcerie du Canal" in text
-    assert "du 1 novembre 2026 au 30 novembre 2026" in text
+    assert "du 1er novembre 2026 au 30 novembre 2026" in text
     assert f"Solde d'ouverture 18,00{NBSP}€".replace(NBSP, " ") in text.replace(NBSP, " ")
     compact = "".join(text.split())  # a long reference wraps in its column
     for reference in (books.refs["november"], books.refs["transfer"],
