@@ -21,6 +21,11 @@ from marketplace.db import db
 from tests import factories
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+# The environment's settings win over the configuration files, and `make` exports the address
+# `make run` would serve (SERVER_BASE_URL): the tests build their links on config/testing.py's.
+for _name in ("SERVER_BASE_URL", "MARKETPLACE_CONFIG"):
+    os.environ.pop(_name, None)
 ON_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
 
 
