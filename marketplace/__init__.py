@@ -166,13 +166,12 @@ def _configure(app: Flask, config_name: str, overrides: dict | None) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
-    from marketplace import i18n, security
-    from marketplace.db import end_read_only_transactions
+    from marketplace import i18n, security, uow
     from marketplace.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
     from marketplace.jobs import init_celery
 
     db.init_app(app)
-    end_read_only_transactions(app)
+    uow.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)

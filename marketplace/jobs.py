@@ -4,6 +4,8 @@ from __future__ import annotations
 from celery import Task
 from flask import Flask, has_app_context
 
+from marketplace import uow
+
 
 class AppContextTask(Task):
     """Runs inside the Flask app context: the caller's when eager, the worker's app otherwise."""
@@ -11,9 +13,11 @@ class AppContextTask(Task):
     abstract = True
 
     def __call__(self, *args, **kwargs):
+        # One unit of work per job (marketplace.uow); run in-process inside a unit, it joins it.
         if has_app_context():
-            return self.run(*args, **kwargs)
-        with self.app.flask_app.app_context():
+            with uow.unit():
+                return self.run(*args, **kwargs)
+        with self.app.flask_app.app_context(), uow.unit():
             return self.run(*args, **kwargs)
 
 
