@@ -90,6 +90,20 @@ def get_public_seller(slug: str) -> Organization | None:
     return db.session.scalar(public_sellers().where(Organization.slug == slug))
 
 
+def get_public_seller_by_id(seller_id: int) -> Organization | None:
+    return db.session.scalar(public_sellers().where(Organization.id == seller_id))
+
+
+def public_sellers_page(*, query: str | None, page: int, per_page: int) -> tuple[list[Organization], int]:
+    """One page of public_sellers(query) (by name, then id: a stable order for the API), and
+    how many there are in all."""
+    stmt = public_sellers(query=query)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
+    items = db.session.scalars(stmt.order_by(Organization.id.asc()).limit(per_page)
+                               .offset((page - 1) * per_page)).all()
+    return list(items), total
+
+
 # --- Applications and review -------------------------------------------------------------
 
 
