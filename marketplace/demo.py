@@ -280,7 +280,7 @@ def seed() -> SeedReport:
 
     sync_categories()
     report.created += seed_catalog()
-    db.session.commit()
+    db.session.flush()
 
     from marketplace.demo_money import seed_money
 
