@@ -22,7 +22,7 @@ GREEN = (18, 61, 50)
 LIGHT = (230, 242, 237)
 GREY = (90, 90, 90)
 # Designation, quantity, unit price before VAT, VAT, total before VAT: 180 mm.
-COLUMNS = (78, 14, 28, 30, 30)
+COLUMNS = (68, 20, 28, 32, 32)
 ALIGN = ("LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT")
 
 TITLES = {
@@ -46,8 +46,10 @@ def document_pdf(document: Document) -> bytes:
 def _render(doc: Document) -> bytes:
     issuer = doc.issuer
     title = gettext("%(kind)s %(number)s", kind=kind_label(doc.kind), number=doc.number)
+    legal_form = issuer["legal_form"] if issuer["legal_form"].lower() not in issuer["name"].lower() \
+        else ""
     footer = " · ".join(part for part in (
-        issuer["name"], issuer["legal_form"],
+        issuer["name"], legal_form,
         gettext("SIRET %(number)s", number=issuer["siret"]) if issuer["siret"] else "",
         gettext("VAT number %(number)s", number=issuer["vat_number"]) if issuer["vat_number"]
         else "") if part)
@@ -78,7 +80,7 @@ def _render(doc: Document) -> bytes:
 def _parties(pdf: A4Document, doc: Document) -> None:
     issuer = doc.issuer
     seller = [issuer["name"]]
-    if issuer["legal_form"]:
+    if issuer["legal_form"] and issuer["legal_form"].lower() not in issuer["name"].lower():
         seller.append(issuer["legal_form"])
     seller.append(issuer["address"])
     if issuer["siren"]:
@@ -129,9 +131,10 @@ def _dates(pdf: A4Document, doc: Document) -> None:
         facts.append(gettext("Credit note on invoice %(number)s of %(date)s",
                              number=doc.related.number, date=_day(doc.related.issued_on)))
         facts.append(gettext("Reason: %(reason)s", reason=doc.note))
+    elif doc.related is not None and doc.related.kind == DocumentKind.QUOTE:
+        facts.append(gettext("Follows quote %(number)s", number=doc.related.number))
     elif doc.related is not None:
-        facts.append(gettext("Follows %(kind)s %(number)s", kind=kind_label(doc.related.kind).lower(),
-                             number=doc.related.number))
+        facts.append(gettext("Follows pro-forma %(number)s", number=doc.related.number))
     for fact in facts:
         pdf.paragraph(fact, size=10, height=5)
 
