@@ -19,6 +19,7 @@ from stdnum.fr import siret as siret_number
 from marketplace import audit
 from marketplace.db import db, lock_rows, utcnow
 from marketplace.errors import DomainError
+from marketplace.i18n import format_day
 from marketplace.i18n import lazy_gettext as _l
 from marketplace.invoicing.issuer import issuer_snapshot
 from marketplace.invoicing.models import (
@@ -287,7 +288,8 @@ def _check_chronology(kind: DocumentKind, year: int, sequence: int, issued_on: d
         raise InvoicingError(_l(
             "This document cannot be dated %(date)s: the one numbered before it is dated "
             "%(previous)s, and numbers follow dates.",
-            date=issued_on.isoformat(), previous=previous.isoformat()), status_code=409)
+            date=format_day(issued_on, "long"), previous=format_day(previous, "long")),
+            status_code=409)
 
 
 def _checked_customer(customer: Customer) -> Customer:

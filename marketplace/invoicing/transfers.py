@@ -11,7 +11,7 @@ from blinker import Namespace
 
 from marketplace import audit
 from marketplace.db import db, lock_rows
-from marketplace.i18n import LazyText, money_filter
+from marketplace.i18n import LazyText, format_day, money_filter
 from marketplace.i18n import lazy_gettext as _l
 from marketplace.invoicing.models import BankTransfer, Document, DocumentKind, PaymentStatus
 from marketplace.invoicing.references import find_reference
@@ -67,7 +67,7 @@ def _record(proforma, amount_cents, received_on, bank_reference, by, *, refund):
         raise InvoicingError(_l("Transfers are recorded against a pro-forma."))
     if received_on < proforma.issued_on:
         raise InvoicingError(_l("The date is before the pro-forma was issued (%(date)s).",
-                                date=proforma.issued_on.isoformat()))
+                                date=format_day(proforma.issued_on, "long")))
     if refund and amount_cents > proforma.received_cents - proforma.total_incl_vat_cents:
         raise InvoicingError(_l(
             "Only an excess is sent back here: %(excess)s was received beyond what is due.",

@@ -67,4 +67,6 @@ def test_a_document_is_never_dated_before_the_one_numbered_before_it(app):
     with pytest.raises(invoicing.InvoicingError) as refused:
         _invoice(date(2026, 12, 9))
     assert refused.value.status_code == 409
-    assert "numbers follow dates" in str(refused.value.message)
+    assert " ".join(str(refused.value.message).replace("\u00a0", " ").split()) == (
+        "Ce document ne peut pas être daté du 9 décembre 2026 : le document numéroté avant "
+        "lui est daté du 10 décembre 2026, et les numéros suivent l'ordre des dates.")
