@@ -13,6 +13,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from marketplace.db import db
@@ -105,8 +106,15 @@ def _record(document_id: int, form, *, refund: bool):
     except DomainError as exc:
         form.form_errors.append(str(exc.message))
         return _render_document(doc, status=exc.status_code, **forms)
-    # Recorded either way: the money is on the account. A discrepancy is said as an error.
-    flash(str(outcome.message), "error" if outcome.is_discrepancy else "success")
+    # Recorded either way: the money is on the account. A discrepancy is said as an error; the
+    # page says by how much and what to do.
+    if outcome.is_discrepancy:
+        flash(_("The transfer is recorded, but the amount received does not match what is due: "
+                "the pro-forma is not paid."), "error")
+    elif refund:
+        flash(_("The excess sent back is recorded."), "success")
+    else:
+        flash(_("The transfer is recorded."), "success")
     return redirect(url_for(".document", document_id=doc.id), 303)
 
 

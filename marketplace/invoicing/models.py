@@ -123,6 +123,13 @@ class Document(db.Model):
         back_populates="document", order_by="BankTransfer.id")
 
     @property
+    def printed_customer_siret(self) -> str:
+        """732 829 320 00074: the SIRET as it is printed."""
+        from stdnum.fr import siret
+
+        return siret.format(self.customer_siret) if self.customer_siret else ""
+
+    @property
     def balance_due_cents(self) -> int:
         """What is still to be received on a pro-forma (negative when too much came)."""
         return self.total_incl_vat_cents - self.received_cents

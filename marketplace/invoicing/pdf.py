@@ -96,7 +96,7 @@ def _parties(pdf: A4Document, doc: Document) -> None:
         seller.append(issuer["email"])
     buyer = [doc.customer_name, doc.customer_address]
     if doc.customer_siret:
-        buyer.append(gettext("SIRET: %(number)s", number=_siret(doc.customer_siret)))
+        buyer.append(gettext("SIRET: %(number)s", number=doc.printed_customer_siret))
     if doc.customer_vat_number:
         buyer.append(gettext("Intra-community VAT number: %(number)s",
                              number=doc.customer_vat_number))
@@ -263,8 +263,3 @@ def _bank_details(pdf: A4Document, doc: Document) -> None:
 def _day(value) -> str:
     return format_day(value, "long") if value else ""
 
-
-def _siret(value: str) -> str:
-    from stdnum.fr import siret
-
-    return siret.format(value)

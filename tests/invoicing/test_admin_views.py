@@ -76,6 +76,7 @@ def test_recording_the_exact_amount_pays_the_proforma(client, login, admin, prof
     response = _post(client, proforma)
     assert response.status_code == 303
     page = _text(client.get(response.headers["Location"]))
+    assert "Le virement est enregistré." in page
     assert "est payée : 6 180,00 € reçus, soit la somme due" in page
     db.session.expire_all()
     proforma = db.session.get(Document, proforma.id)
@@ -89,6 +90,8 @@ def test_a_partial_transfer_is_recorded_and_flagged(client, login, admin, profor
     response = _post(client, proforma, amount="6000")
     assert response.status_code == 303
     page = _text(client.get(response.headers["Location"]))
+    assert "le montant reçu ne correspond pas à la somme due : la facture pro forma n'est pas " \
+        "payée" in page
     assert "Anomalie de paiement" in page and "il manque 180,00 €" in page
     db.session.expire_all()
     assert db.session.get(Document, proforma.id).payment_status == PaymentStatus.SHORT
