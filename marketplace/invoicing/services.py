@@ -19,7 +19,7 @@ from stdnum.fr import siret as siret_number
 from marketplace import audit
 from marketplace.db import db, lock_rows, utcnow
 from marketplace.errors import DomainError
-from marketplace.i18n import format_day
+from marketplace.i18n import format_day, money_filter
 from marketplace.i18n import lazy_gettext as _l
 from marketplace.invoicing.issuer import issuer_snapshot
 from marketplace.invoicing.models import (
@@ -211,8 +211,8 @@ def issue_credit_note(invoice: Document, lines: list[Line], *, reason: str,
         raise InvoicingError(_l(
             "A credit note of %(amount)s would take the credit notes of invoice %(number)s "
             "above its total: %(left)s can still be credited.",
-            amount=_money(amount), number=invoice.number,
-            left=_money(invoice.total_incl_vat_cents - credited)), status_code=409)
+            amount=money_filter(amount), number=invoice.number,
+            left=money_filter(invoice.total_incl_vat_cents - credited)), status_code=409)
     return _issue(DocumentKind.CREDIT_NOTE, _customer_of(invoice), lines, subject=invoice.subject,
                   issued_on=issued_on or local_today(), due_on=None, payment_days=0,
                   order_reference=invoice.customer_order_reference, related=invoice, by=by,
@@ -338,8 +338,3 @@ def _lines_of(document: Document) -> list[Line]:
     return [Line(line.description, line.quantity, line.unit_price_cents, line.vat_treatment,
                  line.vat_rate_bp) for line in document.lines]
 
-
-def _money(cents: int) -> str:
-    from marketplace.i18n import money_filter
-
-    return money_filter(cents)
