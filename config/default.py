@@ -91,6 +91,28 @@ UPLOAD_DIR = None  # resolved in create_app: instance/uploads
 PLATFORM_LEGAL_NAME = "ESS Marché (association loi 1901)"
 PLATFORM_CONTACT_EMAIL = "contact@ess-marche.localhost"
 PLATFORM_ADDRESS = "12 rue de la Solidarité, 69001 Lyon"
+# The platform's legal identity on its quotes, invoices and credit notes (French Commercial
+# Code L441-9, CGI art. 242 nonies A): demonstration values, to be replaced in production
+# (environment variables of the same names); create_app refuses a SIREN, SIRET or IBAN that
+# fails its check digits.
+PLATFORM_LEGAL_FORM = "Association loi 1901"
+PLATFORM_SIREN = "912345675"
+PLATFORM_SIRET = "91234567500017"
+PLATFORM_VAT_NUMBER = "FR65912345675"  # None under the VAT franchise (art. 293 B du CGI)
+PLATFORM_RCS = None  # "RCS Lyon 912 345 675" for a registered company; an association has none
+# The bank account that receives the works councils' transfers (printed on pro-formas).
+PLATFORM_BANK_NAME = "Crédit Coopératif (démonstration)"
+PLATFORM_IBAN = "FR7642559000011234567890121"
+PLATFORM_BIC = "CCOPFRPPXXX"
+
+# Invoicing (invoicing domain).
+INVOICING_SERVICE_FEE_VAT_BP = 2000  # VAT on the platform's service fee: 20 %, the standard rate
+INVOICING_PAYMENT_DAYS = 30  # invoices and pro-formas are due this many days after issue
+INVOICING_QUOTE_VALIDITY_DAYS = 30
+# Late-payment penalty per year in basis points; None prints the legal minimum, three times the
+# French statutory interest rate (Commercial Code L441-10).
+INVOICING_LATE_PENALTY_RATE_BP = None
+INVOICING_RECOVERY_INDEMNITY_CENTS = 4000  # the fixed 40 € indemnity owed by business buyers
 # The consumer mediator the platform has signed up with (French Consumer Code, L612-1 and
 # L616-1): named in the terms of sale once set; production warns at start while one is missing.
 CONSUMER_MEDIATOR_NAME = None

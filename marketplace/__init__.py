@@ -30,6 +30,7 @@ BLUEPRINTS = [
     "marketplace.giftcards.views",
     "marketplace.giftcards.admin_views",
     "marketplace.ledger.views",
+    "marketplace.invoicing.admin_views",
 ]
 
 # Environment variables that override the settings files, and how to read them.
@@ -60,6 +61,16 @@ ENV_OVERRIDES = {
     "CONSUMER_MEDIATOR_NAME": str,
     "CONSUMER_MEDIATOR_ADDRESS": str,
     "CONSUMER_MEDIATOR_WEBSITE": str,
+    "PLATFORM_LEGAL_NAME": str,
+    "PLATFORM_ADDRESS": str,
+    "PLATFORM_LEGAL_FORM": str,
+    "PLATFORM_SIREN": str,
+    "PLATFORM_SIRET": str,
+    "PLATFORM_VAT_NUMBER": str,
+    "PLATFORM_RCS": str,
+    "PLATFORM_BANK_NAME": str,
+    "PLATFORM_IBAN": str,
+    "PLATFORM_BIC": str,
     "LOG_FORMAT": str,
     "LOG_LEVEL": str,
     "METRICS_TOKEN": str,
@@ -136,6 +147,9 @@ def _configure(app: Flask, config_name: str, overrides: dict | None) -> None:
     if website and (parts.scheme not in ("https", "http") or not parts.netloc):
         raise RuntimeError("CONSUMER_MEDIATOR_WEBSITE is a web address starting with https://, "
                            f"not {website!r}.")
+    from marketplace.invoicing.issuer import check_settings
+
+    check_settings(app.config)
     app.config["MAIL_OUTBOX_DIR"] = app.config["MAIL_OUTBOX_DIR"] or str(instance / "outbox")
     app.config["UPLOAD_DIR"] = app.config["UPLOAD_DIR"] or str(instance / "uploads")
     redis_url = app.config.get("REDIS_URL")

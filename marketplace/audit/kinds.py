@@ -27,6 +27,7 @@ GROUPS = {
     "voucher.": _l("Counter: vouchers"),
     "giftcard.": _l("Gift cards"),
     "payout": _l("Payouts"),
+    "invoicing.": _l("Invoicing"),
 }
 
 # Stored codes, as the audit reads them (the data keeps the codes of the day it was recorded).
@@ -617,6 +618,38 @@ def _payouts_account_updated(f: Facts):
     if f.data.get("payouts_enabled") is False:
         f.use("suspended")
     return {"organization": f.organization()}
+
+
+@kind("invoicing.issued", _l("Document issued"),
+      _l("Invoice %(number)s issued to %(customer)s for %(amount)s"),
+      example={"number": "F-2026-00001", "kind": "invoice", "amount_cents": 250000,
+               "customer": "CSE Acme"},
+      quote=_l("Quote %(number)s issued to %(customer)s for %(amount)s"),
+      proforma=_l("Pro-forma %(number)s issued to %(customer)s for %(amount)s"),
+      credit_note=_l("Credit note %(number)s issued to %(customer)s for %(amount)s"))
+def _invoicing_issued(f: Facts):
+    if f.text("kind") in ("quote", "proforma", "credit_note"):
+        f.use(f.text("kind"))
+    return {"number": f.text("number"), "customer": f.text("customer"),
+            "amount": f.money("amount_cents")}
+
+
+@kind("invoicing.transfer_recorded", _l("Transfer received"),
+      _l("Transfer of %(amount)s recorded against pro-forma %(number)s: paid"),
+      example={"number": "PF-2026-00001", "amount_cents": 250000, "status": "paid"},
+      discrepancy=_l("Transfer of %(amount)s recorded against pro-forma %(number)s: the amount "
+                     "does not match what is due"))
+def _invoicing_transfer_recorded(f: Facts):
+    if f.text("status") != "paid":
+        f.use("discrepancy")
+    return {"number": f.text("number"), "amount": f.money("amount_cents")}
+
+
+@kind("invoicing.refund_sent", _l("Excess sent back"),
+      _l("%(amount)s sent back to the customer of pro-forma %(number)s"),
+      example={"number": "PF-2026-00001", "amount_cents": 1000, "status": "paid"})
+def _invoicing_refund_sent(f: Facts):
+    return {"number": f.text("number"), "amount": f.money("amount_cents")}
 
 
 __all__ = ["GROUPS", "KINDS"]

@@ -3,20 +3,18 @@ summary from the opening to the closing balance, how the commission is computed,
 entry of the period with its date, reference and the balance after it."""
 from __future__ import annotations
 
-import unicodedata
 from datetime import date
 from decimal import Decimal
 
 from babel.numbers import format_decimal
 from flask_babel import get_locale, gettext
-from fpdf import FPDF
 from fpdf.fonts import FontFace
 
 from marketplace.exports import local_date
 from marketplace.i18n import format_day, money_filter
 from marketplace.ledger.labels import kind_label
 from marketplace.ledger.statement import Statement, local_today
-from marketplace.vouchers.pdf import UNICODE_FONTS
+from marketplace.pdf import A4Document
 
 GREEN = (18, 61, 50)
 LIGHT = (230, 242, 237)
@@ -25,47 +23,8 @@ COLUMNS = (19, 43, 40, 18, 24, 18, 18)
 ALIGN = ("LEFT", "LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT")
 
 
-def _printable(text: str, unicode_ok: bool) -> str:
-    """The PDF core font only has Latin-1: € becomes EUR, every space a plain space."""
-    if unicode_ok:
-        return text
-    text = text.replace("€", "EUR").replace("…", "...").replace("œ", "oe").replace("Œ", "OE")
-    text = "".join(" " if unicodedata.category(c) == "Zs" else c for c in text)
-    return text.encode("latin-1", "replace").decode("latin-1")
-
-
-class StatementDocument(FPDF):
-    def __init__(self, footer_text: str):
-        super().__init__(format="A4")
-        self.footer_text = footer_text
-        self.set_margins(15, 15, 15)
-        self.set_auto_page_break(auto=True, margin=16)
-        self.family, self.unicode_ok = "Helvetica", False
-        for path in UNICODE_FONTS:
-            bold = path.with_name("DejaVuSans-Bold.ttf")
-            if path.exists() and bold.exists():
-                self.add_font("DejaVu", "", str(path))
-                self.add_font("DejaVu", "B", str(bold))
-                self.family, self.unicode_ok = "DejaVu", True
-                break
-
-    def text_of(self, value) -> str:
-        return _printable(str(value), self.unicode_ok)
-
-    def paragraph(self, value, *, size=10, style="", height=5, color=(0, 0, 0)):
-        self.set_font(self.family, style, size)
-        self.set_text_color(*color)
-        self.multi_cell(0, height, self.text_of(value), new_x="LMARGIN", new_y="NEXT")
-        self.set_text_color(0, 0, 0)
-
-    def footer(self):
-        self.set_y(-12)
-        self.set_font(self.family, "", 7)
-        self.set_text_color(90, 90, 90)
-        self.cell(0, 5, self.text_of(self.footer_text), align="L")
-        self.set_x(self.l_margin)
-        self.cell(0, 5, self.text_of(gettext("Page %(page)d of %(pages)s", page=self.page_no(),
-                                             pages="{nb}")), align="R")
+class StatementDocument(A4Document):
+    """The statement's pages (the shared A4 layout of marketplace.pdf)."""
 
 
 def _number(cents: int) -> str:

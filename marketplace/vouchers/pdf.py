@@ -2,38 +2,14 @@
 from __future__ import annotations
 
 import io
-import unicodedata
-from pathlib import Path
 
 from flask_babel import gettext
 from fpdf import FPDF
 
 from marketplace.i18n import format_period
 from marketplace.i18n import money_filter as format_money
+from marketplace.pdf import add_unicode_font, latin1
 from marketplace.vouchers import qr
-
-# A Unicode font when the system has one (Debian: fonts-dejavu-core); otherwise the PDF core
-# font, whose Latin-1 text we simplify (€ becomes EUR, narrow spaces become spaces).
-UNICODE_FONTS = [
-    Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
-    Path("/usr/share/fonts/dejavu/DejaVuSans.ttf"),
-]
-
-
-def _font(pdf: FPDF) -> tuple[str, bool]:
-    for path in UNICODE_FONTS:
-        bold = path.with_name("DejaVuSans-Bold.ttf")
-        if path.exists() and bold.exists():
-            pdf.add_font("DejaVu", "", str(path))
-            pdf.add_font("DejaVu", "B", str(bold))
-            return "DejaVu", True
-    return "Helvetica", False
-
-
-def _latin1(text: str) -> str:
-    text = text.replace("€", "EUR").replace("œ", "oe").replace("Œ", "OE")
-    text = "".join(" " if unicodedata.category(c) == "Zs" else c for c in text)
-    return text.encode("latin-1", "replace").decode("latin-1")
 
 
 def new_document(size_mm: tuple[float, float], *, title: str):
@@ -43,11 +19,11 @@ def new_document(size_mm: tuple[float, float], *, title: str):
     pdf.set_title(title)
     pdf.set_auto_page_break(auto=True, margin=8)
     pdf.add_page()
-    family, unicode_ok = _font(pdf)
+    family, unicode_ok = add_unicode_font(pdf)
 
     def text(value) -> str:
         value = str(value)
-        return value if unicode_ok else _latin1(value)
+        return value if unicode_ok else latin1(value)
 
     def line(value, *, size=11, style="", height=6):
         pdf.set_font(family, style, size)
