@@ -30,6 +30,7 @@ BLUEPRINTS = [
     "marketplace.giftcards.views",
     "marketplace.giftcards.admin_views",
     "marketplace.ledger.views",
+    "marketplace.campaigns.views",
 ]
 
 # Environment variables that override the settings files, and how to read them.
@@ -54,6 +55,7 @@ ENV_OVERRIDES = {
     "HOLD_MINUTES": int,
     "GIFTCARD_MAX_CENTS": int,
     "GIFTCARD_VALIDITY_MONTHS": int,
+    "CAMPAIGN_CARD_MAX_CENTS": int,
     "GIFTCARD_EXPIRY_POLICY": str,
     "GIFTCARD_EXPIRY_ASSOCIATION": str,
     "PAYOUT_MINIMUM_CENTS": int,
