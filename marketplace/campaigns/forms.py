@@ -7,13 +7,21 @@ from wtforms import (
     DateField,
     IntegerField,
     RadioField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
     widgets,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from marketplace.campaigns.importing import COLUMN_LABELS, parse_euros
 from marketplace.campaigns.labels import AMOUNT_MODE_LABELS, EVENT_LABELS, UNSPENT_LABELS
@@ -37,7 +45,7 @@ class CampaignForm(ServiceForm):
     name = StringField(_l("Name of the campaign"), filters=[_strip],
                        validators=[DataRequired(), Length(max=120)],
                        render_kw={"placeholder": _l("For example: Christmas 2026")})
-    event = SelectField(_l("Event"), choices=[(e.value, EVENT_LABELS[e]) for e in CampaignEvent],
+    event = SelectField(_l("Event"), choices=[SelectChoice(e.value, EVENT_LABELS[e]) for e in CampaignEvent],
                         default=CampaignEvent.CHRISTMAS.value, validators=[DataRequired()])
     year = SelectField(_l("Year"), coerce=int, validators=[InputRequired()])
     send_on = DateField(_l("Sending date"), validators=[InputRequired()])
@@ -45,13 +53,13 @@ class CampaignForm(ServiceForm):
         _l("Validity (months)"), default=12,
         validators=[InputRequired(), NumberRange(min=12, max=60, message=_l(
             "Between 12 and 60 months."))])
-    amount_mode = RadioField(_l("Amount"), choices=[(m.value, AMOUNT_MODE_LABELS[m])
+    amount_mode = RadioField(_l("Amount"), choices=[SelectChoice(m.value, AMOUNT_MODE_LABELS[m])
                                                    for m in AmountMode],
                              default=AmountMode.SAME.value, validators=[DataRequired()])
     amount = StringField(_l("Amount of each card"), filters=[_strip],
                          render_kw={"inputmode": "decimal", "placeholder": "50,00"})
     unspent_policy = RadioField(_l("What is left on the cards when they expire"),
-                                choices=[(p.value, UNSPENT_LABELS[p]) for p in UnspentPolicy],
+                                choices=[SelectChoice(p.value, UNSPENT_LABELS[p]) for p in UnspentPolicy],
                                 default=UnspentPolicy.CREDIT.value, validators=[DataRequired()])
     unspent_association = SelectField(_l("Association that receives it"), coerce=int,
                                       validators=[Optional()])
@@ -61,20 +69,21 @@ class CampaignForm(ServiceForm):
 
     def __init__(self, *args, years, categories, associations, sellers, **kwargs):
         super().__init__(*args, **kwargs)
-        self.year.choices = [(year, str(year)) for year in years]
-        self.categories.choices = categories
-        self.unspent_association.choices = [(0, _l("Choose an association"))] + associations
-        self.sellers.choices = sellers
+        self.year.choices = [SelectChoice(year, str(year)) for year in years]
+        self.categories.choices = [SelectChoice(*choice) for choice in categories]
+        self.unspent_association.choices = [SelectChoice(0, _l("Choose an association"))] + [
+            SelectChoice(*choice) for choice in associations]
+        self.sellers.choices = [SelectChoice(*choice) for choice in sellers]
 
     def validate_amount(self, field):
         if self.amount_mode.data != AmountMode.SAME.value:
             return
         if not field.data:
-            raise ValueError(_l("Give the amount of each card."))
+            raise ValidationError(_l("Give the amount of each card."))
         try:
             parse_euros(field.data)
         except ValueError as exc:
-            raise ValueError(_l("Write an amount in euros, for example 50 or 12,50.")) from exc
+            raise ValidationError(_l("Write an amount in euros, for example 50 or 12,50.")) from exc
 
     def settings(self) -> CampaignSettings:
         event = CampaignEvent(self.event.data)
