@@ -13,8 +13,8 @@ EVENT_LABELS = {
     CampaignEvent.RETIREMENT: _l("Retirement"),
     CampaignEvent.MOTHERS_DAY: _l("Mother's Day"),
     CampaignEvent.FATHERS_DAY: _l("Father's Day"),
-    CampaignEvent.SAINTE_CATHERINE: _l("Sainte-Catherine"),
-    CampaignEvent.SAINT_NICOLAS: _l("Saint-Nicolas"),
+    CampaignEvent.SAINTE_CATHERINE: _l("Sainte-Catherine (unmarried women turning 25)"),
+    CampaignEvent.SAINT_NICOLAS: _l("Saint-Nicolas (unmarried men turning 30)"),
     CampaignEvent.CHRISTMAS: _l("Christmas"),
     CampaignEvent.BACK_TO_SCHOOL: _l("Back to school"),
 }

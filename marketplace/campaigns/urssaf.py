@@ -15,6 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from flask_babel import gettext
 
 from marketplace.campaigns.models import (
     Beneficiary,
@@ -25,6 +26,7 @@ from marketplace.campaigns.models import (
 from marketplace.campaigns.restrictions import profile_fits_event
 from marketplace.campaigns.services import CampaignError, pmss_cents
 from marketplace.db import db
+from marketplace.i18n import format_rate, lazy_text
 from marketplace.i18n import lazy_gettext as _l
 
 # Why a voucher is exempt, or at risk (codes; their sentences are in labels below).
@@ -35,10 +37,13 @@ EVENT_LIMIT = "event_limit"
 NO_CHILD = "no_child"
 USE_NOT_LINKED = "use_not_linked"
 
+# The 5 % is written by Babel in the reader's language ("5 %" in French, "5%" in English).
 RULE_LABELS = {
-    YEARLY: _l("Yearly total within 5 % of the PMSS"),
+    YEARLY: lazy_text(lambda: gettext("Yearly total within %(rate)s of the PMSS",
+                                      rate=format_rate(500))),
     EVENT: _l("Tied to its event, within the event's limit"),
-    NO_EVENT: _l("Above 5 % of the PMSS for the year, and tied to no event"),
+    NO_EVENT: lazy_text(lambda: gettext(
+        "Above %(rate)s of the PMSS for the year, and tied to no event", rate=format_rate(500))),
     EVENT_LIMIT: _l("Above the event's limit"),
     NO_CHILD: _l("Back to school: no child declared"),
     USE_NOT_LINKED: _l("The card may buy goods that have nothing to do with the event"),

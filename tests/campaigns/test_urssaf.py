@@ -171,10 +171,10 @@ def test_the_compliance_file_in_french_excel_csv(make_campaign, officer, app):
                         person(2, amount=30000, number=None))
     with force_locale("fr"):
         text = compliance.compliance_csv(check)
-    assert text.startswith("\ufeffLigne;Nom;Prénom;Courriel;Matricule;Enfants;Montant;")
+    assert text.startswith("\ufeffLigne;Nom;Prénom;E-mail;Matricule;Enfants;Montant;")
     lines = text.split("\r\n")
     assert lines[1].split(";")[6:8] == ["45,50", "45,50"]
-    assert "Au-dessus du plafond de l’événement" in lines[2]
+    assert "Au-dessus du plafond de l'événement" in lines[2]
     assert lines[2].endswith(";300,00")
 
 
