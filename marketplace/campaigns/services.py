@@ -308,8 +308,9 @@ def replace_beneficiaries(campaign: Campaign, rows: list[dict], *, by, filename:
         raise CampaignError(_l("This campaign can no longer be changed."), status_code=409)
     db.session.execute(sa.delete(Beneficiary).where(Beneficiary.campaign_id == campaign.id))
     if rows:
-        db.session.execute(sa.insert(Beneficiary), [{**row, "campaign_id": campaign.id}
-                                                    for row in rows])
+        # Core, not the ORM's bulk insert: 20,000 rows in one executemany.
+        db.session.execute(sa.insert(Beneficiary.__table__),
+                           [{**row, "campaign_id": campaign.id} for row in rows])
     clear_risk_acknowledgement(campaign)
     if campaign.status == CampaignStatus.DRAFT:
         move(campaign, CampaignStatus.BENEFICIARIES_IMPORTED, by=by)

@@ -116,24 +116,43 @@ def _csv_rows(text: str, *, max_lines: int) -> list[list[str]]:
 
 
 def _xlsx_rows(data: bytes, *, max_lines: int) -> list[list[str]]:
-    from openpyxl import load_workbook
+    from marketplace.campaigns import xlsx
 
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         if sum(info.file_size for info in archive.infolist()) > 200 * 1024 * 1024:
             raise SpreadsheetError(_l("This Excel file is too large once opened."), status_code=413)
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        limit = max_lines + 1 + 50  # the header, and some empty lines at the end
+        rows = xlsx.rows(archive, max_rows=limit + 1)
     except SpreadsheetError:
         raise
+    except xlsx.TooLarge as exc:
+        raise SpreadsheetError(_l("This Excel file is too large once opened."),
+                               status_code=413) from exc
+    except xlsx.NotUnderstood:
+        rows = _openpyxl_rows(data, max_lines=max_lines)
+    except Exception as exc:  # noqa: BLE001 - a broken zip or XML, whatever its kind
+        raise SpreadsheetError(_l("This file is neither a CSV nor an Excel (.xlsx) "
+                                  "spreadsheet.")) from exc
+    if len(rows) > limit:
+        _too_many(max_lines)
+    return rows
+
+
+def _openpyxl_rows(data: bytes, *, max_lines: int) -> list[list[str]]:
+    """openpyxl reads what the streaming reader does not follow (slower, thorough)."""
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on a broken file
         raise SpreadsheetError(_l("This file is neither a CSV nor an Excel (.xlsx) "
                                   "spreadsheet.")) from exc
     try:
-        sheet = book.worksheets[0] if book.worksheets else None
-        if sheet is None:
+        if not book.worksheets:
             raise SpreadsheetError(_l("The file is empty."))
         rows = []
-        for values in sheet.iter_rows(values_only=True):
+        for values in book.worksheets[0].iter_rows(values_only=True):
             rows.append([_cell_text(value) for value in values])
             if len(rows) > max_lines + 1 + 50:
                 _too_many(max_lines)

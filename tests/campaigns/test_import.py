@@ -232,3 +232,22 @@ def test_amounts_as_french_and_english_offices_write_them(text, cents):
 def test_what_is_not_an_amount(text):
     with pytest.raises(ValueError):
         importing.parse_euros(text)
+
+
+@pytest.mark.parametrize("address", [
+    "a@b.fr", "Prenom.Nom@Entreprise-Exemple.FR", "a..b@x.fr", "a.@x.fr", ".a@x.fr",
+    "a@-x.fr", "a@x-.fr", "a@x.test", "a@x.local", "très@exemple.fr", "a@x.f", "a b@x.fr",
+    "a@x..fr", "x" * 65 + "@x.fr", "a+tag@sub.domaine.fr", "a@123.fr", "a@x.123",
+])
+def test_the_quick_email_check_agrees_with_email_validator(address):
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        expected = validate_email(address, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        expected = None
+    try:
+        found = importing.valid_email(address)
+    except EmailNotValidError:
+        found = None
+    assert found == expected
