@@ -12,7 +12,7 @@ SERVER_BASE_URL := http://127.0.0.1:$(PORT)
 endif
 export SERVER_BASE_URL
 
-.PHONY: run test install install-dev translations lint worker db-upgrade clean
+.PHONY: run test install install-dev translations lint worker two-nodes db-upgrade clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,11 +46,16 @@ test: install-dev
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install-dev
-	$(BIN)/ruff check marketplace tests config bench gunicorn.conf.py
+	$(BIN)/ruff check marketplace tests config bench deploy gunicorn.conf.py
 
 worker: install
 	@mkdir -p instance
 	$(BIN)/celery -A marketplace.worker:celery worker --beat --schedule instance/celerybeat-schedule --loglevel INFO
+
+# Two gunicorn nodes behind HAProxy (deploy/haproxy.cfg) on PostgreSQL and Redis, with the demo
+# data: https://127.0.0.1:8443 until Ctrl-C (docs/deploy.md, "Scaling out").
+two-nodes: install
+	$(BIN)/python deploy/two_nodes.py
 
 clean:
 	rm -rf $(VENV) instance

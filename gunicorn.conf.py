@@ -40,3 +40,14 @@ logger_class = AccessLogger
 def post_worker_init(worker):
     gc.collect()
     gc.freeze()
+
+
+def child_exit(server, worker):
+    # Metrics in multiprocess mode (PROMETHEUS_MULTIPROC_DIR, README "Deploying"): a worker
+    # that ended leaves its counters to the sums, and its live gauges out of them.
+    import os
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -18,6 +18,8 @@ SQLALCHEMY_DATABASE_URI = None  # resolved in create_app (needs the instance pat
 SQLALCHEMY_ENGINE_OPTIONS: dict = {}
 # Seconds a request waits for a row lock before answering "busy, please try again".
 DB_LOCK_TIMEOUT_SECONDS = 5
+# A database server that does not answer is reported after this long (/readyz), not TCP's minutes.
+DB_CONNECT_TIMEOUT_SECONDS = 5
 
 # Sessions and cookies
 SESSION_COOKIE_NAME = "ess_session"
@@ -149,3 +151,13 @@ STRIPE_MAX_NETWORK_RETRIES = 2
 # An object implementing stripe.HTTPClient used instead of the network (tests plug an
 # in-process fake Stripe here); never set it in production.
 STRIPE_HTTP_CLIENT = None
+
+# Operations (marketplace/observability.py): logs as text lines here, JSON in production, each
+# line with its request id; one line per request when LOG_REQUESTS is on. /metrics answers only
+# with "Authorization: Bearer <METRICS_TOKEN>" (a 404 without a token). Sentry when SENTRY_DSN is
+# set (pip install -e ".[sentry]").
+LOG_FORMAT = "text"
+LOG_LEVEL = "INFO"
+LOG_REQUESTS = False
+METRICS_TOKEN = None
+SENTRY_DSN = None

@@ -62,6 +62,10 @@ ENV_OVERRIDES = {
     "CONSUMER_MEDIATOR_NAME": str,
     "CONSUMER_MEDIATOR_ADDRESS": str,
     "CONSUMER_MEDIATOR_WEBSITE": str,
+    "LOG_FORMAT": str,
+    "LOG_LEVEL": str,
+    "METRICS_TOKEN": str,
+    "SENTRY_DSN": str,
 }
 
 MEDIATOR_SETTINGS = ("CONSUMER_MEDIATOR_NAME", "CONSUMER_MEDIATOR_ADDRESS", "CONSUMER_MEDIATOR_WEBSITE")
@@ -121,6 +125,8 @@ def _configure(app: Flask, config_name: str, overrides: dict | None) -> None:
         # a request hanging behind a slow one.
         timeout_ms = int(app.config["DB_LOCK_TIMEOUT_SECONDS"] * 1000)
         connect_args.setdefault("options", f"-c lock_timeout={timeout_ms}")
+        # A database that does not answer is said so in seconds (/readyz), not after TCP's minutes.
+        connect_args.setdefault("connect_timeout", app.config["DB_CONNECT_TIMEOUT_SECONDS"])
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, "connect_args": connect_args}
     if app.config["GIFTCARD_VALIDITY_MONTHS"] < 12:
         raise RuntimeError("GIFTCARD_VALIDITY_MONTHS cannot be less than 12: a gift card is "
@@ -168,10 +174,11 @@ def _configure(app: Flask, config_name: str, overrides: dict | None) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
-    from marketplace import i18n, security, uow
+    from marketplace import i18n, observability, security, uow
     from marketplace.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
     from marketplace.jobs import init_celery
 
+    observability.init_app(app)  # first: the request id is known to every other hook
     db.init_app(app)
     uow.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)

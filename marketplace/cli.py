@@ -1,16 +1,20 @@
-"""flask commands: seed-demo, create-admin (the operations' commands join them as domains grow)."""
+"""flask commands: seed-demo, create-admin (the operations' commands join them as domains grow).
+
+Each command is one unit of work (marketplace.uow): it commits once, at its end, and rolls back
+if it fails; the commands of a group are units through UnitOfWorkGroup, the top-level ones
+through in_unit."""
 from __future__ import annotations
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
 
-from marketplace.db import db
+from marketplace.uow import UnitOfWorkGroup, in_unit
 
 
 def register(app: Flask) -> None:
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="Only seed when the database has no user yet.")
+    @in_unit
     def seed_demo(if_empty: bool):
         """Load the demo sellers, works council, admin and staff (safe to run twice)."""
         from marketplace import demo
@@ -19,10 +23,9 @@ def register(app: Flask) -> None:
             click.echo("The database already has data: demo data not loaded.")
             return
         report = demo.seed()
-        db.session.commit()
         click.echo(demo.describe(report))
 
-    pickup_cli = AppGroup("pickup", help="Pickup slots.")
+    pickup_cli = UnitOfWorkGroup("pickup", help="Pickup slots.")
     app.cli.add_command(pickup_cli)
 
     @pickup_cli.command("generate-slots")
@@ -33,7 +36,7 @@ def register(app: Flask) -> None:
 
         click.echo(f"{job(weeks)} slot(s) created.")
 
-    payments_cli = AppGroup("payments", help="Payments: holds, reconciliation with Stripe.")
+    payments_cli = UnitOfWorkGroup("payments", help="Payments: holds, reconciliation with Stripe.")
     app.cli.add_command(payments_cli)
 
     @payments_cli.command("expire-holds")
@@ -52,7 +55,7 @@ def register(app: Flask) -> None:
 
         click.echo(reconcile_report(since_hours=since_hours).describe())
 
-    giftcards_cli = AppGroup("giftcards", help="Gift cards: delivery of gifts, expiry.")
+    giftcards_cli = UnitOfWorkGroup("giftcards", help="Gift cards: delivery of gifts, expiry.")
     app.cli.add_command(giftcards_cli)
 
     @giftcards_cli.command("deliver")
@@ -69,7 +72,7 @@ def register(app: Flask) -> None:
 
         click.echo(f"{expire_due()} card(s) expired.")
 
-    payouts_cli = AppGroup("payouts", help="Payouts to the sellers' Stripe accounts.")
+    payouts_cli = UnitOfWorkGroup("payouts", help="Payouts to the sellers' Stripe accounts.")
     app.cli.add_command(payouts_cli)
 
     @payouts_cli.command("run")
@@ -98,6 +101,7 @@ def register(app: Flask) -> None:
     @click.password_option(
         "--password", envvar="ADMIN_PASSWORD", help="Asked for when not given (or ADMIN_PASSWORD)."
     )
+    @in_unit
     def create_admin(email: str, name: str, password: str):
         """Create a platform admin, or make an existing account one."""
         from marketplace.accounts import services as accounts
@@ -105,9 +109,7 @@ def register(app: Flask) -> None:
 
         try:
             user, created = accounts.create_admin(email=email, name=name, password=password)
-        except DomainError as exc:
-            db.session.rollback()
+        except DomainError as exc:  # the unit rolls back
             raise click.ClickException(str(exc.message)) from exc
-        db.session.commit()
         verb = "created" if created else "promoted to admin (password unchanged)"
         click.echo(f"Admin {user.email} {verb}.")

@@ -27,48 +27,6 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 
 
-def end_read_only_transactions(app) -> None:
-    """At the end of a request (or job) that read without writing, COMMIT instead of letting
-    Flask-SQLAlchemy roll back, on PostgreSQL.
-
-    Both end a transaction that wrote nothing the same way, but psycopg follows every ROLLBACK
-    with DEALLOCATE ALL: a page view threw away the connection's prepared statements, and the
-    next requests on that connection planned every statement again (bench/RESULTS.md). Whether
-    anything was written is asked of PostgreSQL (no transaction id assigned: no row written,
-    locked or deleted). A request that failed, left changes unflushed or wrote without
-    committing is rolled back as before."""
-
-    @app.teardown_appcontext  # runs before Flask-SQLAlchemy's, registered earlier
-    def _commit_if_nothing_written(exc):
-        if exc is not None or not db.session.registry.has():
-            return
-        session = db.session()
-        if not session.in_transaction() or session.get_bind().dialect.name != "postgresql":
-            return
-        if nothing_to_commit(session):
-            session.commit()
-
-
-def nothing_to_commit(session) -> bool:
-    """True when the session's transaction holds no change of its own: nothing unflushed, and
-    nothing written to the database (asked of PostgreSQL: no transaction id assigned; of
-    SQLite: no write transaction open). Committing it then ends a read, nothing more."""
-    if session.new or session.dirty or session.deleted:
-        return False
-    if not session.in_transaction():
-        return True
-    # Asked on the driver's connection: SQLAlchemy's execution layer would cost a page view
-    # more CPU than this saves PostgreSQL on a small request.
-    driver = session.connection().connection.driver_connection
-    if session.get_bind().dialect.name == "sqlite":
-        return not driver.in_transaction  # pysqlite begins a transaction at the first write
-    try:
-        return not driver.execute(
-            "SELECT pg_current_xact_id_if_assigned() IS NOT NULL").fetchone()[0]
-    except driver.Error:  # an aborted transaction: only a rollback ends it
-        return False
-
-
 def utcnow() -> datetime:
     """Aware UTC now; every timestamp is stored in UTC."""
     return datetime.now(UTC)

@@ -284,7 +284,7 @@ def seed() -> SeedReport:
 
     report.created += seed_campaigns("cse-manufacture-lyonnaise",
                                      _user("elodie.perrin", "Élodie Perrin", report))
-    db.session.commit()
+    db.session.flush()
 
     from marketplace.demo_money import seed_money
 

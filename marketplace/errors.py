@@ -6,8 +6,8 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from marketplace import redact
-from marketplace.db import LockTimeout, db, is_lock_timeout
+from marketplace import redact, uow
+from marketplace.db import LockTimeout, is_lock_timeout
 from marketplace.i18n import lazy_gettext as _l
 
 
@@ -22,10 +22,6 @@ class DomainError(Exception):
         self.message = message
         if status_code is not None:
             self.status_code = status_code
-
-
-class PermissionDenied(DomainError):
-    status_code = 403
 
 
 MESSAGES = {
@@ -53,6 +49,14 @@ def render_error(status: int, message=None):
     return render_template("errors/error.html", status=status, message=message), status
 
 
+def _end_the_failed_unit() -> None:
+    """A statement failed (a lock wait that timed out, a failed flush): the transaction cannot
+    be used, nor committed. The request's unit ends here, rolled back, so that the error page
+    can be rendered from a clean session (the layout may read the database)."""
+    if uow.active():
+        uow.finish(False)
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
@@ -62,12 +66,13 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
-        db.session.rollback()
+        # The answer is an error: the unit of work rolls back, unless the view kept what it
+        # wrote (uow.keep: a counted failed attempt).
         return render_error(exc.status_code, exc.message)
 
     @app.errorhandler(LockTimeout)
     def lock_timeout(exc):
-        db.session.rollback()
+        _end_the_failed_unit()
         return render_error(503, _l("This item is busy right now, please try again."))
 
     @app.errorhandler(OperationalError)
@@ -92,7 +97,7 @@ def register(app: Flask) -> None:
     def unexpected_error(exc):
         if isinstance(exc, HTTPException):
             return http_error(exc)
-        db.session.rollback()
+        _end_the_failed_unit()
         app.logger.exception("Unhandled error on %s %s", request.method, redact.path(request.path))
         if app.config.get("TESTING") and app.config.get("PROPAGATE_TEST_ERRORS", True):
             raise exc

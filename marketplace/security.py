@@ -46,9 +46,11 @@ def _refuse_nul_bytes():
 
 def private(response):
     """A page whose URL is the key to something (a voucher, a gift card): no shared cache keeps
-    it, no referrer carries the URL away, no search engine lists it."""
+    it, no referrer carries the URL away, no search engine lists it. The browser still sends the
+    site's origin (never the page's address): over https, Flask-WTF refuses a form posted without
+    a Referer, and these pages have forms (logout, language, the card's gift and claim)."""
     response.headers["Cache-Control"] = "private, no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Referrer-Policy"] = "strict-origin"
     response.headers["X-Robots-Tag"] = "noindex"
     return response
 

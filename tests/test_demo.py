@@ -139,3 +139,52 @@ def test_the_demo_works_council_has_a_christmas_campaign_with_two_lines_at_risk(
     assert services.totals(campaign)[0] == 30
     check = urssaf.check_campaign(campaign)
     assert check.lines_at_risk == 2 and check.at_risk_cents > 0
+
+
+def test_a_command_that_fails_after_writing_leaves_nothing(app, monkeypatch):
+    """create-admin runs as one unit of work: a refusal after the account was written (and
+    flushed) rolls it back, and nothing is committed half-way."""
+    from marketplace.accounts import services as accounts
+    from marketplace.errors import DomainError
+
+    real_create_admin = accounts.create_admin
+
+    def create_then_refuse(**kwargs):
+        real_create_admin(**kwargs)
+        db.session.flush()
+        raise DomainError("Refused after writing.")
+
+    monkeypatch.setattr(accounts, "create_admin", create_then_refuse)
+    result = app.test_cli_runner().invoke(
+        args=["create-admin", "late@example.org", "--password", "un mot de passe long"])
+
+    assert result.exit_code != 0 and "Refused after writing." in result.output
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+
+
+def test_every_command_runs_as_a_unit_of_work(app):
+    """Each of our commands' callbacks is wrapped by uow.in_unit (directly, or by a
+    UnitOfWorkGroup)."""
+    from marketplace import uow
+
+    in_unit_code = uow.in_unit(lambda: None).__code__
+
+    def commands(group, prefix=""):
+        for name, command in group.commands.items():
+            if hasattr(command, "commands"):
+                yield from commands(command, f"{prefix}{name} ")
+            else:
+                yield f"{prefix}{name}", command.callback
+
+    checked = set()
+    for name, callback in commands(app.cli):
+        chain = [callback]
+        while hasattr(chain[-1], "__wrapped__"):
+            chain.append(chain[-1].__wrapped__)
+        if chain[-1].__module__ != "marketplace.cli":
+            continue  # Flask's and Flask-Migrate's own
+        assert any(getattr(f, "__code__", None) is in_unit_code for f in chain), (
+            f"flask {name} does not run as a unit of work")
+        checked.add(name)
+    assert {"seed-demo", "create-admin", "pickup generate-slots", "payouts run"} <= checked

@@ -78,7 +78,7 @@ def start_session(user: User, *, remembered: bool, user_agent: str | None = None
 
 def end_session(user: User, session_id: int | None) -> UserSession | None:
     """Log out one session of `user` (this one or another device); None when there is no such
-    session of theirs. Flushes; the caller commits."""
+    session of theirs. Flushes; the unit of work commits."""
     if session_id is None:
         return None
     record = db.session.scalar(sa.select(UserSession).where(
@@ -91,7 +91,7 @@ def end_session(user: User, session_id: int | None) -> UserSession | None:
 
 def end_all_sessions(user: User, *, keep: int | None = None) -> int:
     """Log out every session of `user` (their remember-me cookies die with them), but `keep`;
-    returns how many ended. Flushes; the caller commits."""
+    returns how many ended. Flushes; the unit of work commits."""
     stmt = sa.delete(UserSession).where(UserSession.user_id == user.id)
     if keep is not None:
         stmt = stmt.where(UserSession.id != keep)
@@ -147,7 +147,7 @@ def needs_touch(user, *, now: datetime | None = None) -> bool:
 
 
 def touch(user, *, now: datetime | None = None) -> None:
-    """Write down that the session is in use now (flushes: the caller commits)."""
+    """Write down that the session is in use now (joins the unit of work, which commits)."""
     now = now or utcnow()
     db.session.execute(sa.update(UserSession).where(UserSession.id == user.session_id)
                        .values(last_seen_at=now).execution_options(synchronize_session=False))

@@ -15,6 +15,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
+from marketplace import uow
 from marketplace.accounts import services as accounts
 from marketplace.accounts import sessions
 from marketplace.accounts.forms import (
@@ -26,7 +27,6 @@ from marketplace.accounts.forms import (
     ResetPasswordForm,
 )
 from marketplace.accounts.models import normalize_email
-from marketplace.db import db, nothing_to_commit
 from marketplace.extensions import limiter
 from marketplace.i18n import LANG_COOKIE, current_locale_code
 from marketplace.organizations.landing import landing_url
@@ -118,10 +118,9 @@ def register():
                 next_path=next_path,
             )
         except accounts.AccountError as exc:
-            db.session.rollback()
+            uow.refuse()  # the form is shown again: nothing of this attempt is kept
             _attach_error(form, exc)
         else:
-            db.session.commit()
             # Same page whether the address was new or already had an account.
             return _check_inbox(_(
                 "We have sent an email to %(email)s. Open the link in it to confirm your "
@@ -136,12 +135,10 @@ def verify_email(token: str):
     try:
         _user, newly_verified = accounts.verify_email(token)
     except accounts.InvalidToken as exc:
-        db.session.rollback()
         form = EmailForm(formdata=None, email=exc.email)
         return render_template(
             "accounts/resend_verification.html", form=form, invalid_link=exc.message
         ), 400
-    db.session.commit()
     if newly_verified:
         flash(_("Thank you, your email address is confirmed. You can now log in."), "success")
     else:
@@ -159,7 +156,6 @@ def resend_verification():
     form = EmailForm()
     if form.validate_on_submit():
         accounts.resend_verification(form.email.data)
-        db.session.commit()
         return _check_inbox(_(
             "If an account is waiting for confirmation at %(email)s, we have sent a new "
             "link to it.",
@@ -183,16 +179,14 @@ def login():
         try:
             user = accounts.authenticate(form.email.data, form.password.data)
         except accounts.EmailNotConfirmed as exc:
-            db.session.commit()  # sends the new confirmation link
-            form.form_errors.append(exc.message)
+            form.form_errors.append(exc.message)  # the unit commits: the new link is sent
         except accounts.AccountError as exc:
-            db.session.rollback()
+            uow.refuse()
             form.form_errors.append(exc.message)
         else:
             remember = bool(form.remember_me.data)
             sessions.start_session(user, remembered=remember, user_agent=request.user_agent.string)
             login_user(user, remember=remember)
-            db.session.commit()
             # The page asked for; else staff go to their organization, shoppers home.
             return redirect(_safe_next_or_none() or landing_url(user) or next_url)
     return render_template("accounts/login.html", form=form, next=_safe_next_or_none())
@@ -203,7 +197,6 @@ def logout():
     if current_user.is_authenticated:
         # Ended on the server: a copy of this browser's cookies opens nothing any more.
         sessions.end_session(current_user, current_user.session_id)
-        db.session.commit()
     logout_user()
     flash(_("You are logged out. See you soon!"), "info")
     return redirect(url_for("site.home"))
@@ -211,14 +204,12 @@ def logout():
 
 @bp.after_app_request
 def _note_session_in_use(response):
-    """Write down now and then (sessions.TOUCH_EVERY) that this request's session is in use,
-    in its own small commit, and only when the request left nothing of its own to commit."""
+    """Write down now and then (sessions.TOUCH_EVERY) that this request's session is in use:
+    the write joins the request's unit of work (an error answer, rolled back, writes nothing:
+    the next request does)."""
     user = g.get("_login_user")  # set by Flask-Login when this request loaded the user
-    if user is None or not sessions.needs_touch(user):
-        return response
-    if nothing_to_commit(db.session()):
+    if user is not None and response.status_code < 400 and sessions.needs_touch(user):
         sessions.touch(user)
-        db.session.commit()
     return response
 
 
@@ -232,7 +223,6 @@ def forgot_password():
     form = EmailForm()
     if form.validate_on_submit():
         accounts.request_password_reset(form.email.data)
-        db.session.commit()
         return _check_inbox(_(
             "If an account exists for %(email)s, we have sent it a link to choose a new "
             "password. The link works only once.",
@@ -252,13 +242,11 @@ def reset_password(token: str):
         try:
             accounts.reset_password(token, new_password=form.password.data)
         except accounts.InvalidToken as exc:
-            db.session.rollback()
             return render_template("accounts/reset_invalid.html", message=exc.message), 400
         except accounts.AccountError as exc:
-            db.session.rollback()
+            uow.refuse()
             _attach_error(form, exc)
         else:
-            db.session.commit()
             if current_user.is_authenticated:
                 logout_user()  # this browser's session ended with all the others
             flash(_("Your password was changed. You can now log in with it."), "success")
@@ -277,10 +265,9 @@ def account():
         try:
             accounts.update_profile(current_user, name=form.name.data, locale=form.locale.data)
         except accounts.AccountError as exc:
-            db.session.rollback()
+            uow.refuse()
             _attach_error(form, exc)
         else:
-            db.session.commit()
             flash(_("Your details were saved."), "success")
             response = redirect(url_for("accounts.account"))
             _set_language_cookie(response, current_user.locale)
@@ -302,7 +289,6 @@ def end_session(session_id: int):
     ended = sessions.end_session(current_user, session_id)
     if ended is None:
         abort(404)
-    db.session.commit()
     if ended.id == current_user.session_id:
         logout_user()
         flash(_("You are logged out. See you soon!"), "info")
@@ -316,7 +302,6 @@ def end_session(session_id: int):
 def end_all_sessions():
     """Log out of every device, this one included; "stay logged in" ends everywhere too."""
     sessions.end_all_sessions(current_user)
-    db.session.commit()
     logout_user()
     flash(_("You are logged out of every device."), "success")
     return redirect(url_for("accounts.login"))
@@ -334,10 +319,9 @@ def change_password():
                 keep_session_id=user.session_id,
             )
         except accounts.AccountError as exc:
-            db.session.rollback()
+            uow.refuse()
             _attach_error(form, exc)
         else:
-            db.session.commit()
             flash(
                 _("Your password was changed. Your other devices have been logged out."), "success"
             )

@@ -1,29 +1,26 @@
 """Platform admin pages: seller applications and their review, organizations, orders, audit log."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from marketplace import audit
+from marketplace import audit, uow
 from marketplace.accounts.models import User
+from marketplace.admin import services
 from marketplace.admin.forms import ApproveForm, RejectForm
 from marketplace.admin.reader import AdminReader
 from marketplace.audit.kinds import GROUPS
-from marketplace.audit.models import AuditEntry
 from marketplace.db import db
 from marketplace.extensions import login_manager
 from marketplace.giftcards import payment as card_payment
 from marketplace.giftcards import purchase as card_purchase
-from marketplace.orders.models import Order
 from marketplace.organizations import members as members_service
 from marketplace.organizations import services as organizations
 from marketplace.organizations.identifiers import check_identity
 from marketplace.organizations.models import Organization, OrganizationKind, OrganizationStatus
 from marketplace.organizations.services import ApplicationChanged
 from marketplace.organizations.validators import OrganizationError
-from marketplace.payments.models import Refund
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -100,14 +97,13 @@ def _review(org: Organization, step: str, form):
             organizations.reject(org, by=current_user, reason=form.reason.data,
                                  seen_version=form.reviewed_version.data)
     except ApplicationChanged as exc:
-        db.session.rollback()
+        uow.refuse()
         form.form_errors.append(exc.message)
         return _render_confirmation(org, step, form, status=exc.status_code)
     except OrganizationError as exc:
-        db.session.rollback()
+        uow.refuse()  # flashed on a redirect, which would otherwise commit
         flash(str(exc.message), "error")
         return redirect(url_for(".organization", org_id=org.id))
-    db.session.commit()
     if step == "approve":
         flash(_("%(name)s is approved; the applicant was emailed.", name=org.name), "success")
     else:
@@ -131,26 +127,14 @@ def _render_confirmation(org: Organization, step: str, form, *, status: int = 20
 def order(reference: str):
     """An order as the platform team needs it: buyer, sellers' parts, gift cards, refunds, and
     its history."""
-    found = db.session.scalar(sa.select(Order).where(Order.reference == reference[:20]))
+    found = services.order_by_reference(reference)
     if found is None:
         abort(404)
     paid_with = card_payment.payments_of(found.id)
     bought = card_purchase.of_order(found.id)
     card_ids = {p.card_id for p in paid_with} | {c.card_id for c in bought if c.card_id}
-    subjects = [sa.and_(AuditEntry.subject_type == "Order", AuditEntry.subject_id == found.id),
-                sa.and_(AuditEntry.subject_type == "OrderPart",
-                        AuditEntry.subject_id.in_([part.id for part in found.parts]))]
-    if card_ids:
-        subjects.append(sa.and_(AuditEntry.subject_type == "GiftCard",
-                                AuditEntry.subject_id.in_(card_ids)))
-    entries = [
-        entry for entry in db.session.scalars(
-            sa.select(AuditEntry).where(sa.or_(*subjects)).order_by(AuditEntry.id))
-        # A card's entries about other orders (or none) are the card's story, not this order's.
-        if entry.subject_type != "GiftCard" or (entry.data or {}).get("reference") == found.reference
-    ]
-    refunds = db.session.scalars(
-        sa.select(Refund).where(Refund.order_id == found.id).order_by(Refund.id)).all()
+    entries = services.order_history(found, card_ids=card_ids)
+    refunds = services.refunds_of(found)
     return render_template(
         "admin/order.html", order=found, paid_with=paid_with, bought=bought, refunds=refunds,
         history=audit.describe(entries, AdminReader()),
@@ -171,9 +155,7 @@ def audit_log():
         per_page=PER_PAGE,
         error_out=False,
     )
-    choices = db.session.execute(
-        sa.select(Organization.id, Organization.name).order_by(Organization.name)
-    ).all()
+    choices = services.organization_choices()
     return render_template(
         "admin/audit_log.html",
         page=page,

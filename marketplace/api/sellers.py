@@ -1,7 +1,6 @@
 """GET /api/v1/sellers and /api/v1/sellers/<id>: the approved sellers and their pickup points."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
 
@@ -13,9 +12,7 @@ from marketplace.api.schemas import (
     SellerQuerySchema,
 )
 from marketplace.catalog.listing import MAX_KEY_INT
-from marketplace.db import db
 from marketplace.organizations import services as organizations
-from marketplace.organizations.models import Organization
 from marketplace.pickup import services as pickup
 
 blp = Blueprint(
@@ -30,11 +27,9 @@ setup_blueprint(blp)
 @blp.response(200, SellerPageSchema)
 def sellers(args: dict):
     """Approved sellers by name, page by page; a page after the last one is empty."""
-    stmt = organizations.public_sellers(query=(args.get("q") or "").strip() or None)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
     page, per_page = args["page"], args["per_page"]
-    items = db.session.scalars(stmt.order_by(Organization.id.asc()).limit(per_page)
-                               .offset((page - 1) * per_page)).all()
+    items, total = organizations.public_sellers_page(
+        query=(args.get("q") or "").strip() or None, page=page, per_page=per_page)
     return {
         "items": items,
         "page": page,
@@ -52,7 +47,7 @@ def seller(args: dict, seller_id: int):
     """One approved seller, with its active pickup locations and their opening hours."""
     found = None
     if seller_id <= MAX_KEY_INT:
-        found = db.session.scalar(organizations.public_sellers().where(Organization.id == seller_id))
+        found = organizations.get_public_seller_by_id(seller_id)
     if found is None:
         abort(404, message=_("There is no seller with this id on the marketplace."))
     # Not a mapped attribute: what SellerDetailSchema dumps for this response only.

@@ -210,11 +210,6 @@ def reindex(product) -> None:
     index_rows([document.row(product.id)])
 
 
-def forget(product_id: int) -> None:
-    if _dialect() == "sqlite":
-        db.session.execute(sa.text(f"DELETE FROM {FTS_TABLE} WHERE rowid = :id"), {"id": product_id})  # noqa: S608
-
-
 def _pg_tsquery(terms: list[str]):
     return sa.func.to_tsquery(
         sa.literal_column(f"'{PG_CONFIG}'::regconfig"), " & ".join(f"{t}:*" for t in terms)

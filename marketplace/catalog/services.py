@@ -61,11 +61,19 @@ def get_category(slug: str) -> Category | None:
     return db.session.scalar(sa.select(Category).where(Category.slug == slug))
 
 
-def category_and_descendant_ids(category: Category) -> list[int]:
-    return [category.id, *(child.id for child in category.children)]
+def get_category_by_id(category_id: int | None) -> Category | None:
+    return db.session.get(Category, category_id) if category_id is not None else None
 
 
 # --- products --------------------------------------------------------------------------------
+
+
+def products_of(organization, status: ProductStatus | None = None) -> sa.Select:
+    """The organization's products (of this status, or all), the newest first."""
+    stmt = sa.select(Product).where(Product.organization_id == organization.id)
+    if status is not None:
+        stmt = stmt.where(Product.status == status)
+    return stmt.order_by(Product.id.desc())
 
 
 def _validate(*, title: str, price_cents: int, vat_rate_bp: int, stock: int | None) -> None:

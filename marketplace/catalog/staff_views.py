@@ -1,11 +1,11 @@
 """Seller back office for products, photos and stock (owner and manager)."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from marketplace import uow
 from marketplace.catalog import images, services
 from marketplace.catalog.forms import (
     STOCK_REASON_LABELS,
@@ -44,11 +44,8 @@ def products(organization, membership):
     shown = request.args.get("status", "active")
     if shown not in LIST_FILTERS:
         shown = "active"
-    stmt = sa.select(Product).where(Product.organization_id == organization.id)
-    if shown != "all":
-        stmt = stmt.where(Product.status == ProductStatus(shown))
     page = db.paginate(
-        stmt.order_by(Product.id.desc()),
+        services.products_of(organization, None if shown == "all" else ProductStatus(shown)),
         page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False,
     )
     return render_template(
@@ -77,13 +74,10 @@ def new_product(organization, membership):
             if photo is not None:
                 services.add_photo(product, photo, alt_text=form.alt_text.data, by=current_user)
         except ImageError as exc:
-            db.session.rollback()
             form.photo.errors.append(str(exc.message))
         except DomainError as exc:
-            db.session.rollback()
             flash(str(exc.message), "error")
         else:
-            db.session.commit()
             flash(_("The product “%(title)s” was created.", title=product.title), "success")
             return redirect(url_for(".edit_product", org_id=organization.id, product_id=product.id))
     return render_template(
@@ -103,10 +97,8 @@ def edit_product(organization, membership, product_id: int):
                 product, by=current_user, **form.product_fields(_chosen_category(form))
             )
         except DomainError as exc:
-            db.session.rollback()
             flash(str(exc.message), "error")
         else:
-            db.session.commit()
             flash(_("The product “%(title)s” was saved.", title=product.title), "success")
             return _back_to(product)
     return _render_product(
@@ -121,7 +113,6 @@ def archive_product(organization, membership, product_id: int):
     product = _product_or_404(organization, product_id)
     if ConfirmForm().validate_on_submit():
         services.set_status(product, ProductStatus.ARCHIVED, by=current_user)
-        db.session.commit()
         flash(_("“%(title)s” is archived: shoppers no longer see it.", title=product.title), "success")
     return _back_to(product)
 
@@ -132,7 +123,6 @@ def restore_product(organization, membership, product_id: int):
     product = _product_or_404(organization, product_id)
     if ConfirmForm().validate_on_submit():
         services.set_status(product, ProductStatus.ACTIVE, by=current_user)
-        db.session.commit()
         flash(_("“%(title)s” is on sale again.", title=product.title), "success")
     return _back_to(product)
 
@@ -151,10 +141,8 @@ def add_photo(organization, membership, product_id: int):
                 product, form.photo.data.read(), alt_text=form.alt_text.data, by=current_user
             )
         except DomainError as exc:  # ImageError, or too many photos
-            db.session.rollback()
             form.photo.errors.append(str(exc.message))
         else:
-            db.session.commit()
             flash(_("The photo was added."), "success")
             return _back_to(product, "photos-section")
     return _render_product(organization, membership, product, photo_form=form, status=400)
@@ -167,8 +155,7 @@ def remove_photo(organization, membership, product_id: int, photo_id: int):
     photo = _photo_or_404(product, photo_id)
     if ConfirmForm().validate_on_submit():
         names = services.remove_photo(photo, by=current_user)
-        db.session.commit()
-        images.delete_files(*names)  # only once the record is gone for good
+        uow.after_commit(images.delete_files, *names)  # only once the record is gone for good
         flash(_("The photo was removed."), "success")
     return _back_to(product, "photos-section")
 
@@ -180,7 +167,6 @@ def make_main_photo(organization, membership, product_id: int, photo_id: int):
     photo = _photo_or_404(product, photo_id)
     if ConfirmForm().validate_on_submit():
         services.make_main_photo(photo)
-        db.session.commit()
         flash(_("This photo is now the main photo."), "success")
     return _back_to(product, "photos-section")
 
@@ -204,11 +190,9 @@ def adjust_stock(organization, membership, product_id: int):
                 by=current_user,
             )
         except DomainError as exc:
-            db.session.rollback()
             field = form.change if form.change.data is not None else form.new_count
             field.errors.append(str(exc.message))
         else:
-            db.session.commit()
             flash(_("The stock of “%(title)s” is now %(stock)d.", title=product.title,
                     stock=product.stock), "success")
             return _back_to(product, "stock-section")
@@ -221,7 +205,6 @@ def make_unlimited(organization, membership, product_id: int):
     product = _product_or_404(organization, product_id)
     if ConfirmForm().validate_on_submit():
         services.set_unlimited(product, True, by=current_user)
-        db.session.commit()
         flash(_("“%(title)s” now has unlimited stock.", title=product.title), "success")
     return _back_to(product, "stock-section")
 
@@ -235,10 +218,8 @@ def make_counted(organization, membership, product_id: int):
         try:
             services.set_unlimited(product, False, stock=form.stock.data, by=current_user)
         except DomainError as exc:
-            db.session.rollback()
             form.stock.errors.append(str(exc.message))
         else:
-            db.session.commit()
             flash(_("The stock of “%(title)s” is now %(stock)d.", title=product.title,
                     stock=product.stock), "success")
             return _back_to(product, "stock-section")
@@ -260,7 +241,7 @@ def _photo_or_404(product: Product, photo_id: int) -> ProductPhoto:
 
 
 def _chosen_category(form: ProductForm) -> Category:
-    category = db.session.get(Category, form.category_id.data)
+    category = services.get_category_by_id(form.category_id.data)
     if category is None:  # pragma: no cover - the choices come from the table
         abort(400)
     return category

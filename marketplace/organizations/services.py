@@ -4,7 +4,8 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -89,6 +90,20 @@ def get_public_seller(slug: str) -> Organization | None:
     return db.session.scalar(public_sellers().where(Organization.slug == slug))
 
 
+def get_public_seller_by_id(seller_id: int) -> Organization | None:
+    return db.session.scalar(public_sellers().where(Organization.id == seller_id))
+
+
+def public_sellers_page(*, query: str | None, page: int, per_page: int) -> tuple[list[Organization], int]:
+    """One page of public_sellers(query) (by name, then id: a stable order for the API), and
+    how many there are in all."""
+    stmt = public_sellers(query=query)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
+    items = db.session.scalars(stmt.order_by(Organization.id.asc()).limit(per_page)
+                               .offset((page - 1) * per_page)).all()
+    return list(items), total
+
+
 # --- Applications and review -------------------------------------------------------------
 
 
@@ -109,9 +124,9 @@ def apply(*, by: User, kind: OrganizationKind, details: Mapping[str, Any]) -> Or
         applied_by=by,
         **values,
     )
-    db.session.add(organization)
-    db.session.add(Membership(organization=organization, user=by, role=Role.OWNER))
-    _flush_guarding_unique()
+    with _guarding_unique():
+        db.session.add(organization)
+        db.session.add(Membership(organization=organization, user=by, role=Role.OWNER))
     audit.record("organization.applied", organization, by=by)
     queue_email(
         "organization_application_received",
@@ -147,12 +162,15 @@ def update(organization: Organization, *, by: User, details: Mapping[str, Any]) 
     _check_identifiers_free(values, exclude_id=organization.id)
     if not changed:
         return []
+    slug = None
     if "name" in changed and not organization.is_approved:
         # Not public yet: the address of the shop can still follow its name.
-        organization.slug = unique_slug(values["name"], exclude_id=organization.id)
-    for name in changed:
-        setattr(organization, name, values[name])
-    _flush_guarding_unique()
+        slug = unique_slug(values["name"], exclude_id=organization.id)
+    with _guarding_unique():
+        if slug is not None:
+            organization.slug = slug
+        for name in changed:
+            setattr(organization, name, values[name])
     audit.record("organization.updated", organization, by=by, data={"fields": changed})
     if organization.status == OrganizationStatus.REJECTED:
         organization.status = OrganizationStatus.PENDING
@@ -328,17 +346,18 @@ def _check_identifiers_free(values: Mapping[str, Any], *, exclude_id: int | None
             raise OrganizationError(message, field=name)
 
 
-def _flush_guarding_unique() -> None:
+@contextmanager
+def _guarding_unique() -> Iterator[None]:
     """The UNIQUE columns are the last guard when two applications race: say which one hit.
 
-    The checks before the flush catch every case but a race. A failed flush has already ended
-    the transaction, so the rollback the unit of work owes is done here: the session is usable
-    again to render the error (even reading the user's language needs it).
+    The checks before it catch every case but a race. What the block adds or changes is
+    flushed inside a SAVEPOINT: a duplicate rolls back that much only, and the request's
+    transaction stays usable to render the error (even reading the user's language needs it).
     """
     try:
-        db.session.flush()
+        with db.session.begin_nested():
+            yield
     except IntegrityError as exc:
-        db.session.rollback()
         detail = str(exc.orig).lower()
         field = "rna" if "rna" in detail else "siret" if "siret" in detail else None
         raise OrganizationError(

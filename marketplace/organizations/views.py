@@ -1,16 +1,15 @@
 """Organization pages: apply, my organizations, and the staff pages under /orgs/<org_id>/."""
 from __future__ import annotations
 
-import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from marketplace.db import db
+from marketplace import uow
 from marketplace.errors import render_error
 from marketplace.organizations import members as members_service
 from marketplace.organizations import services
-from marketplace.organizations.access import ALL_KINDS, member_required
+from marketplace.organizations.access import ALL_KINDS, member_required, owned_or_404
 from marketplace.organizations.forms import (
     ApplicationForm,
     ConfirmForm,
@@ -45,10 +44,9 @@ def apply():
         try:
             organization = services.apply(by=current_user, kind=form.kind.data, details=form.details())
         except OrganizationError as exc:
-            db.session.rollback()
+            uow.refuse()  # the form is shown again: nothing of this attempt is kept
             _show_error(form, exc)
         else:
-            db.session.commit()
             flash(_("Thank you! Your application was sent; we will email you once it is reviewed."), "success")
             return redirect(url_for(".dashboard", org_id=organization.id))
     status = 400 if form.errors else 200
@@ -74,10 +72,9 @@ def edit(organization, membership):
         try:
             changed = services.update(organization, by=current_user, details=form.details())
         except OrganizationError as exc:
-            db.session.rollback()
+            uow.refuse()  # the form is shown again: nothing of this attempt is kept
             _show_error(form, exc)
         else:
-            db.session.commit()
             if not changed:
                 flash(_("Nothing was changed."), "info")
             elif was_rejected:
@@ -107,10 +104,9 @@ def invite(organization, membership):
                 organization, email=form.email.data, role=Role(form.role.data), by=current_user
             )
         except OrganizationError as exc:
-            db.session.rollback()
+            uow.refuse()  # the form is shown again: nothing of this attempt is kept
             _show_error(form, exc)
         else:
-            db.session.commit()
             flash(_("An invitation was emailed to %(email)s.", email=invitation.email), "success")
             return redirect(url_for(".members", org_id=organization.id))
     return _render_members(organization, membership, invite_form=form, status=400)
@@ -119,13 +115,7 @@ def invite(organization, membership):
 @bp.post("/orgs/<int:org_id>/invitations/<int:invitation_id>/revoke")
 @member_required(Role.OWNER, kinds=ALL_KINDS)
 def revoke_invitation(organization, membership, invitation_id: int):
-    invitation = db.session.scalar(
-        sa.select(Invitation).where(
-            Invitation.id == invitation_id, Invitation.organization_id == organization.id
-        )
-    )
-    if invitation is None:
-        abort(404)
+    invitation = owned_or_404(Invitation, invitation_id, organization)
     email = invitation.email
     if ConfirmForm().validate_on_submit() and _run(
         members_service.revoke_invitation, invitation, by=current_user
@@ -182,11 +172,10 @@ def invitation(token: str):
         try:
             membership = members_service.accept_invitation(found, user=current_user)
         except InvitationError as exc:
-            db.session.rollback()
+            uow.refuse()
             return render_template(
                 "organizations/invitation.html", invitation=found, problem=exc.message
             ), exc.status_code
-        db.session.commit()
         flash(_("Welcome to %(name)s!", name=membership.organization.name), "success")
         return redirect(url_for(".dashboard", org_id=membership.organization_id))
     return render_template("organizations/invitation.html", invitation=found, form=form)
@@ -217,25 +206,18 @@ def _render_members(organization, membership, *, invite_form=None, status=200):
 
 
 def _membership_or_404(organization, membership_id: int) -> Membership:
-    target = db.session.scalar(
-        sa.select(Membership).where(
-            Membership.id == membership_id, Membership.organization_id == organization.id
-        )
-    )
-    if target is None:
-        abort(404)
-    return target
+    return owned_or_404(Membership, membership_id, organization)
 
 
 def _run(operation, *args, **kwargs) -> bool:
-    """Call one service and commit; a refused change is flashed and rolled back."""
+    """Call one service; a refused change is flashed and the request's unit is refused (the
+    answer is a redirect, which would otherwise commit)."""
     try:
         operation(*args, **kwargs)
     except OrganizationError as exc:
-        db.session.rollback()
+        uow.refuse()
         flash(str(exc.message), "error")
         return False
-    db.session.commit()
     return True
 
 

@@ -228,8 +228,11 @@ def upcoming_slots_query(organization_id: int, *, days: int = 14, location_id: i
     return stmt
 
 
-def next_open_slots(organization_id: int, *, limit: int = 5) -> list[PickupSlot]:
-    return [s for s in upcoming_slots(organization_id) if slot_state(s) == SlotState.OPEN][:limit]
+def slot_of(location: PickupLocation, slot_id: int) -> PickupSlot | None:
+    """The slot with this id if it belongs to `location`."""
+    return db.session.scalar(
+        sa.select(PickupSlot).where(PickupSlot.id == slot_id, PickupSlot.location_id == location.id)
+    )
 
 
 def locations_of(organization_id: int, *, active_only: bool = False) -> list[PickupLocation]:

@@ -1,13 +1,11 @@
 """Seller back office for pickup locations, weekly templates and slots (owner and manager)."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
-from marketplace.db import db
 from marketplace.errors import DomainError
 from marketplace.i18n import lazy_gettext as _l
 from marketplace.organizations.access import member_required, owned_or_404
@@ -67,10 +65,8 @@ def new_location(organization, membership):
                 None, organization, by=current_user, **form.fields_for_service()
             )
         except DomainError as exc:
-            db.session.rollback()
             flash(str(exc.message), "error")
         else:
-            db.session.commit()
             flash(_("The pickup location “%(name)s” was created. Now add its weekly opening slots.",
                     name=location.name), "success")
             return redirect(url_for(".location", org_id=organization.id, location_id=location.id))
@@ -89,10 +85,8 @@ def edit_location(organization, membership, location_id: int):
         try:
             services.save_location(location, organization, by=current_user, **form.fields_for_service())
         except DomainError as exc:
-            db.session.rollback()
             flash(str(exc.message), "error")
         else:
-            db.session.commit()
             flash(_("The pickup location “%(name)s” was saved.", name=location.name), "success")
             return redirect(url_for(".location", org_id=organization.id, location_id=location.id))
     return render_template(
@@ -153,7 +147,6 @@ def generate(organization, membership, location_id: int):
     location = _location_or_404(organization, location_id)
     if ConfirmForm().validate_on_submit():
         created = services.generate_slots(location, weeks=WEEKS_AHEAD)
-        db.session.commit()
         _flash_generated(location, len(created))
     return _back_to(location, "slots")
 
@@ -173,10 +166,8 @@ def add_slot(organization, membership, location_id: int):
                 capacity=form.capacity.data, cutoff_hours=form.cutoff_hours.data, by=current_user,
             )
         except DomainError as exc:
-            db.session.rollback()
             form.day.errors.append(str(exc.message))
         else:
-            db.session.commit()
             flash(_("The slot was added."), "success")
             return _back_to(location, "slots")
     return _render_location(organization, membership, location, slot_form=form, status=400)
@@ -192,10 +183,8 @@ def close_slot(organization, membership, location_id: int, slot_id: int):
         try:
             services.close_slot(slot, reason=form.reason.data, by=current_user)
         except DomainError as exc:
-            db.session.rollback()
             form.reason.errors.append(str(exc.message))
         else:
-            db.session.commit()
             if slot.booked:
                 flash(ngettext(
                     "The slot is closed. %(num)d order was already booked in it: contact the shopper.",
@@ -215,7 +204,6 @@ def reopen_slot(organization, membership, location_id: int, slot_id: int):
     slot = _slot_or_404(location, slot_id)
     if ConfirmForm().validate_on_submit():
         services.reopen_slot(slot, by=current_user)
-        db.session.commit()
         flash(_("The slot is open again."), "success")
     return _back_to(location, "slots")
 
@@ -235,9 +223,7 @@ def _template_or_404(location: PickupLocation, template_id: int) -> SlotTemplate
 
 
 def _slot_or_404(location: PickupLocation, slot_id: int) -> PickupSlot:
-    slot = db.session.scalar(
-        sa.select(PickupSlot).where(PickupSlot.id == slot_id, PickupSlot.location_id == location.id)
-    )
+    slot = services.slot_of(location, slot_id)
     if slot is None:
         abort(404)
     return slot
@@ -245,15 +231,14 @@ def _slot_or_404(location: PickupLocation, slot_id: int) -> PickupSlot:
 
 def _save_template(template: SlotTemplate | None, location: PickupLocation,
                    form: TemplateForm) -> bool:
-    """Save the template and publish its slots at once; False (form errors shown) if refused."""
+    """Save the template and publish its slots at once; False if refused (the caller answers
+    400: nothing of it is kept)."""
     try:
         saved = services.save_template(template, location, by=current_user, **form.fields_for_service())
         created = services.generate_slots(location, weeks=WEEKS_AHEAD)
     except DomainError as exc:
-        db.session.rollback()
         flash(str(exc.message), "error")
         return False
-    db.session.commit()
     flash(_("The weekly slot was saved."), "success")
     if saved.is_active:
         _flash_generated(location, len(created))
@@ -270,7 +255,6 @@ def _set_template_active(organization, location_id: int, template_id: int, activ
             cutoff_hours=template.cutoff_hours, is_active=active, by=current_user,
         )
         created = services.generate_slots(location, weeks=WEEKS_AHEAD) if active else []
-        db.session.commit()
         if active:
             flash(_("The weekly slot is active again."), "success")
             _flash_generated(location, len(created))

@@ -93,8 +93,7 @@ def set_language():
         httponly=True,
     )
     if current_user.is_authenticated and current_user.locale != language:
-        current_user.locale = language
-        db.session.commit()
+        current_user.locale = language  # the request's unit of work commits it
     return response
 
 

@@ -34,3 +34,12 @@ def is_logged_in(client) -> bool:
 
 def text(response) -> str:
     return response.get_data(as_text=True)
+
+
+_CSRF_TOKEN = re.compile(r'name="csrf_token" value="[^"]*"')
+
+
+def compared_text(response) -> str:
+    """The page without its CSRF tokens, which carry the second they were signed: two answers
+    that must look the same are compared on this."""
+    return _CSRF_TOKEN.sub('name="csrf_token"', text(response))

@@ -356,3 +356,23 @@ def test_anonymous_visitor_is_sent_to_log_in(client):
 
     assert response.status_code == 302
     assert "/login" in response.headers["Location"]
+
+
+def test_a_refused_decision_keeps_nothing_though_the_answer_is_a_redirect(
+        client, admin, pending_org, monkeypatch):
+    """The refusal is flashed on a redirect (a 302, which would commit): the view refuses the
+    unit of work, so what the service wrote before refusing is not saved."""
+    from marketplace.organizations import services as organizations
+    from marketplace.organizations.validators import OrganizationError
+
+    def approve_then_refuse(org, *, by, seen_version=None):
+        org.status = OrganizationStatus.APPROVED
+        db.session.flush()
+        raise OrganizationError("Refused after writing.")
+
+    monkeypatch.setattr(organizations, "approve", approve_then_refuse)
+    response = approve(client, pending_org)
+
+    assert "Refused after writing." in text(response)
+    db.session.expire_all()
+    assert pending_org.status == OrganizationStatus.PENDING

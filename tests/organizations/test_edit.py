@@ -115,3 +115,31 @@ def test_service_refuses_to_change_an_approved_identity(make_user, make_organiza
     db.session.rollback()  # what the view does with a refused change
     db.session.refresh(org)
     assert (org.name, org.siret) == ("Nom vérifié", None)
+
+
+def test_a_race_on_an_edit_keeps_nothing_of_it(
+    client, make_user, make_organization, login, monkeypatch
+):
+    """The duplicate SIRET is caught in a SAVEPOINT: the answer is a 400 with the message, the
+    request's transaction stays usable, and nothing of the edit (the new name) is saved."""
+    make_organization(name="Déjà là", kind=OrganizationKind.SOCIAL_ENTERPRISE, siret="44306184100047")
+    owner = make_user()
+    org = make_organization(
+        name="Refusée", kind=OrganizationKind.SOCIAL_ENTERPRISE, siret="55210055400013",
+        status=OrganizationStatus.REJECTED, owner=owner,
+    )
+    db.session.commit()
+    monkeypatch.setattr(services, "_check_identifiers_free", lambda *args, **kwargs: None)
+    login(owner)
+
+    response = client.post(
+        f"/orgs/{org.id}/edit",
+        data=contact(name="Nouveau nom", ess_status="esus", siret="443 061 841 00047"),
+    )
+
+    assert response.status_code == 400
+    assert "already registered for another organization" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Organization, org.id).name == "Refusée"
+    assert db.session.get(Organization, org.id).status == OrganizationStatus.REJECTED
+    assert db.session.scalar(sa.select(AuditEntry.id)) is None

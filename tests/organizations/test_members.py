@@ -216,3 +216,27 @@ def test_manager_sees_members_but_no_owner_controls(client, org, make_user, logi
     assert "Olga Owner" in page
     assert "Invite someone" not in page
     assert "/remove" not in page and "/role" not in page
+
+
+def test_a_refused_change_answered_by_a_redirect_keeps_nothing(client, org, owner, login,
+                                                                 monkeypatch):
+    """A refused change is flashed on a redirect (a 302, which would commit): the view refuses
+    the unit of work, so what the service wrote before refusing is not saved."""
+    from marketplace.organizations import members as members_service
+    from marketplace.organizations.validators import OrganizationError
+
+    def change_role_then_refuse(membership, *, role, by):
+        membership.role = role
+        db.session.flush()
+        raise OrganizationError("Refused after writing.")
+
+    monkeypatch.setattr(members_service, "change_role", change_role_then_refuse)
+    mine = owner.membership_in(org.id)
+    login(owner)
+
+    response = client.post(f"/orgs/{org.id}/members/{mine.id}/role",
+                           data={f"member-{mine.id}-role": "manager"}, follow_redirects=True)
+
+    assert "Refused after writing." in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Membership, mine.id).role == Role.OWNER
