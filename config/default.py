@@ -149,6 +149,16 @@ GIFTCARD_LOOKUP_HARD_LIMIT = "300 per hour"
 # "Collected"): after that, the voucher or card is scanned again.
 COUNTER_TICKET_SECONDS = 15 * 60
 
+# Works-council campaigns (campaigns domain). Amounts in cents.
+# The most one campaign card may carry (named cards: the 150 EUR anonymous cap does not apply).
+CAMPAIGN_CARD_MAX_CENTS = 100000
+CAMPAIGN_IMPORT_MAX_LINES = 20000  # beneficiaries per spreadsheet
+CAMPAIGN_IMPORT_MAX_BYTES = 8 * 1024 * 1024
+# The monthly social security ceiling (PMSS) of each year, in cents: URSSAF exempts a works
+# council's gift vouchers up to 5 % of it per employee and year (then 5 % per event). Add each
+# new year when it is published (JORF, December).
+URSSAF_PMSS_CENTS = {2024: 386400, 2025: 392500, 2026: 400500}
+
 # Payouts to sellers (ledger domain).
 PAYOUT_MINIMUM_CENTS = 1000
 STRIPE_CHECKOUT_MIN_MINUTES = 30  # Stripe refuses a Checkout Session expiring sooner

@@ -31,6 +31,7 @@ BLUEPRINTS = [
     "marketplace.giftcards.admin_views",
     "marketplace.ledger.views",
     "marketplace.invoicing.admin_views",
+    "marketplace.campaigns.views",
 ]
 
 # Environment variables that override the settings files, and how to read them.
@@ -55,6 +56,7 @@ ENV_OVERRIDES = {
     "HOLD_MINUTES": int,
     "GIFTCARD_MAX_CENTS": int,
     "GIFTCARD_VALIDITY_MONTHS": int,
+    "CAMPAIGN_CARD_MAX_CENTS": int,
     "GIFTCARD_EXPIRY_POLICY": str,
     "GIFTCARD_EXPIRY_ASSOCIATION": str,
     "PAYOUT_MINIMUM_CENTS": int,

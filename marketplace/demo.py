@@ -280,6 +280,10 @@ def seed() -> SeedReport:
 
     sync_categories()
     report.created += seed_catalog()
+    from marketplace.demo_campaigns import seed_campaigns
+
+    report.created += seed_campaigns("cse-manufacture-lyonnaise",
+                                     _user("elodie.perrin", "Élodie Perrin", report))
     db.session.flush()
 
     from marketplace.demo_money import seed_money

@@ -33,7 +33,7 @@ ON_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
 # wording of the French catalog; tests/test_translations.py checks that French is the default.
 ENGLISH_PACKAGES = {
     "accounts", "organizations", "admin", "catalog", "pickup", "api", "orders", "payments",
-    "vouchers", "giftcards", "ledger",
+    "vouchers", "giftcards", "ledger", "campaigns",
 }
 
 

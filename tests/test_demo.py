@@ -127,6 +127,20 @@ def test_the_demo_publishes_slots_as_far_ahead_as_its_pages_say(app):
         assert today + timedelta(weeks=weeks - 1) <= last_day < today + timedelta(weeks=weeks), location.name
 
 
+def test_the_demo_works_council_has_a_christmas_campaign_with_two_lines_at_risk(app):
+    from marketplace.campaigns import services, urssaf
+    from marketplace.campaigns.models import Campaign, CampaignStatus
+
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0  # still one campaign
+    (campaign,) = db.session.scalars(sa.select(Campaign)).all()
+    assert campaign.status == CampaignStatus.BENEFICIARIES_IMPORTED
+    assert services.totals(campaign)[0] == 30
+    check = urssaf.check_campaign(campaign)
+    assert check.lines_at_risk == 2 and check.at_risk_cents > 0
+
+
 def test_a_command_that_fails_after_writing_leaves_nothing(app, monkeypatch):
     """create-admin runs as one unit of work: a refusal after the account was written (and
     flushed) rolls it back, and nothing is committed half-way."""

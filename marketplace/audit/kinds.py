@@ -28,6 +28,7 @@ GROUPS = {
     "giftcard.": _l("Gift cards"),
     "payout": _l("Payouts"),
     "invoicing.": _l("Invoicing"),
+    "campaign.": _l("Works-council campaigns"),
 }
 
 # Stored codes, as the audit reads them (the data keeps the codes of the day it was recorded).
@@ -650,6 +651,72 @@ def _invoicing_transfer_recorded(f: Facts):
       example={"number": "PF-2026-00001", "amount_cents": 1000, "status": "paid"})
 def _invoicing_refund_sent(f: Facts):
     return {"number": f.text("number"), "amount": f.money("amount_cents")}
+
+
+# --- works-council campaigns -----------------------------------------------------------------
+
+CAMPAIGN_STATUSES = {
+    "draft": _l("draft"), "beneficiaries_imported": _l("beneficiaries imported"),
+    "quoted": _l("quote sent"), "paid": _l("paid"), "issued": _l("cards issued"),
+    "cancelled": _l("cancelled"),
+}
+
+
+@kind("campaign.created", _l("Campaign created"),
+      _l("At %(organization)s, %(actor)s created the campaign “%(name)s” (%(year)s)"),
+      example={"name": "Noël 2026", "event": "christmas", "year": 2026})
+def _campaign_created(f: Facts):
+    return {"organization": f.organization(), "name": f.text("name"), "year": f.number("year")}
+
+
+@kind("campaign.updated", _l("Campaign changed"),
+      _l("At %(organization)s, %(actor)s changed the campaign “%(name)s”"),
+      example={"name": "Noël 2026"})
+def _campaign_updated(f: Facts):
+    return {"organization": f.organization(), "name": f.text("name")}
+
+
+@kind("campaign.beneficiaries_imported", _l("Beneficiaries imported"),
+      _l("At %(organization)s, %(actor)s imported the beneficiaries of the campaign “%(name)s”: "
+         "%(count)s, %(total)s in all"),
+      example={"name": "Noël 2026", "count": 30, "total_cents": 150000,
+               "filename": "salaries.xlsx"})
+def _campaign_beneficiaries_imported(f: Facts):
+    count = f.number("count")
+    f.detail(_l("File: %(filename)s"), filename=f.text("filename"))
+    return {"organization": f.organization(), "name": f.text("name"),
+            "count": None if count is None else ngettext(
+                "%(num)d beneficiary", "%(num)d beneficiaries", count),
+            "total": f.money("total_cents")}
+
+
+@kind("campaign.moved", _l("Campaign moved on"),
+      _l("The campaign “%(name)s” of %(organization)s went from “%(before)s” to “%(after)s” "
+         "(%(actor)s)"),
+      example={"name": "Noël 2026", "from": "beneficiaries_imported", "to": "quoted"})
+def _campaign_moved(f: Facts):
+    return {"organization": f.organization(), "name": f.text("name"),
+            "before": f.label("from", CAMPAIGN_STATUSES), "after": f.label("to", CAMPAIGN_STATUSES)}
+
+
+@kind("campaign.cancelled", _l("Campaign cancelled"),
+      _l("At %(organization)s, %(actor)s cancelled the campaign “%(name)s”"),
+      example={"name": "Noël 2026", "from": "draft", "to": "cancelled", "reason": "Doublon"})
+def _campaign_cancelled(f: Facts):
+    _reason(f)
+    return {"organization": f.organization(), "name": f.text("name")}
+
+
+@kind("campaign.risk_acknowledged", _l("URSSAF risk accepted"),
+      _l("At %(organization)s, %(actor)s went ahead knowingly with the campaign “%(name)s”: "
+         "%(amount)s of vouchers may not be exempt from social contributions"),
+      example={"name": "Noël 2026", "at_risk_cents": 45000, "lines": 3, "year": 2026})
+def _campaign_risk_acknowledged(f: Facts):
+    lines = f.number("lines")
+    if lines is not None:
+        f.detail(_l("Beneficiaries concerned: %(count)s"), count=lines)
+    return {"organization": f.organization(), "name": f.text("name"),
+            "amount": f.money("at_risk_cents")}
 
 
 __all__ = ["GROUPS", "KINDS"]

@@ -28,6 +28,21 @@ ROLE_DESCRIPTIONS = {
     Role.COUNTER: _l("Scans and redeems vouchers and gift cards at the counter."),
 }
 
+# A works council sells nothing: its members run gift-card campaigns for the employees.
+WORKS_COUNCIL_ROLE_DESCRIPTIONS = {
+    Role.OWNER: _l("Everything, including members and roles."),
+    Role.MANAGER: _l("Creates the campaigns, imports the beneficiaries, checks the URSSAF limits "
+                     "and edits the works council's details; sees the members."),
+    Role.COUNTER: _l("Follows the campaigns and their beneficiaries, without changing them."),
+}
+
+
+def role_descriptions(organization) -> dict:
+    """What each role does in this organization (a seller's staff or a works council)."""
+    if organization is not None and organization.kind == OrganizationKind.WORKS_COUNCIL:
+        return WORKS_COUNCIL_ROLE_DESCRIPTIONS
+    return ROLE_DESCRIPTIONS
+
 ESS_STATUS_LABELS = {
     EssStatus.ASSOCIATION: _l("Association"),
     EssStatus.ESUS: _l("ESUS approved"),
@@ -48,4 +63,4 @@ def register_filters(state) -> None:
     env.filters["org_status"] = lambda value: STATUS_LABELS[OrganizationStatus(value)]
     env.filters["role_label"] = lambda value: ROLE_LABELS[Role(value)]
     env.filters["ess_status"] = lambda value: ESS_STATUS_LABELS[EssStatus(value)]
-    env.globals["ROLE_DESCRIPTIONS"] = ROLE_DESCRIPTIONS
+    env.globals["role_descriptions"] = role_descriptions

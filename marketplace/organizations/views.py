@@ -9,7 +9,7 @@ from marketplace import uow
 from marketplace.errors import render_error
 from marketplace.organizations import members as members_service
 from marketplace.organizations import services
-from marketplace.organizations.access import member_required, owned_or_404
+from marketplace.organizations.access import ALL_KINDS, member_required, owned_or_404
 from marketplace.organizations.forms import (
     ApplicationForm,
     ConfirmForm,
@@ -54,7 +54,7 @@ def apply():
 
 
 @bp.get("/orgs/<int:org_id>/")
-@member_required(Role.COUNTER)
+@member_required(Role.COUNTER, kinds=ALL_KINDS)
 def dashboard(organization, membership):
     return render_template(
         "organizations/dashboard.html", organization=organization, membership=membership
@@ -62,7 +62,7 @@ def dashboard(organization, membership):
 
 
 @bp.route("/orgs/<int:org_id>/edit", methods=["GET", "POST"])
-@member_required(Role.MANAGER)
+@member_required(Role.MANAGER, kinds=ALL_KINDS)
 def edit(organization, membership):
     # The legal identity was checked by the platform team: read-only once approved.
     form_class = EditContactForm if organization.is_approved else EditIdentityForm
@@ -89,13 +89,13 @@ def edit(organization, membership):
 
 
 @bp.get("/orgs/<int:org_id>/members")
-@member_required(Role.MANAGER)
+@member_required(Role.MANAGER, kinds=ALL_KINDS)
 def members(organization, membership):
     return _render_members(organization, membership)
 
 
 @bp.post("/orgs/<int:org_id>/invitations")
-@member_required(Role.OWNER)
+@member_required(Role.OWNER, kinds=ALL_KINDS)
 def invite(organization, membership):
     form = InvitationForm()
     if form.validate_on_submit():
@@ -113,7 +113,7 @@ def invite(organization, membership):
 
 
 @bp.post("/orgs/<int:org_id>/invitations/<int:invitation_id>/revoke")
-@member_required(Role.OWNER)
+@member_required(Role.OWNER, kinds=ALL_KINDS)
 def revoke_invitation(organization, membership, invitation_id: int):
     invitation = owned_or_404(Invitation, invitation_id, organization)
     email = invitation.email
@@ -125,7 +125,7 @@ def revoke_invitation(organization, membership, invitation_id: int):
 
 
 @bp.post("/orgs/<int:org_id>/members/<int:membership_id>/role")
-@member_required(Role.OWNER)
+@member_required(Role.OWNER, kinds=ALL_KINDS)
 def change_role(organization, membership, membership_id: int):
     target = _membership_or_404(organization, membership_id)
     form = RoleForm(prefix=f"member-{target.id}")
@@ -137,7 +137,7 @@ def change_role(organization, membership, membership_id: int):
 
 
 @bp.post("/orgs/<int:org_id>/members/<int:membership_id>/remove")
-@member_required(Role.OWNER)
+@member_required(Role.OWNER, kinds=ALL_KINDS)
 def remove_member(organization, membership, membership_id: int):
     target = _membership_or_404(organization, membership_id)
     name = target.user.name

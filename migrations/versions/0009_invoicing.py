@@ -2,11 +2,10 @@
 counters that number them per kind and year, and the transfers received against pro-formas
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-03 14:18:28
 
-Chained on 0007 while the campaigns' 0008 is written on another branch: at the merge,
-down_revision becomes '0008'. The tables are new and independent of the campaigns' ones.
+The tables are new and independent of the campaigns' ones (0008).
 """
 from alembic import op
 import sqlalchemy as sa
@@ -16,7 +15,7 @@ import marketplace.db
 
 # revision identifiers, used by Alembic.
 revision = '0009'
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

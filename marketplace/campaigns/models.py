@@ -1,0 +1,211 @@
+"""Works-council campaigns: one order of named gift cards for an event, its beneficiaries, the
+spreadsheet import waiting for corrections, and where the cards may be spent."""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.db import TimestampMixin, UTCDateTime, db, utcnow
+from marketplace.organizations.models import _enum
+
+
+class CampaignEvent(enum.StrEnum):
+    """The 11 events URSSAF lists for gift vouchers, and none (DOMAIN.md)."""
+
+    NONE = "none"
+    BIRTH = "birth"
+    ADOPTION = "adoption"
+    MARRIAGE = "marriage"
+    PACS = "pacs"
+    RETIREMENT = "retirement"
+    MOTHERS_DAY = "mothers_day"
+    FATHERS_DAY = "fathers_day"
+    SAINTE_CATHERINE = "sainte_catherine"
+    SAINT_NICOLAS = "saint_nicolas"
+    CHRISTMAS = "christmas"
+    BACK_TO_SCHOOL = "back_to_school"
+
+
+class CampaignStatus(enum.StrEnum):
+    DRAFT = "draft"
+    BENEFICIARIES_IMPORTED = "beneficiaries_imported"
+    QUOTED = "quoted"
+    PAID = "paid"
+    ISSUED = "issued"
+    CANCELLED = "cancelled"
+
+
+class AmountMode(enum.StrEnum):
+    SAME = "same"  # one amount for everyone (Campaign.amount_cents)
+    PER_BENEFICIARY = "per_beneficiary"  # the spreadsheet's amount column
+
+
+class UnspentPolicy(enum.StrEnum):
+    """What happens to the value left on the cards when they expire (said on every card)."""
+
+    CREDIT = "credit"  # back to the works council, as a credit for its next campaign
+    ASSOCIATION = "association"  # given to an association the works council chose
+    PLATFORM = "platform"  # kept by the platform
+
+
+restriction_category = sa.Table(
+    "restriction_profile_category",
+    db.metadata,
+    sa.Column("profile_id", sa.ForeignKey("restriction_profile.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("category_id", sa.ForeignKey("category.id", ondelete="CASCADE"), primary_key=True),
+)
+
+restriction_seller = sa.Table(
+    "restriction_profile_seller",
+    db.metadata,
+    sa.Column("profile_id", sa.ForeignKey("restriction_profile.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("organization_id", sa.ForeignKey("organization.id", ondelete="CASCADE"),
+              primary_key=True),
+)
+
+
+class RestrictionProfile(TimestampMixin, db.Model):
+    """Where a campaign's cards may be spent: these product categories (a main category covers
+    its subcategories) and, if any are named, only at these sellers. A profile tied to an event
+    never allows everyday food or fuel (checked by campaigns.restrictions when it is saved;
+    enforced at payment by a later change)."""
+
+    __tablename__ = "restriction_profile"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("organization.id", ondelete="CASCADE"), index=True)
+    event: Mapped[CampaignEvent] = mapped_column(_enum(CampaignEvent, 20))
+
+    categories = relationship("Category", secondary=restriction_category, lazy="selectin",
+                              order_by="Category.id")
+    sellers = relationship("Organization", secondary=restriction_seller, lazy="selectin",
+                           order_by="Organization.name")
+
+    @property
+    def category_slugs(self) -> set[str]:
+        return {category.slug for category in self.categories}
+
+
+class Campaign(TimestampMixin, db.Model):
+    __tablename__ = "campaign"
+    __table_args__ = (
+        sa.CheckConstraint("validity_months >= 12", name="validity_at_least_12_months"),
+        sa.CheckConstraint("amount_cents IS NULL OR amount_cents > 0", name="amount_positive"),
+        sa.CheckConstraint("amount_mode <> 'same' OR amount_cents IS NOT NULL",
+                           name="same_amount_given"),
+        sa.CheckConstraint("unspent_policy <> 'association' OR unspent_association_id IS NOT NULL",
+                           name="association_named"),
+        sa.Index("ix_campaign_organization_year", "organization_id", "year"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("organization.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(sa.String(120))
+    event: Mapped[CampaignEvent] = mapped_column(_enum(CampaignEvent, 20))
+    year: Mapped[int]  # the calendar year URSSAF counts the vouchers in
+    send_on: Mapped[date]  # the cards are sent that day, and their validity starts then
+    validity_months: Mapped[int] = mapped_column(default=12)
+    amount_mode: Mapped[AmountMode] = mapped_column(_enum(AmountMode, 20))
+    amount_cents: Mapped[int | None]  # for AmountMode.SAME
+    unspent_policy: Mapped[UnspentPolicy] = mapped_column(_enum(UnspentPolicy, 20))
+    unspent_association_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organization.id", ondelete="SET NULL"))
+    restriction_profile_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("restriction_profile.id", ondelete="SET NULL"))
+    status: Mapped[CampaignStatus] = mapped_column(
+        _enum(CampaignStatus, 30), default=CampaignStatus.DRAFT)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancel_reason: Mapped[str | None] = mapped_column(sa.String(300))
+    # The manager's statement that they go ahead knowingly with vouchers that the URSSAF
+    # exemption may not cover: who, when, and the amount at risk they saw (a later change that
+    # puts another amount at risk asks for a new statement).
+    risk_acknowledged_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL"))
+    risk_acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    risk_acknowledged_cents: Mapped[int | None]
+
+    organization = relationship("Organization", foreign_keys=[organization_id])
+    unspent_association = relationship("Organization", foreign_keys=[unspent_association_id])
+    restriction_profile = relationship("RestrictionProfile")
+    created_by = relationship("User", foreign_keys=[created_by_id])
+    risk_acknowledged_by = relationship("User", foreign_keys=[risk_acknowledged_by_id])
+
+    def __repr__(self) -> str:
+        return f"<Campaign {self.id} {self.name!r} {self.status}>"
+
+
+class Beneficiary(db.Model):
+    """An employee who receives one named card of the campaign."""
+
+    __tablename__ = "campaign_beneficiary"
+    __table_args__ = (
+        sa.CheckConstraint("amount_cents > 0", name="amount_positive"),
+        sa.CheckConstraint("children >= 0", name="children_not_negative"),
+        sa.UniqueConstraint("campaign_id", "email"),
+        sa.Index("ix_campaign_beneficiary_campaign_line", "campaign_id", "line"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaign.id", ondelete="CASCADE"))
+    line: Mapped[int]  # its line in the imported file
+    last_name: Mapped[str] = mapped_column(sa.String(120))
+    first_name: Mapped[str] = mapped_column(sa.String(120))
+    email: Mapped[str] = mapped_column(sa.String(254))  # lower-cased
+    employee_number: Mapped[str | None] = mapped_column(sa.String(40))
+    children: Mapped[int] = mapped_column(default=0)
+    amount_cents: Mapped[int]
+
+    campaign = relationship("Campaign")
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class PendingImport(db.Model):
+    """A spreadsheet read but not yet accepted: its lines wait here, with the corrections made
+    in the page, until none has a problem left; then they become the beneficiaries."""
+
+    __tablename__ = "campaign_pending_import"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("campaign.id", ondelete="CASCADE"), unique=True)
+    filename: Mapped[str] = mapped_column(sa.String(200))
+    uploaded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The file's columns in order: [{"header": "Prénom", "field": "first_name" or null}].
+    columns: Mapped[list] = mapped_column(sa.JSON, default=list)
+    # Headers of unknown columns the manager chose to leave out.
+    ignored_columns: Mapped[list] = mapped_column(sa.JSON, default=list)
+
+    campaign = relationship("Campaign")
+    uploaded_by = relationship("User")
+
+
+class PendingLine(db.Model):
+    """One line of a pending import, as text (as read, or as corrected in the page)."""
+
+    __tablename__ = "campaign_pending_line"
+    __table_args__ = (sa.Index("ix_campaign_pending_line_import_line", "import_id", "line"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    import_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("campaign_pending_import.id", ondelete="CASCADE"))
+    line: Mapped[int]  # the line number in the file (the header is line 1)
+    last_name: Mapped[str] = mapped_column(sa.String(300), default="")
+    first_name: Mapped[str] = mapped_column(sa.String(300), default="")
+    email: Mapped[str] = mapped_column(sa.String(300), default="")
+    amount: Mapped[str] = mapped_column(sa.String(100), default="")
+    employee_number: Mapped[str] = mapped_column(sa.String(100), default="")
+    children: Mapped[str] = mapped_column(sa.String(100), default="")
+    # What the line holds in the file's unknown columns, by header (shown with the problem).
+    extra: Mapped[dict] = mapped_column(sa.JSON, default=dict)

@@ -1,0 +1,347 @@
+"""A works council's campaign pages, under /orgs/<org_id>/campaigns/. The unit of work commits
+at the end of each request; these views never commit."""
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import format_decimal, get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from marketplace.campaigns import compliance, importing, services, urssaf
+from marketplace.campaigns.forms import (
+    CampaignForm,
+    CancelForm,
+    ConfirmForm,
+    LineForm,
+    UploadForm,
+)
+from marketplace.campaigns.labels import register_filters
+from marketplace.campaigns.models import AmountMode, Campaign
+from marketplace.campaigns.restrictions import SUGGESTED_CATEGORIES
+from marketplace.campaigns.services import CampaignError
+from marketplace.campaigns.spreadsheet import SpreadsheetError, read
+from marketplace.catalog.models import Category
+from marketplace.db import db
+from marketplace.exports import amount
+from marketplace.organizations.access import WORKS_COUNCILS, member_required, owned_or_404
+from marketplace.organizations.models import (
+    SELLER_KINDS,
+    Organization,
+    OrganizationKind,
+    OrganizationStatus,
+    Role,
+)
+
+bp = Blueprint("campaigns", __name__)
+bp.record_once(register_filters)
+
+PER_PAGE = 50
+
+
+def _campaign(organization, campaign_id: int) -> Campaign:
+    return owned_or_404(Campaign, campaign_id, organization)
+
+
+def _form(campaign: Campaign | None = None, **kwargs) -> CampaignForm:
+    locale = str(get_locale() or "fr")
+    categories = db.session.scalars(sa.select(Category).where(Category.parent_id.is_(None))
+                                    .order_by(Category.position))
+    approved = (sa.select(Organization).where(Organization.status == OrganizationStatus.APPROVED)
+                .order_by(Organization.name))
+    associations = db.session.scalars(approved.where(
+        Organization.kind == OrganizationKind.ASSOCIATION))
+    sellers = db.session.scalars(approved.where(Organization.kind.in_(SELLER_KINDS)))
+    form = CampaignForm(
+        years=services.campaign_years(),
+        categories=[(c.slug, c.name(locale)) for c in categories],
+        associations=[(o.id, f"{o.name} ({o.town})") for o in associations],
+        sellers=[(o.id, f"{o.name} ({o.town})") for o in sellers], **kwargs)
+    if campaign is not None and not form.is_submitted():
+        form.name.data = campaign.name
+        form.event.data = campaign.event.value
+        form.year.data = campaign.year
+        form.send_on.data = campaign.send_on
+        form.validity_months.data = campaign.validity_months
+        form.amount_mode.data = campaign.amount_mode.value
+        form.amount.data = amount(campaign.amount_cents) if campaign.amount_cents else ""
+        form.unspent_policy.data = campaign.unspent_policy.value
+        form.unspent_association.data = campaign.unspent_association_id or 0
+        profile = campaign.restriction_profile
+        form.categories.data = sorted(profile.category_slugs) if profile else []
+        form.sellers.data = [s.id for s in profile.sellers] if profile else []
+    elif campaign is None and not form.is_submitted():
+        form.year.data = date.today().year
+    return form
+
+
+def _suggestions() -> dict:
+    return {event.value: list(slugs) for event, slugs in SUGGESTED_CATEGORIES.items()}
+
+
+@bp.get("/orgs/<int:org_id>/campaigns")
+@member_required(Role.COUNTER, kinds=WORKS_COUNCILS)
+def campaigns(organization, membership):
+    listed = list(db.session.scalars(services.campaigns_of(organization)))
+    return render_template("campaigns/list.html", organization=organization,
+                           membership=membership, campaigns=listed,
+                           totals={c.id: services.totals(c) for c in listed})
+
+
+@bp.route("/orgs/<int:org_id>/campaigns/new", methods=["GET", "POST"])
+@member_required(Role.MANAGER, kinds=WORKS_COUNCILS)
+def new(organization, membership):
+    form = _form()
+    if form.validate_on_submit():
+        try:
+            campaign = services.create_campaign(organization, form.settings(), by=current_user)
+        except CampaignError as exc:
+            if not form.attach_error(exc):
+                raise
+        else:
+            flash(_("The campaign was created. Now import its beneficiaries."), "success")
+            return redirect(url_for(".upload", org_id=organization.id, campaign_id=campaign.id))
+    status = 400 if form.errors else 200
+    return render_template("campaigns/edit.html", organization=organization,
+                           membership=membership, form=form, campaign=None,
+                           suggestions=_suggestions()), status
+
+
+@bp.get("/orgs/<int:org_id>/campaigns/<int:campaign_id>")
+@member_required(Role.COUNTER, kinds=WORKS_COUNCILS)
+def campaign(organization, membership, campaign_id):
+    found = _campaign(organization, campaign_id)
+    count, total = services.totals(found)
+    return render_template(
+        "campaigns/campaign.html", organization=organization, membership=membership,
+        campaign=found, count=count, total=total, pending=importing.pending_of(found),
+        missing=services.ready_for_quote(found) if count else [],
+        editable=found.status in services.EDITABLE, cancel_form=CancelForm())
+
+
+@bp.route("/orgs/<int:org_id>/campaigns/<int:campaign_id>/edit", methods=["GET", "POST"])
+@member_required(Role.MANAGER, kinds=WORKS_COUNCILS)
+def edit(organization, membership, campaign_id):
+    found = _campaign(organization, campaign_id)
+    if found.status not in services.EDITABLE:
+        raise CampaignError(_("This campaign can no longer be changed."), status_code=409)
+    form = _form(found)
+    if form.validate_on_submit():
+        try:
+            services.update_campaign(found, form.settings(), by=current_user)
+        except CampaignError as exc:
+            if not form.attach_error(exc):
+                raise
+        else:
+            flash(_("The campaign was saved."), "success")
+            return redirect(url_for(".campaign", org_id=organization.id, campaign_id=found.id))
+    status = 400 if form.errors else 200
+    return render_template("campaigns/edit.html", organization=organization,
+                           membership=membership, form=form, campaign=found,
+                           suggestions=_suggestions()), status
+
+
+@bp.post("/orgs/<int:org_id>/campaigns/<int:campaign_id>/cancel")
+@member_required(Role.MANAGER, kinds=WORKS_COUNCILS)
+def cancel(organization, membership, campaign_id):
+    found = _campaign(organization, campaign_id)
+    form = CancelForm()
+    if not form.validate_on_submit():
+        abort(400)
+    services.cancel(found, by=current_user, reason=form.reason.data)
+    importing.discard(found)
+    flash(_("The campaign was cancelled."), "success")
+    return redirect(url_for(".campaign", org_id=organization.id, campaign_id=found.id))
+
+
+# --- import ----------------------------------------------------------------------------------
+
+@bp.route("/orgs/<int:org_id>/campaigns/<int:campaign_id>/import", methods=["GET", "POST"])
+@member_required(Role.MANAGER, kinds=WORKS_COUNCILS)
+def upload(organization, membership, campaign_id):
+    found = _campaign(organization, campaign_id)
+    if found.status not in services.EDITABLE:
+        raise CampaignError(_("This campaign can no longer be changed."), status_code=409)
+    form = UploadForm()
+    error, status = None, 200
+    if form.validate_on_submit():
+        limit = current_app.config["CAMPAIGN_IMPORT_MAX_BYTES"]
+        data = form.spreadsheet.data.read(limit + 1)
+        filename = form.spreadsheet.data.filename or "import"
+        try:
+            if len(data) > limit:
+                raise SpreadsheetError(_("The file is larger than %(size)s MB.",
+                                         size=limit // (1024 * 1024)), status_code=413)
+            sheet = read(data, filename, max_lines=importing.max_lines())
+        except SpreadsheetError as exc:
+            error, status = exc.message, exc.status_code
+        else:
+            importing.start(found, sheet, filename=filename, by=current_user)
+            return redirect(url_for(".review", org_id=organization.id, campaign_id=found.id))
+    elif form.errors:
+        status = 400
+    return render_template(
+        "campaigns/upload.html", organization=organization, membership=membership,
+        campaign=found, form=form, error=error, pending=importing.pending_of(found),
+        required=importing.required_fields(found), labels=importing.COLUMN_LABELS,
+        max_lines=format_decimal(importing.max_lines())), status
+
+
+def _pending(found: Campaign):
+    pending = importing.pending_of(found)
+    if pending is None:
+        abort(404)
+    return pending
+
+
+@bp.get("/orgs/<int:org_id>/campaigns/<int:campaign_id>/import/review")
+@member_required(Role.MANAGER, kinds=WORKS_COUNCILS)
+def review(organization, membership, campaign_id):
+    found = _campaign(organization, campaign_id)
+    pending = importing.pending_of(found)
+    if pending is None:
+        return redirect(url_for(".upload", org_id=organization.id, campaign_id=found.id))
+    result = importing.review(pending)
+    lines = result.lines_with_problems
+    page = max(request.args.get("page", 1, type=int), 1)
+    pages = max((len(lines) + PER_PAGE - 1) // PER_PAGE, 1)
+    page = min(page, pages)
+    shown = lines[(page - 1) * PER_PAGE: page * PER_PAGE]
+    forms = {line.id: LineForm(prefix=f"line-{line.id}", obj=line, formdata=None)
+             for line in shown}
+    return render_template(
+        "campaigns/review.html", organization=organization, membership=membership,
+        campaign=found, result=result, shown=shown, forms=forms, page=page, pages=pages,
+        per_beneficiary=found.amount_mode == AmountMode.PER_BENEFICIARY,
+        confirm_form=ConfirmForm())
+
+
+@bp.post("/orgs/<int:org_id>/campaigns/<int:campaign_id>/import/lines/<int:line_id>")
+@member_required(Role.MANAGER, kinds=WORKS_COUNCILS)
+def fix_line(organization, membership, campaign_id, line_id):
+    found = _campaign(organization, campaign_id)
+    pending = _pending(found)
+    form = LineForm(prefix=f"line-{line_id}")
+    if not form.validate_on_submit():
+        abort(400)
+    importing.fix_line(pending, line_id, {name: form[name].data for name in
+                                          ("last_name", "first_name", "email", "amount",
+                                           "employee_number", "children")
+                                          if form[name].raw_data})
+    flash(_("Line saved."), "success")
+    return redirect(url_for(".review", org_id=organization.id, campaign_id=found.id,
+                            page=request.args.get("page", 1, type=int)))
+
+
+@bp.post("/orgs/<int:org_id>/campaigns/<int:campaign_id>/import/lines/<int:line_id>/delete")
+@member_required(Role.MANAGER, kinds=WORKS_COUNCILS)
+def delete_line(organization, membership, campaign_id, line_id):
+    found = _campaign(organization, campaign_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    importing.delete_line(_pending(found), line_id)
+    flash(_("Line deleted."), "success")
+    return redirect(url_for(".review", org_id=organization.id, campaign_id=found.id))
+
+
+@bp.post("/orgs/<int:org_id>/campaigns/<int:campaign_id>/import/columns/<int:position>/ignore")
+@member_required(Role.MANAGER, kinds=WORKS_COUNCILS)
+def ignore_column(organization, membership, campaign_id, position):
+    found = _campaign(organization, campaign_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    importing.ignore_column(_pending(found), position)
+    return redirect(url_for(".review", org_id=organization.id, campaign_id=found.id))
+
+
+@bp.post("/orgs/<int:org_id>/campaigns/<int:campaign_id>/import/confirm")
+@member_required(Role.MANAGER, kinds=WORKS_COUNCILS)
+def confirm(organization, membership, campaign_id):
+    found = _campaign(organization, campaign_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    count = importing.confirm(_pending(found), by=current_user)
+    flash(_("%(count)s beneficiaries were imported.", count=count) if count > 1
+          else _("One beneficiary was imported."), "success")
+    return redirect(url_for(".check", org_id=organization.id, campaign_id=found.id))
+
+
+@bp.post("/orgs/<int:org_id>/campaigns/<int:campaign_id>/import/discard")
+@member_required(Role.MANAGER, kinds=WORKS_COUNCILS)
+def discard(organization, membership, campaign_id):
+    found = _campaign(organization, campaign_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    importing.discard(found)
+    flash(_("The import was discarded: nothing was kept."), "info")
+    return redirect(url_for(".campaign", org_id=organization.id, campaign_id=found.id))
+
+
+@bp.get("/orgs/<int:org_id>/campaigns/<int:campaign_id>/beneficiaries")
+@member_required(Role.COUNTER, kinds=WORKS_COUNCILS)
+def beneficiaries(organization, membership, campaign_id):
+    found = _campaign(organization, campaign_id)
+    page = db.paginate(services.beneficiaries(found), page=request.args.get("page", 1, type=int),
+                       per_page=PER_PAGE, error_out=False)
+    return render_template("campaigns/beneficiaries.html", organization=organization,
+                           membership=membership, campaign=found, page=page)
+
+
+# --- URSSAF ----------------------------------------------------------------------------------
+
+@bp.get("/orgs/<int:org_id>/campaigns/<int:campaign_id>/urssaf")
+@member_required(Role.COUNTER, kinds=WORKS_COUNCILS)
+def check(organization, membership, campaign_id):
+    found = _campaign(organization, campaign_id)
+    result = urssaf.check_campaign(found)
+    return render_template(
+        "campaigns/urssaf.html", organization=organization, membership=membership,
+        campaign=found, check=result, at_risk=[line for line in result.lines
+                                               if line.at_risk_cents or line.other_at_risk_cents],
+        acknowledged=services.risk_acknowledged(found, result),
+        editable=found.status in services.EDITABLE, confirm_form=ConfirmForm(),
+        rule_labels=urssaf.RULE_LABELS)
+
+
+@bp.post("/orgs/<int:org_id>/campaigns/<int:campaign_id>/urssaf/acknowledge")
+@member_required(Role.MANAGER, kinds=WORKS_COUNCILS)
+def acknowledge(organization, membership, campaign_id):
+    found = _campaign(organization, campaign_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit() or request.form.get("knowingly") != "yes":
+        flash(_("Tick the box to confirm that you go ahead knowingly."), "error")
+        return redirect(url_for(".check", org_id=organization.id, campaign_id=found.id))
+    services.acknowledge_risk(found, by=current_user)
+    flash(_("Your decision is recorded."), "success")
+    return redirect(url_for(".check", org_id=organization.id, campaign_id=found.id))
+
+
+@bp.get("/orgs/<int:org_id>/campaigns/<int:campaign_id>/compliance.csv")
+@member_required(Role.COUNTER, kinds=WORKS_COUNCILS)
+def compliance_csv(organization, membership, campaign_id):
+    found = _campaign(organization, campaign_id)
+    text = compliance.compliance_csv(urssaf.check_campaign(found))
+    return Response(text, mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="conformite-urssaf-{found.id}.csv"'})
+
+
+@bp.get("/orgs/<int:org_id>/campaigns/<int:campaign_id>/compliance.pdf")
+@member_required(Role.COUNTER, kinds=WORKS_COUNCILS)
+def compliance_pdf(organization, membership, campaign_id):
+    found = _campaign(organization, campaign_id)
+    data = compliance.compliance_pdf(urssaf.check_campaign(found),
+                                     site_name=current_app.config["SITE_NAME"])
+    return Response(data, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="conformite-urssaf-{found.id}.pdf"'})
