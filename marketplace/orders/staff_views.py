@@ -131,11 +131,11 @@ def cancel_part(organization, membership, part_id: int):
     try:
         payments.cancel_part(part, by=_me(), reason=form.reason.data.strip())
     except DomainError as exc:
-        db.session.rollback()
+        # An error answer: the unit rolls back what is not already durable (a refusal of the
+        # payment provider is recorded by payments.refunds, a named durable step).
         form.form_errors.append(exc.message)
         return _render_part(organization, membership, part, cancel_form=form,
                             status=exc.status_code)
-    db.session.commit()
     flash(_("The part of order %(reference)s was cancelled and the shopper refunded.",
             reference=part.order.reference), "success")
     return redirect(url_for(".part", org_id=organization.id, part_id=part.id))
@@ -153,11 +153,9 @@ def refund_lines(organization, membership, part_id: int):
             part, quantities=form.quantities(), by=_me(), reason=form.reason.data.strip()
         )
     except DomainError as exc:
-        db.session.rollback()
         form.form_errors.append(exc.message)
         return _render_part(organization, membership, part, refund_form=form,
                             status=exc.status_code)
-    db.session.commit()
     flash(_("%(amount)s was refunded to the shopper of order %(reference)s.",
             amount=money_filter(refund.amount_cents), reference=part.order.reference), "success")
     return redirect(url_for(".part", org_id=organization.id, part_id=part.id))
@@ -243,11 +241,9 @@ def withdrawal(reference: str):
                     by_user=_me() if current_user.is_authenticated else None,
                 )
             except DomainError as exc:
-                db.session.rollback()
                 form.form_errors.append(exc.message)
                 status = exc.status_code
             else:
-                db.session.commit()
                 flash(_("Your return is recorded and the refund was sent to your card. "
                         "We emailed you a confirmation."), "success")
                 parts_asked = {view.part.id for view in views if view.line.id in wanted}

@@ -18,9 +18,10 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required, user_logged_in
 from sqlalchemy.exc import SQLAlchemyError
 
+from marketplace import uow
 from marketplace.catalog import listing
 from marketplace.catalog.views import product_url
-from marketplace.db import commit_keeping_state, db, utcnow
+from marketplace.db import db, utcnow
 from marketplace.errors import DomainError
 from marketplace.i18n import current_locale_code
 from marketplace.i18n import lazy_gettext as _l
@@ -149,32 +150,48 @@ def unpaid_orders() -> list[Order]:
     ).all()
 
 
-def _release_unpaid_orders() -> list[str]:
+def _release_unpaid_orders():
     """A new checkout replaces the ones this shopper left unpaid, whose holds would otherwise
     keep the very items they are ordering again (often the last unit of a second-hand item).
-    Flushes only; returns the payment sessions to end once this is committed."""
+
+    In a SAVEPOINT, rolled back (and so the orders kept) if this checkout does not happen,
+    before the page that lists them is shown again. Returns the SAVEPOINT (None when there was
+    nothing to release: on SQLite a SAVEPOINT opens a transaction, and its read lock would
+    stop the other writers' commits for the whole checkout) and the payment sessions to end
+    once the unit has committed."""
+    unpaid = unpaid_orders()
+    if not unpaid:
+        return None, []
+    savepoint = db.session.begin_nested()
     sessions = []
-    for order in unpaid_orders():
+    for order in unpaid:
         if services.release(order, status=S.CANCELLED, by=_acting_user(),
                             reason="replaced by a new checkout") and order.checkout_session_id:
             sessions.append(order.checkout_session_id)
-    return sessions
+    return savepoint, sessions
+
+
+def _end(savepoint, *, keep: bool) -> None:
+    if savepoint is None:
+        return
+    if keep:
+        savepoint.commit()
+    else:
+        savepoint.rollback()
 
 
 def _end_payment_sessions(session_ids) -> None:
-    """After the commit: nobody can pay these cancelled orders any more (a payment that still
-    comes is refunded by the payments domain)."""
+    """Once this unit has committed: nobody can pay these cancelled orders any more (a payment
+    that still comes is refunded by the payments domain)."""
     for session_id in session_ids:
-        payments.expire_remote_session(session_id)
+        uow.after_commit(payments.expire_remote_session, session_id)
 
 
 def _go_to_payment(order: Order):
     reference = order.reference
     try:
-        checkout_session = payments.start_payment(order)
-        db.session.commit()
+        checkout_session = payments.start_payment(order)  # writes only once it succeeded
     except DomainError as exc:
-        db.session.rollback()
         flash(str(exc.message), "error")
         return redirect(url_for(".checkout_cancelled", reference=reference))
     return redirect(checkout_session.url, code=303)
@@ -207,11 +224,10 @@ def add_to_cart():
     try:
         line = carts.add(cart, product, form.quantity.data)
     except carts.CartError as exc:
-        db.session.rollback()
+        uow.refuse()
         flash(str(exc.message), "error")
         return redirect(back)
-    quantity, title = line.quantity, product.title  # as written: no reading back after the commit
-    db.session.commit()
+    quantity, title = line.quantity, product.title
     if quantity < wanted:  # capped at what is left
         flash(ngettext("Only %(num)d of “%(title)s” is available: your cart holds %(num)d.",
                        "Only %(num)d of “%(title)s” are available: your cart holds %(num)d.",
@@ -228,10 +244,9 @@ def _change_line(product_id: int, quantity: int):
             raise carts.CartError(_l("This product is not in your cart."))
         carts.set_quantity(cart, product_id, quantity)
     except carts.CartError as exc:
-        db.session.rollback()
+        uow.refuse()
         flash(str(exc.message), "error")
         return redirect(url_for(".cart"))
-    db.session.commit()
     flash(_("The line was removed from your cart.") if quantity == 0
           else _("Your cart was updated."), "success")
     return redirect(url_for(".cart"))
@@ -273,11 +288,10 @@ def _render_checkout(form, cart_view, choices, *, error=None, status=200):
 @bp.route("/checkout", methods=["GET", "POST"])
 def checkout():
     posted = request.method == "POST"
-    # Flushed only: rolled back, and so kept, if this checkout does not happen.
-    replaced = _release_unpaid_orders() if posted else []
+    replacing, replaced = _release_unpaid_orders() if posted else (None, [])
     cart_view = carts.view(_my_cart())
     if cart_view.is_empty or cart_view.has_problems:
-        db.session.rollback()
+        uow.refuse()
         if cart_view.is_empty:
             flash(_("Your cart is empty."), "info")
         else:
@@ -293,7 +307,7 @@ def checkout():
     form_ok = form.validate()
     slot_status = read_slot_choices(choices, request.form)
     if not form_ok or slot_status:
-        db.session.rollback()
+        _end(replacing, keep=False)
         return _render_checkout(form, cart_view, choices, status=slot_status or 400)
 
     from marketplace.giftcards import payment as card_payment
@@ -301,7 +315,7 @@ def checkout():
     try:
         gift_cards = card_payment.find_cards(form.gift_cards.data) if form.gift_cards.data else []
     except DomainError as exc:
-        db.session.rollback()
+        _end(replacing, keep=False)
         form.gift_cards.errors = [*form.gift_cards.errors, str(exc.message)]
         return _render_checkout(form, cart_view, choices, status=exc.status_code)
     buyer = services.Buyer(
@@ -320,7 +334,7 @@ def checkout():
             gift_cards=gift_cards,
         )
     except (services.CheckoutError, card_payment.cards.CardError) as exc:
-        db.session.rollback()  # nothing is held; availability is read again for the page
+        _end(replacing, keep=False)  # nothing is held; availability is read again for the page
         cart_view = carts.view(_my_cart())
         fresh = slot_choices(cart_view)
         read_slot_choices(fresh, request.form)  # keep what was chosen, say what is gone
@@ -329,15 +343,17 @@ def checkout():
     if gift_cards and card_payment.amount_due(order) == 0:
         # The cards paid everything: no payment page, the order is paid now.
         services.mark_paid(order, amount_paid_cents=0, payment_intent_id=None)
-        db.session.commit()
+        _end(replacing, keep=True)
         _end_payment_sessions(replaced)
         if order.user_id is None:
             _remember(PLACED_KEY, order.reference)
         _remove_ordered_lines(order)  # now, not after a payment page
         flash(_("Paid with your gift cards: thank you!"), "success")
         return redirect(_order_url(order), 303)
-    # The order goes on to the payment page as it was just written: no reading it back.
-    commit_keeping_state()
+    _end(replacing, keep=True)
+    # Named durable step: the order and its holds are on disk, and the stock and slot rows they
+    # locked released, before the gateway is asked for a payment page (docs/architecture.md).
+    uow.durable_step()
     if order.user_id is None:
         _remember(PLACED_KEY, order.reference)
     _remember(TO_CLEAR_KEY, order.reference)
@@ -382,7 +398,6 @@ def _remove_ordered_lines(order: Order) -> None:
                 left = max(in_cart[line.product_id] - line.quantity, 0)
                 carts.set_quantity(cart, line.product_id, left)
                 in_cart[line.product_id] = left
-    db.session.commit()
 
 
 @bp.get("/checkout/cancelled/<reference>")
@@ -415,13 +430,12 @@ def cancel(reference: str):
     if services.release(order, status=S.CANCELLED, by=_acting_user(),
                         reason="cancelled by the shopper"):
         queue_email("order_cancelled", to=order.email, locale=order.locale, order=order)
-        db.session.commit()
         _forget(TO_CLEAR_KEY, order.reference)
         _end_payment_sessions([order.checkout_session_id] if order.checkout_session_id else [])
         flash(_("Your order %(reference)s is cancelled. Nothing was charged.",
                 reference=order.reference), "success")
     else:
-        db.session.rollback()
+        uow.refuse()
         flash(_("This order can no longer be cancelled here: it is “%(status)s”.",
                 status=order_status(order.status)), "error")
     if request.form.get("next") == "cart":

@@ -57,15 +57,15 @@ def stripe_webhook():
     except Exception:  # noqa: BLE001 - not UTF-8, not JSON, not an event object
         return _answer(400, "invalid payload")
     event = event.to_dict()
+    # One unit of work: a 503 answer rolls it back, the stored event id with it (Stripe sends
+    # the event again); a 200 answer commits it.
     try:
         result = webhooks.handle_event(event)
     except webhooks.MalformedEvent as exc:
-        db.session.rollback()
         log.warning("Stripe event %s ignored: %s", event.get("id"), exc)
         webhooks.store_ignored(event)
         return _answer(200, "ignored: malformed event")
     except GatewayError as exc:
-        db.session.rollback()
         if exc.code == "resource_missing":  # a session Stripe does not know (another account?)
             log.warning("Stripe event %s: %s", event.get("id"), exc.detail)
             webhooks.store_ignored(event)
@@ -74,18 +74,15 @@ def stripe_webhook():
         log.warning("Stripe event %s not applied yet: %s", event.get("id"), exc.detail)
         return _answer(503, "payment provider unavailable, try again")
     except LockTimeout:
-        db.session.rollback()
         log.warning("Stripe event %s not applied yet: rows busy", event.get("id"))
         return _answer(503, "busy, try again")
     except DomainError as exc:
         # Our data refuses the event (an illegal status change...): logged, not retried forever.
-        db.session.rollback()
         log.error("Stripe event %s (%s) refused: %s", event.get("id"), event.get("type"),
                   str(exc.message))
         webhooks.store_ignored(event)
         return _answer(200, "not applied", reason=str(exc.message))
     except SQLAlchemyError:
-        db.session.rollback()
         log.exception("Stripe event %s: database error", event.get("id"))
         return _answer(503, "temporary error, try again")
     log.info("Stripe event %s (%s): %s", event.get("id"), event.get("type"), result)
@@ -138,7 +135,6 @@ def demo_pay(session_id: str):
     if not DemoGateway().complete(row.id):
         flash(_("This demo payment has already ended."), "warning")
         return redirect(url_for("payments.demo_checkout", session_id=row.id))
-    db.session.commit()
     # Exactly what a Stripe webhook or the success page does.
     order = services.fulfil_checkout_session(row.id)
     return redirect(services.success_url_for(order, row.id))
@@ -148,7 +144,6 @@ def demo_pay(session_id: str):
 def demo_decline(session_id: str):
     row = _demo_session(session_id)
     if DemoGateway().decline(row.id):
-        db.session.commit()
         services.release_checkout_session(row.id, expire_remote=False, reason="payment_declined")
     return redirect(url_for("payments.demo_checkout", session_id=row.id))
 

@@ -21,8 +21,8 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
-from marketplace import exports
-from marketplace.db import commit_keeping_state, db, utcnow
+from marketplace import exports, uow
+from marketplace.db import db, utcnow
 from marketplace.errors import DomainError
 from marketplace.extensions import limiter
 from marketplace.giftcards import codes as card_codes
@@ -162,8 +162,7 @@ def collect(organization, membership):
             voucher_id, organization=organization, by=current_user,
             nonce=request.form.get("nonce", ""), line_ids=line_ids,
         )
-    except DomainError as exc:
-        db.session.rollback()
+    except DomainError as exc:  # a refusal changes nothing; the error answer rolls back
         voucher = db.session.get(Voucher, voucher_id)
         view = None
         if voucher is not None and voucher.part.organization_id == organization.id:
@@ -172,9 +171,7 @@ def collect(organization, membership):
                 exc = view.refused if exc.status_code != 400 else exc
         return _counter_page(organization, membership, view=view, error=exc.message,
                              status=exc.status_code, ticket=ticket)
-    # The page shows the voucher as it is now: read after the commit. What the session holds
-    # (the staff member, the organization) stays loaded instead of being read again.
-    commit_keeping_state()
+    # The page shows the voucher as it is now (the unit commits after the page is drawn).
     return _counter_page(organization, membership, result=result, ticket=ticket,
                          view=vouchers.counter_view(db.session.get(
                              Voucher, result.voucher_id, options=vouchers.COUNTER_PAGE)))
@@ -200,8 +197,7 @@ def redeem(organization, membership):
         result = vouchers.collect_scanned(text[:INPUT_MAX], organization=organization,
                                           by=current_user, nonce=nonce,
                                           line_ids=None if lines is None else set(lines))
-    except DomainError as exc:
-        db.session.rollback()
+    except DomainError as exc:  # a refusal changes nothing; the error answer rolls back
         kind = {404: "not_found", 400: "invalid"}.get(exc.status_code, "refused")
         payload = {"result": kind, "message": str(exc.message)}
         collection = getattr(exc, "collection", None)
@@ -220,7 +216,6 @@ def redeem(organization, membership):
                   for h in result.lines],
         "message": _("Collected: hand over the goods to %(name)s.", name=result.name),
     }
-    commit_keeping_state()  # nothing is read after it: expiring the session's objects is waste
     return jsonify(payload)
 
 
@@ -336,10 +331,9 @@ def no_shows(organization, membership, slot_id: int):
     try:
         marked = vouchers.mark_no_shows(slot, organization=organization, by=current_user)
     except DomainError as exc:
-        db.session.rollback()
+        uow.refuse()  # a redirect: nothing of a refused marking stays
         flash(str(exc.message), "error")
         return redirect(url_for("vouchers.slot", org_id=organization.id, slot_id=slot_id))
-    db.session.commit()
     if marked:
         flash(ngettext("%(num)d order marked as not collected.",
                        "%(num)d orders marked as not collected.", len(marked)), "success")
