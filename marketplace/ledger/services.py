@@ -44,7 +44,7 @@ def _add(organization_id: int, kind: EntryKind, amount_cents: int, *, source: st
     if db.session.scalar(sa.select(LedgerEntry.id).where(LedgerEntry.source == source)):
         return None
     try:
-        with db.session.begin_nested():
+        with uow.savepoint():
             db.session.add(entry)
             db.session.flush()
     except IntegrityError:  # written at the same moment by another process

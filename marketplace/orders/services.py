@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from marketplace import audit, money
+from marketplace import audit, money, uow
 from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Product, StockReason
 from marketplace.db import db, lock_rows, update_in_id_order, utcnow
@@ -118,7 +118,7 @@ def checkout(cart_view: CartView, **kwargs) -> Order:
     that says why shows the shelf as it is.
     """
     try:
-        with db.session.begin_nested():
+        with uow.savepoint():
             return _checkout(cart_view, **kwargs)
     except BaseException:
         db.session.expire_all()

@@ -162,7 +162,7 @@ def _release_unpaid_orders():
     unpaid = unpaid_orders()
     if not unpaid:
         return None, []
-    savepoint = db.session.begin_nested()
+    savepoint = uow.savepoint()
     sessions = []
     for order in unpaid:
         if services.release(order, status=S.CANCELLED, by=_acting_user(),

@@ -160,7 +160,7 @@ def apply_checkout_session(order: Order, gateway_name: str, state) -> Order:
         return order
     order_id = order.id
     try:
-        with db.session.begin_nested():
+        with uow.savepoint():
             order, late = _mark_paid(order, gateway_name, state)
     except IllegalTransition:
         # Another fulfilment of the same session (webhook and success page at once, on SQLite
@@ -228,7 +228,7 @@ def expire_remote_session(session_id: str) -> bool:
     """End the gateway's session so the shopper can no longer pay there. Queued with
     `uow.after_commit` by whoever released the order: it runs with no lock held."""
     try:
-        with db.session.begin_nested():  # the demo gateway's sessions are rows
+        with uow.savepoint():  # the demo gateway's sessions are rows
             gateway_for_session(session_id).expire_session(session_id)
     except GatewayError as exc:
         # A payment that still comes is a late payment: re-reserved, or refunded.
@@ -245,7 +245,7 @@ def expire_stale_orders() -> int:
     for order in orders.stale_orders():
         order_id, session_id = order.id, order.checkout_session_id
         try:
-            with db.session.begin_nested():  # a busy order is skipped, the others released
+            with uow.savepoint():  # a busy order is skipped, the others released
                 done = orders.release(order, status=OrderStatus.EXPIRED, reason="hold_ended")
         except LockTimeout:
             log.info("Order %s is busy; it will be released on the next run", order_id)
@@ -311,7 +311,7 @@ def reconcile_report(*, since_hours: int = 48) -> ReconcileReport:
             states.append((reference, found))
     for reference, found in states:
         try:
-            with db.session.begin_nested():
+            with uow.savepoint():
                 order = apply_checkout_session(*found)
         except (DomainError, LockTimeout) as exc:
             report.errors += 1

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
 
+from marketplace import uow
 from marketplace.db import db
 from marketplace.orders.models import OrderStatus
 from marketplace.payments import refunds, services
@@ -44,7 +45,7 @@ def handle_event(event: dict[str, Any]) -> str:
         raise MalformedEvent(f"{event_type} without a session id")
     if not _store(event_id, event_type, object_id):
         return "duplicate"
-    with db.session.begin_nested():  # a refusal leaves the event stored, and nothing else
+    with uow.savepoint():  # a refusal leaves the event stored, and nothing else
         return _apply(event_type, object_id, obj)
 
 
