@@ -22,6 +22,7 @@ from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from marshmallow import ValidationError
 
 from marketplace import uow
 from marketplace.db import db, utcnow
@@ -29,6 +30,7 @@ from marketplace.errors import DomainError, render_error
 from marketplace.giftcards import codes, pdf, throttle
 from marketplace.giftcards import services as cards
 from marketplace.giftcards.models import CardStatus, GiftCard
+from marketplace.giftcards.schemas import DebitBody, wrong_fields
 from marketplace.i18n import format_day, money_filter
 from marketplace.money import parse_amount
 from marketplace.organizations import tickets
@@ -389,11 +391,10 @@ def pay(organization, membership):
 def debit_json(organization, membership):
     """One request per debit (scanner apps, benchmarks): {"q": code or card URL,
     "amount_cents": int, "nonce": text}; the CSRF token in the X-CSRFToken header."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("q"), str) \
-            or type(body.get("amount_cents")) is not int or not isinstance(body.get("nonce"), str) \
-            or not 0 < len(body["nonce"]) <= 64:
-        return jsonify(result="invalid", message=_(
+    try:
+        body = DebitBody().load(request.get_json(silent=True))
+    except ValidationError as exc:
+        return jsonify(result="invalid", fields=wrong_fields(exc), message=_(
             "Send q (the card code), amount_cents (an integer) and nonce (text).")), 400
     try:
         card_id = cards.card_id_for(body["q"][:codes.INPUT_MAX])

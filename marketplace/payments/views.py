@@ -17,7 +17,6 @@ from flask import (
 )
 from flask_babel import gettext as _
 from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.routing import BuildError
 
 from marketplace.db import LockTimeout, db
 from marketplace.errors import DomainError
@@ -101,15 +100,6 @@ def _demo_session(session_id: str) -> DemoCheckoutSession:
     return row
 
 
-def _cart_url() -> str:
-    for endpoint in ("orders.cart", "site.cart"):
-        try:
-            return url_for(endpoint)
-        except BuildError:
-            continue
-    return url_for("site.home")
-
-
 @bp.get("/payments/demo/<session_id>")
 def demo_checkout(session_id: str):
     row = _demo_session(session_id)
@@ -124,7 +114,7 @@ def demo_checkout(session_id: str):
         state = "ended"
     return render_template(
         "payments/demo_checkout.html", demo=row, order=order, state=state,
-        cart_url=_cart_url(),
+        cart_url=url_for("orders.cart"),
         success_url=services.success_url_for(order, row.id) if state == "paid" else None,
     )
 

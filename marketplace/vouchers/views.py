@@ -20,6 +20,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
+from marshmallow import ValidationError
 
 from marketplace import exports, uow
 from marketplace.db import db, utcnow
@@ -27,6 +28,7 @@ from marketplace.errors import DomainError
 from marketplace.extensions import limiter
 from marketplace.giftcards import codes as card_codes
 from marketplace.giftcards import views as card_views
+from marketplace.giftcards.schemas import wrong_fields
 from marketplace.orders.models import OrderPart
 from marketplace.orders.staff_forms import STATUS_LABELS
 from marketplace.organizations import tickets
@@ -38,6 +40,7 @@ from marketplace.vouchers import decode, pdf, qr
 from marketplace.vouchers import services as vouchers
 from marketplace.vouchers.codes import INPUT_MAX
 from marketplace.vouchers.models import Voucher
+from marketplace.vouchers.schemas import RedeemBody
 from marketplace.vouchers.today import todays_pickups
 
 bp = Blueprint("vouchers", __name__)
@@ -186,13 +189,13 @@ def redeem(organization, membership):
     CSRF token goes in the X-CSRFToken header, as the counter page's script sends it."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        return jsonify(result="invalid", message=_("Send a JSON object.")), 400
-    text, nonce, lines = body.get("q"), body.get("nonce"), body.get("lines")
-    if not isinstance(text, str) or not isinstance(nonce, str) or not (
-            lines is None or (isinstance(lines, list) and len(lines) <= 500
-                              and all(type(i) is int and 0 < i < 2**31 for i in lines))):
-        return jsonify(result="invalid",
+        return jsonify(result="invalid", message=_("Send a JSON object."), fields=["_schema"]), 400
+    try:
+        body = RedeemBody().load(body)
+    except ValidationError as exc:
+        return jsonify(result="invalid", fields=wrong_fields(exc),
                        message=_("q and nonce must be text, lines a list of line ids.")), 400
+    text, nonce, lines = body["q"], body["nonce"], body["lines"]
     try:
         result = vouchers.collect_scanned(text[:INPUT_MAX], organization=organization,
                                           by=current_user, nonce=nonce,
