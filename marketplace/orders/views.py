@@ -38,7 +38,11 @@ from marketplace.orders.forms import (
 )
 from marketplace.orders.links import key_opens, order_link
 from marketplace.orders.models import Cart, CartLine, Order, OrderStatus
-from marketplace.orders.staff_forms import STATUS_LABELS  # one wording for sellers and shoppers
+from marketplace.orders.staff_forms import (
+    STATUS_LABELS,  # one wording for sellers and shoppers
+    withdrawal_form,
+)
+from marketplace.orders.withdrawal import request_withdrawal, withdrawable_lines
 from marketplace.payments import services as payments
 from marketplace.payments.gateway import GatewayError
 
@@ -466,8 +470,8 @@ def order(reference: str):
     key = key if key_opens(found, key) else None
     withdrawal_url = None
     collected = any(part.status in (S.COLLECTED, S.PARTIALLY_REFUNDED) for part in found.parts)
-    if collected and "orders_staff.withdrawal" in current_app.view_functions:
-        withdrawal_url = url_for("orders_staff.withdrawal", reference=found.reference, key=key)
+    if collected:
+        withdrawal_url = url_for(".withdrawal", reference=found.reference, key=key)
     return render_template(
         "orders/order.html",
         order=found,
@@ -475,3 +479,44 @@ def order(reference: str):
         paid=found.status in PAID_STATES,
         withdrawal_url=withdrawal_url,
     )
+
+
+# --- the shopper's withdrawal request --------------------------------------------------------
+
+
+@bp.route("/orders/<reference>/withdrawal", methods=["GET", "POST"])
+def withdrawal(reference: str):
+    """Reached from the order page; open to whoever may see that page (the shopper pages'
+    own check: the account holder, the signed link, or the browser a guest ordered from)."""
+    order = shopper_order(reference, request.args.get("key"))
+    key = request.args.get("key") if key_opens(order, request.args.get("key")) else None
+    views = withdrawable_lines(order)
+    eligible = [view for view in views if view.eligible]
+    form = withdrawal_form(eligible)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if eligible and form.validate_on_submit():
+            try:
+                wanted = form.quantities()
+                refunds = request_withdrawal(
+                    order, lines=wanted, reason=form.reason.data or "",
+                    by_user=_acting_user(),
+                )
+            except DomainError as exc:
+                form.form_errors.append(exc.message)
+                status = exc.status_code
+            else:
+                flash(_("Your return is recorded and the refund was sent to your card. "
+                        "We emailed you a confirmation."), "success")
+                parts_asked = {view.part.id for view in views if view.line.id in wanted}
+                if len(refunds) < len(parts_asked):
+                    flash(_("Some items could not be refunded right now: the seller will "
+                            "contact you."), "warning")
+                return redirect(url_for(".order", reference=order.reference, key=key))
+        elif not eligible:
+            status = 409
+    return render_template(
+        "orders/withdrawal.html", order=order, views=views, eligible=eligible, form=form,
+        key=key,
+    ), status
