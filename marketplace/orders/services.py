@@ -413,3 +413,32 @@ def stale_orders(*, now=None, limit: int = 500) -> list[Order]:
 
 def get_by_checkout_session(session_id: str) -> Order | None:
     return db.session.scalar(sa.select(Order).where(Order.checkout_session_id == session_id))
+
+
+def get_by_reference(reference: str) -> Order | None:
+    return db.session.scalar(sa.select(Order).where(Order.reference == reference[:20]))
+
+
+def unpaid_orders(*, user_id: int | None, guest_references, now=None) -> list[Order]:
+    """Orders of this account, or placed as a guest under these references, still waiting for
+    payment with their items still kept."""
+    mine = []
+    if user_id is not None:
+        mine.append(Order.user_id == user_id)
+    if guest_references:
+        mine.append(sa.and_(Order.reference.in_(guest_references), Order.user_id.is_(None)))
+    if not mine:
+        return []
+    return db.session.scalars(
+        sa.select(Order)
+        .where(sa.or_(*mine), Order.status == OrderStatus.PENDING_PAYMENT,
+               Order.hold_expires_at > (now or utcnow()))
+        .order_by(Order.id.desc())
+    ).all()
+
+
+def orders_of_user(user_id: int) -> sa.Select:
+    """An account's placed orders, newest first (a statement, for db.paginate)."""
+    return (sa.select(Order)
+            .where(Order.user_id == user_id, Order.reference.is_not(None))
+            .order_by(Order.id.desc()))

@@ -1,7 +1,6 @@
 """Shopper pages: the cart, checkout, the way back from the payment page, the shopper's orders."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
@@ -21,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from marketplace import uow
 from marketplace.catalog import listing
 from marketplace.catalog.views import product_url
-from marketplace.db import db, utcnow
+from marketplace.db import db
 from marketplace.errors import DomainError
 from marketplace.i18n import current_locale_code
 from marketplace.i18n import lazy_gettext as _l
@@ -37,7 +36,7 @@ from marketplace.orders.forms import (
     slot_choices,
 )
 from marketplace.orders.links import key_opens, order_link
-from marketplace.orders.models import Cart, CartLine, Order, OrderStatus
+from marketplace.orders.models import Order, OrderStatus
 from marketplace.orders.staff_forms import (
     STATUS_LABELS,  # one wording for sellers and shoppers
     withdrawal_form,
@@ -65,19 +64,10 @@ def order_status(status) -> str:
 
 def cart_item_count() -> int:
     """Units in the shopper's cart, for the header."""
-    if current_user.is_authenticated:
-        condition = Cart.user_id == current_user.id
-    else:
-        token = session.get(carts.SESSION_KEY)
-        if not token:
-            return 0
-        condition = Cart.token == token
     try:
-        return db.session.scalar(
-            sa.select(sa.func.coalesce(sa.func.sum(CartLine.quantity), 0))
-            .join(Cart, Cart.id == CartLine.cart_id)
-            .where(condition)
-        )
+        if current_user.is_authenticated:
+            return carts.units_in_cart(user_id=current_user.id)
+        return carts.units_in_cart(token=session.get(carts.SESSION_KEY))
     except SQLAlchemyError:
         # The header is also drawn by the error pages: a broken database must not break them.
         current_app.logger.exception("Could not count the cart's items")
@@ -125,7 +115,7 @@ def _may_see(order: Order, key: str | None) -> bool:
 
 
 def shopper_order(reference: str, key: str | None) -> Order:
-    order = db.session.scalar(sa.select(Order).where(Order.reference == reference[:20]))
+    order = services.get_by_reference(reference)
     if order is None or not _may_see(order, key):
         abort(404)
     return order
@@ -139,19 +129,10 @@ def _order_url(order: Order, key: str | None = None) -> str:
 
 def unpaid_orders() -> list[Order]:
     """This shopper's orders still waiting for payment, whose items are still kept."""
-    mine = []
-    if current_user.is_authenticated:
-        mine.append(Order.user_id == current_user.id)
-    placed = session.get(PLACED_KEY, [])
-    if placed:
-        mine.append(sa.and_(Order.reference.in_(placed), Order.user_id.is_(None)))
-    if not mine:
-        return []
-    return db.session.scalars(
-        sa.select(Order)
-        .where(sa.or_(*mine), Order.status == S.PENDING_PAYMENT, Order.hold_expires_at > utcnow())
-        .order_by(Order.id.desc())
-    ).all()
+    return services.unpaid_orders(
+        user_id=current_user.id if current_user.is_authenticated else None,
+        guest_references=session.get(PLACED_KEY, []),
+    )
 
 
 def _release_unpaid_orders():
@@ -454,9 +435,7 @@ def cancel(reference: str):
 @login_required
 def my_orders():
     page = db.paginate(
-        sa.select(Order)
-        .where(Order.user_id == current_user.id, Order.reference.is_not(None))
-        .order_by(Order.id.desc()),
+        services.orders_of_user(current_user.id),
         per_page=ORDERS_PAGE_SIZE,
         error_out=False,
     )
