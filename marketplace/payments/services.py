@@ -165,7 +165,7 @@ def apply_checkout_session(order: Order, gateway_name: str, state) -> Order:
     except IllegalTransition:
         # Another fulfilment of the same session (webhook and success page at once, on SQLite
         # where rows are not locked) got there first: the order is paid; show it as it is.
-        return db.session.get(Order, order_id)
+        return db.session.get(Order, order_id, populate_existing=True)
     if late is not None and late.status == RefundStatus.PENDING:
         # The gateway is called once this is committed, with no lock held.
         uow.after_commit(refunds.send_late_refund, late.id)
