@@ -60,18 +60,6 @@ class TimestampMixin:
     )
 
 
-def commit_keeping_state() -> None:
-    """Commit without expiring what the session holds: for a request that goes on with the
-    objects it has just written itself, which need no reading back (the default expiry would
-    reload them, and their collections, at the next attribute read)."""
-    session = db.session()
-    previous = session.expire_on_commit
-    session.expire_on_commit = False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = previous
-
 
 class LockTimeout(Exception):
     """A row lock could not be had in time: the user is asked to try again."""

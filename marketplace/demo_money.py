@@ -3,7 +3,8 @@
 `flask payouts run` have something to show; and one pickup slot of the ressourcerie booked up
 by shoppers, so that the shop pages show a full slot ("Complet") with who is coming. Everything
 goes through the real services and the demo gateway: every booked place is a paid order with
-its pickup voucher. Loaded once (when the demo has no order yet)."""
+its pickup voucher. Loaded once (when the demo has no order yet), in the unit of work of the
+command that seeds the demo: it commits once, at the command's end."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -63,7 +64,7 @@ def seed_money(shopper) -> str | None:
             email=organization.contact_email or "", name=organization.name,
             idempotency_key=f"connect-{organization.id}")
         organization.payouts_enabled = True
-    db.session.commit()
+    db.session.flush()
     return card.display_code
 
 
@@ -97,12 +98,10 @@ def _paid_order(buyer: orders.Buyer, organization, *, slot=None):
     order = orders.checkout(carts.view(cart), buyer=buyer, slot_ids={organization.id: slot.id},
                             accepted_terms=True)
     db.session.delete(cart)
-    db.session.commit()
+    # No lock of this unit (the seeding command's) is a problem here: the demo gateway is rows
+    # in this database, not a remote call.
     session = payments.start_payment(order)
-    db.session.commit()
     DemoGateway().complete(session.id)
-    db.session.commit()
     payments.fulfil_checkout_session(session.id)
-    db.session.commit()
     db.session.refresh(slot)
     return slot

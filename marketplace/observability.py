@@ -74,8 +74,8 @@ def _database_answers() -> bool:
     try:
         db.session.execute(sa.text("SELECT 1"))
     except sa.exc.SQLAlchemyError:
+        # The 503 ends the request's unit of work with a rollback (marketplace/uow.py).
         current_app.logger.warning("readyz: the database does not answer", exc_info=True)
-        db.session.rollback()
         return False
     return True
 

@@ -184,3 +184,18 @@ def command_in_unit(command: click.Command) -> click.Command:
     """Wrap an already built Click command so that it runs as one unit of work."""
     command.callback = in_unit(command.callback)
     return command
+
+
+def savepoint():
+    """A SAVEPOINT inside the unit (`with uow.savepoint(): ...`): a step that may fail alone
+    (a busy order skipped by the sweeper, a refused event) rolls back to it, and the unit goes
+    on. On SQLite the unit's transaction is begun first: Python's sqlite3 begins one only
+    before a write, and a SAVEPOINT opened outside a transaction is one, which its RELEASE
+    commits, the rest of the unit's work with it."""
+    session = db.session()
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        driver = connection.connection.driver_connection
+        if not driver.in_transaction:
+            driver.execute("BEGIN")
+    return session.begin_nested()

@@ -11,7 +11,7 @@ from flask import current_app
 from flask_babel import format_timedelta
 from sqlalchemy.exc import IntegrityError
 
-from marketplace import audit
+from marketplace import audit, uow
 from marketplace.accounts import sessions, tokens
 from marketplace.accounts.models import User, normalize_email
 from marketplace.db import db, utcnow
@@ -166,7 +166,7 @@ def register(
             locale=_supported_locale(locale),
         )
         try:
-            with db.session.begin_nested():
+            with uow.savepoint():
                 db.session.add(user)
         except IntegrityError:
             # Someone registered the same address a moment ago: treat it as already taken.

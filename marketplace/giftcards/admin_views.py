@@ -7,6 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from marketplace import uow
 from marketplace.admin.views import admins_only
 from marketplace.db import db
 from marketplace.errors import DomainError
@@ -78,9 +79,8 @@ def _admin_action(card_id: int, action, done: str):
     try:
         action()
     except DomainError as exc:
-        db.session.rollback()
+        uow.refuse()  # a redirect: nothing of the refused action stays
         flash(str(exc.message), "error")
     else:
-        db.session.commit()
         flash(done, "success")
     return redirect(url_for(".admin_card", card_id=card_id), 303)

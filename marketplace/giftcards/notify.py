@@ -36,7 +36,8 @@ def send_card(card: GiftCard) -> None:
 
 
 def deliver_due(*, today: date | None = None, limit: int = 500) -> int:
-    """Gifts whose delivery date has come: each emailed once (its own unit of work)."""
+    """Gifts whose delivery date has come: each emailed once (the job's unit of work commits,
+    then the emails leave)."""
     today = today or utcnow().date()
     ids = db.session.scalars(
         sa.select(GiftCard.id).where(GiftCard.delivered_at.is_(None),
@@ -50,5 +51,4 @@ def deliver_due(*, today: date | None = None, limit: int = 500) -> int:
         if due(card, today):
             send_card(card)
             sent += 1
-        db.session.commit()
     return sent

@@ -400,7 +400,8 @@ def expiry_association() -> Organization | None:
 
 def expire_due(*, now: datetime | None = None, limit: int = 500) -> int:
     """Cards past their expiry with something left: what is left follows the platform setting
-    (kept, or given to the default association). Each card in its own unit of work."""
+    (kept, or given to the default association). One unit of work (the job's): a failure
+    rolls all back, and the next run takes them again."""
     now = now or utcnow()
     ids = db.session.scalars(
         sa.select(GiftCard.id).where(GiftCard.expires_at <= now, GiftCard.balance_cents > 0)
@@ -421,7 +422,6 @@ def expire_due(*, now: datetime | None = None, limit: int = 500) -> int:
             move = move_balance(card_id, K.EXPIRE, now=now, reason="expiry", check=take_all)
         audit.record("giftcard.expired", move.card, organization=association, data=audit_data(
             move.card.code, amount_cents=-move.transaction.amount_cents))
-        db.session.commit()
     return len(ids)
 
 

@@ -22,12 +22,15 @@ from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from marshmallow import ValidationError
 
+from marketplace import uow
 from marketplace.db import db, utcnow
 from marketplace.errors import DomainError, render_error
 from marketplace.giftcards import codes, pdf, throttle
 from marketplace.giftcards import services as cards
 from marketplace.giftcards.models import CardStatus, GiftCard
+from marketplace.giftcards.schemas import DebitBody, wrong_fields
 from marketplace.i18n import format_day, money_filter
 from marketplace.money import parse_amount
 from marketplace.organizations import tickets
@@ -129,10 +132,9 @@ def pdf_file(code: str):
 def claim(code: str):
     card = _card_or_404(code)
     if cards.claim(card, current_user):
-        db.session.commit()
         flash(_("The card is in your account."), "success")
     else:
-        db.session.rollback()
+        uow.refuse()
         flash(_("This card is already kept in another account."), "error")
     return redirect(url_for(".show", code=card.code))
 
@@ -194,12 +196,10 @@ def donate_confirm(code: str):
     try:
         move = cards.donate(card.id, association, amount_cents=amount, nonce=nonce,
                             by=current_user if current_user.is_authenticated else None)
-    except DomainError as exc:
-        db.session.rollback()
-        return _card_page(db.session.get(GiftCard, card.id), status=exc.status_code,
-                          gift_error=exc.message)
+    except DomainError as exc:  # refused before anything is written; the 4xx rolls back
+        return _card_page(db.session.get(GiftCard, card.id, populate_existing=True),
+                          status=exc.status_code, gift_error=exc.message)
     given = -move.transaction.amount_cents
-    db.session.commit()
     flash(_("Thank you: %(amount)s given to %(name)s.", amount=money_filter(given, card.currency),
             name=association.name), "success")
     return redirect(url_for(".show", code=card.code), 303)
@@ -224,10 +224,8 @@ def buy():
                 deliver_on=form.deliver_on.data if form.is_gift else None,
             )
         except DomainError as exc:
-            db.session.rollback()
-            error = exc.message
+            error = exc.message  # a 400 answer: its unit rolls back
         else:
-            db.session.commit()
             flash(_("The gift card is in your cart."), "success")
             return redirect(url_for("orders.cart"), 303)
     status = 400 if (form.errors or error) else 200
@@ -244,7 +242,6 @@ def remove_from_cart(line_id: int):
     cart = carts.current_cart(current_user)
     if cart is None or not purchase.remove_from_cart(cart, line_id):
         abort(404)
-    db.session.commit()
     return redirect(url_for("orders.cart"), 303)
 
 
@@ -372,9 +369,8 @@ def pay(organization, membership):
     try:
         move = cards.redeem(card_id, amount, organization=organization, by=current_user,
                             nonce=(request.form.get("nonce") or "")[:64] or None)
-    except DomainError as exc:
-        db.session.rollback()
-        card = db.session.get(GiftCard, card_id)
+    except DomainError as exc:  # refused before anything is written; the 4xx rolls back
+        card = db.session.get(GiftCard, card_id, populate_existing=True)
         error, short = exc.message, None
         if card is not None and exc.status_code == 409 and 0 < card.balance_cents < amount \
                 and card.status == CardStatus.ACTIVE and not card.is_expired():
@@ -387,7 +383,6 @@ def pay(organization, membership):
     result = CounterPayment(amount_cents=paid, balance_cents=move.transaction.balance_after_cents,
                             masked_code=card.masked_code, currency=card.currency,
                             still_to_pay_cents=max(0, purchase - paid))
-    db.session.commit()
     return _counter_page(organization, membership, result=result)
 
 
@@ -396,23 +391,20 @@ def pay(organization, membership):
 def debit_json(organization, membership):
     """One request per debit (scanner apps, benchmarks): {"q": code or card URL,
     "amount_cents": int, "nonce": text}; the CSRF token in the X-CSRFToken header."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("q"), str) \
-            or type(body.get("amount_cents")) is not int or not isinstance(body.get("nonce"), str) \
-            or not 0 < len(body["nonce"]) <= 64:
-        return jsonify(result="invalid", message=_(
+    try:
+        body = DebitBody().load(request.get_json(silent=True))
+    except ValidationError as exc:
+        return jsonify(result="invalid", fields=wrong_fields(exc), message=_(
             "Send q (the card code), amount_cents (an integer) and nonce (text).")), 400
     try:
         card_id = cards.card_id_for(body["q"][:codes.INPUT_MAX])
         move = cards.redeem(card_id, body["amount_cents"], organization=organization,
                             by=current_user, nonce=body["nonce"])
     except DomainError as exc:
-        db.session.rollback()
         return jsonify(result="refused" if exc.status_code == 409 else "invalid",
                        message=str(exc.message)), exc.status_code
     payload = {"result": "debited", "replayed": move.replayed,
                "amount_cents": -move.transaction.amount_cents,
                "balance_cents": move.transaction.balance_after_cents,
                "transaction_id": move.transaction.id}
-    db.session.commit()
     return jsonify(payload)

@@ -2,8 +2,10 @@
 
 Each entry names its source (UNIQUE): crediting the same sale twice is impossible. A seller's
 balance is the sum of its entries. A payout locks the organization row, re-reads the balance,
-writes the payout and its negative entry, commits, and only then calls Stripe (never with a
-lock held), with the payout id as idempotency key; a refused transfer puts the amount back.
+writes the payout and its negative entry, makes that durable (a named durable step: the lock is
+released and the intent on disk), and only then calls Stripe, with the payout id as idempotency
+key; Stripe's answer is recorded at once (a second durable step) before the next seller's
+transfer is asked for; a refused transfer puts the amount back.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from marketplace import audit, money
+from marketplace import audit, money, uow
 from marketplace.db import db, lock_rows, utcnow
 from marketplace.ledger.models import EntryKind, LedgerEntry, Payout, PayoutStatus
 from marketplace.organizations.models import Organization
@@ -42,7 +44,7 @@ def _add(organization_id: int, kind: EntryKind, amount_cents: int, *, source: st
     if db.session.scalar(sa.select(LedgerEntry.id).where(LedgerEntry.source == source)):
         return None
     try:
-        with db.session.begin_nested():
+        with uow.savepoint():
             db.session.add(entry)
             db.session.flush()
     except IntegrityError:  # written at the same moment by another process
@@ -139,11 +141,13 @@ def run_payouts(*, gateway=None) -> PayoutRun:
         .having(sa.func.sum(LedgerEntry.amount_cents) > 0)
         .order_by(LedgerEntry.organization_id)
     ).all()
-    db.session.rollback()
     for organization_id, _ in owed:
         payout = _start_payout(organization_id, minimum, run)
         if payout is None:
             continue
+        # Named durable step: the payout's intent (and the balance it takes) is on disk, and
+        # the organization's lock released, before Stripe is asked for the transfer.
+        uow.durable_step()
         try:
             transfer_id = gateway.transfer(
                 amount_cents=payout.amount_cents, destination=payout.destination,
@@ -152,11 +156,13 @@ def run_payouts(*, gateway=None) -> PayoutRun:
             if not exc.definite:
                 # Unknown outcome: leave it pending; the next run retries with the same key.
                 log.warning("payout %s: no answer from the gateway, will retry", payout.id)
-                db.session.rollback()
                 continue
             run.failed.append(_fail(payout.id, exc.detail or str(exc.message)))
-            continue
-        run.paid.append(_finish(payout.id, transfer_id))
+        else:
+            run.paid.append(_finish(payout.id, transfer_id))
+        # Named durable step: Stripe's answer is recorded before the next seller's transfer is
+        # asked for; a failure further on must not lose a transfer that was made.
+        uow.durable_step()
     return run
 
 
@@ -165,16 +171,13 @@ def _start_payout(organization_id: int, minimum: int, run: PayoutRun) -> Payout 
     pending = db.session.scalar(sa.select(Payout).where(
         Payout.organization_id == organization_id, Payout.status == PayoutStatus.PENDING))
     if pending is not None:  # an earlier run did not hear back: send it again, same key
-        db.session.commit()
         return pending
     amount = balance(organization_id)
     if amount < minimum:
         run.below_minimum.append((organization, amount))
-        db.session.commit()
         return None
     if not organization.stripe_account_id or not organization.payouts_enabled:
         run.without_account.append((organization, amount))
-        db.session.commit()
         return None
     payout = Payout(organization_id=organization_id, amount_cents=amount,
                     destination=organization.stripe_account_id)
@@ -184,7 +187,6 @@ def _start_payout(organization_id: int, minimum: int, run: PayoutRun) -> Payout 
          reference=f"payout {payout.id}", payout_id=payout.id, source_is_new=True)
     audit.record("payout.started", organization, data={"payout_id": payout.id,
                                                       "amount_cents": amount})
-    db.session.commit()
     return payout
 
 
@@ -195,7 +197,6 @@ def _finish(payout_id: int, transfer_id: str) -> Payout:
     payout.paid_at = utcnow()
     audit.record("payout.paid", payout, organization=payout.organization,
                  data={"transfer_id": transfer_id, "amount_cents": payout.amount_cents})
-    db.session.commit()
     return payout
 
 
@@ -208,7 +209,6 @@ def _fail(payout_id: int, detail: str) -> Payout:
          payout_id=payout.id)
     audit.record("payout.failed", payout, organization=payout.organization,
                  data={"detail": detail[:300]})
-    db.session.commit()
     return payout
 
 
@@ -217,19 +217,34 @@ def _fail(payout_id: int, detail: str) -> Payout:
 def start_onboarding(organization: Organization, *, refresh_url: str, return_url: str,
                      gateway=None) -> str:
     """The URL where the seller opens (or finishes) its Express account."""
-    from marketplace.payments.gateway import get_gateway
+    from marketplace.payments.gateway import GatewayError, get_gateway
 
     gateway = gateway or get_gateway()
+    if organization.stripe_account_id:
+        return gateway.onboarding_link(organization.stripe_account_id, refresh_url=refresh_url,
+                                       return_url=return_url)
+    # Both gateway calls before the lock (never a gateway call with a lock held): the
+    # idempotency key gives the same account to a concurrent request.
+    account_id = gateway.create_connected_account(
+        email=organization.contact_email or "", name=organization.name,
+        idempotency_key=f"connect-{organization.id}")
+    try:
+        link, failed = gateway.onboarding_link(account_id, refresh_url=refresh_url,
+                                               return_url=return_url), None
+    except GatewayError as exc:
+        link, failed = None, exc
+    (organization,) = lock_rows(Organization, [organization.id])
     if not organization.stripe_account_id:
-        account_id = gateway.create_connected_account(
-            email=organization.contact_email or "", name=organization.name,
-            idempotency_key=f"connect-{organization.id}")
-        (organization,) = lock_rows(Organization, [organization.id])
-        organization.stripe_account_id = organization.stripe_account_id or account_id
+        # Recorded even when the link failed: the account exists at Stripe (the page that says
+        # so is a redirect, and its unit commits).
+        organization.stripe_account_id = account_id
         audit.record("payouts.account_created", organization, data={"account": account_id})
-        db.session.commit()
-    return gateway.onboarding_link(organization.stripe_account_id, refresh_url=refresh_url,
-                                   return_url=return_url)
+    elif organization.stripe_account_id != account_id:  # made meanwhile by another way
+        return gateway.onboarding_link(organization.stripe_account_id, refresh_url=refresh_url,
+                                       return_url=return_url)
+    if failed is not None:
+        raise failed
+    return link
 
 
 def refresh_account(organization: Organization, *, gateway=None) -> bool:
@@ -243,5 +258,4 @@ def refresh_account(organization: Organization, *, gateway=None) -> bool:
         (organization,) = lock_rows(Organization, [organization.id])
         organization.payouts_enabled = enabled
         audit.record("payouts.account_updated", organization, data={"payouts_enabled": enabled})
-        db.session.commit()
     return enabled

@@ -19,7 +19,6 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from marketplace import exports, money
-from marketplace.db import db
 from marketplace.ledger import pdf
 from marketplace.ledger import services as ledger
 from marketplace.ledger.labels import kind_label, payout_status_label
@@ -150,7 +149,6 @@ def connect(organization, membership):
             return_url=external_url("ledger.connected", org_id=organization.id),
         )
     except GatewayError as exc:
-        db.session.rollback()
         flash(str(exc.message), "error")
         return redirect(url_for(".owed", org_id=organization.id), 303)
     return redirect(url, 303)
@@ -163,7 +161,6 @@ def connected(organization, membership):
     try:
         enabled = ledger.refresh_account(organization)
     except GatewayError as exc:
-        db.session.rollback()
         flash(str(exc.message), "error")
     else:
         if enabled:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from marketplace.db import db
 
 _QUEUE_KEY = "outgoing_emails"
+_MARKS_KEY = "outgoing_emails.savepoints"
 
 
 @dataclass
@@ -112,23 +113,49 @@ def send_now(message: OutgoingEmail) -> None:
 
 
 def _after_commit(session: Session) -> None:
+    # A SAVEPOINT released is no commit: the emails wait for the real one (the unit's end, or
+    # a named durable step, marketplace.uow).
+    if session.in_nested_transaction():
+        return
+    session.info.pop(_MARKS_KEY, None)
     messages = session.info.pop(_QUEUE_KEY, None)
     if not messages:
         return
+    from marketplace.extensions import celery
     from marketplace.notifications.tasks import send_email
 
     for message in messages:
         try:
-            send_email.delay(message.to_dict())
+            if celery.conf.task_always_eager:
+                # No broker: sent here. Not through the eager task, whose unit of work would
+                # try to commit the session while it is still ending this very commit.
+                send_now(message)
+            else:
+                send_email.delay(message.to_dict())
         except Exception:  # noqa: BLE001 - the commit stands; a lost mail is logged, not a 500
             current_app.logger.exception("Could not send or queue email %r", message.subject)
 
 
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_QUEUE_KEY, None)
+def _after_transaction_create(session: Session, transaction) -> None:
+    if transaction.nested:  # a SAVEPOINT: remember what was queued before it
+        marks = session.info.setdefault(_MARKS_KEY, {})
+        marks[id(transaction)] = len(session.info.get(_QUEUE_KEY, []))
+
+
+def _after_soft_rollback(session: Session, previous_transaction) -> None:
+    """A rolled back SAVEPOINT drops only the emails queued inside it (a unit goes on after a
+    refused step: a busy order skipped by the sweeper); the whole unit rolled back drops all."""
+    if previous_transaction.nested:
+        mark = session.info.get(_MARKS_KEY, {}).pop(id(previous_transaction), None)
+        if mark is not None and _QUEUE_KEY in session.info:
+            del session.info[_QUEUE_KEY][mark:]
+    elif previous_transaction.parent is None:
+        session.info.pop(_QUEUE_KEY, None)
+        session.info.pop(_MARKS_KEY, None)
 
 
 def init_app(app: Flask) -> None:
     if not event.contains(Session, "after_commit", _after_commit):
         event.listen(Session, "after_commit", _after_commit)
-        event.listen(Session, "after_rollback", _after_rollback)
+        event.listen(Session, "after_transaction_create", _after_transaction_create)
+        event.listen(Session, "after_soft_rollback", _after_soft_rollback)

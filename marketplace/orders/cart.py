@@ -221,3 +221,18 @@ def view(cart: Cart | None) -> CartView:
             ordered.append(group)
         group.lines.append(CartLineView(line, problem))
     return CartView(groups=ordered, cards=cards)
+
+
+def units_in_cart(*, user_id: int | None = None, token: str | None = None) -> int:
+    """Units in the cart of this account, or of this visitor's cart token."""
+    if user_id is not None:
+        condition = Cart.user_id == user_id
+    elif token:
+        condition = Cart.token == token
+    else:
+        return 0
+    return db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(CartLine.quantity), 0))
+        .join(Cart, Cart.id == CartLine.cart_id)
+        .where(condition)
+    )

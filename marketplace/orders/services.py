@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from marketplace import audit, money
+from marketplace import audit, money, uow
 from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Product, StockReason
 from marketplace.db import db, lock_rows, update_in_id_order, utcnow
@@ -105,7 +105,27 @@ def slot_places_taken(slot: PickupSlot, *, now=None) -> int:
     return slot.booked + slot_places_held([slot.id], now=now).get(slot.id, 0)
 
 
-def checkout(
+def checkout(cart_view: CartView, **kwargs) -> Order:
+    """Create the order (one part per seller) and hold its stock and slot places.
+
+    `slot_ids` maps each seller's organization id to the chosen PickupSlot id. `gift_cards`
+    (GiftCard rows, see giftcards.payment.find_cards) pay for the goods first, debited here
+    after the stock and slot locks; the gateway charges the rest.
+
+    In a SAVEPOINT: on a CheckoutError (or any error) the order, the counters and the cards'
+    debits written before the error was known are rolled back, and what the session holds is
+    read again (the counters it read under the SAVEPOINT no longer stand), so that the page
+    that says why shows the shelf as it is.
+    """
+    try:
+        with uow.savepoint():
+            return _checkout(cart_view, **kwargs)
+    except BaseException:
+        db.session.expire_all()
+        raise
+
+
+def _checkout(
     cart_view: CartView,
     *,
     buyer: Buyer,
@@ -113,15 +133,6 @@ def checkout(
     accepted_terms: bool,
     gift_cards: list | None = None,
 ) -> Order:
-    """Create the order (one part per seller) and hold its stock and slot places.
-
-    `slot_ids` maps each seller's organization id to the chosen PickupSlot id. `gift_cards`
-    (GiftCard rows, see giftcards.payment.find_cards) pay for the goods first, debited here
-    after the stock and slot locks; the gateway charges the rest.
-
-    On a CheckoutError the caller rolls back: the order may have been written, and the
-    counters changed, before the error was known.
-    """
     if cart_view.is_empty:
         raise CheckoutError(_l("Your cart is empty."))
     if cart_view.has_problems:
@@ -202,7 +213,7 @@ def checkout(
     # Take the units, then the places: one UPDATE per row, products by id then slots by id.
     # Each UPDATE locks its row and returns it as whoever held the lock before committed it,
     # counter included. A slot must belong to the seller it was chosen for. On a
-    # CheckoutError the caller rolls back: the order and the counters with it.
+    # CheckoutError the SAVEPOINT rolls back: the order and the counters with it.
     products = update_in_id_order(Product, {
         product_id: {"held_units": Product.held_units + quantity,
                      "updated_at": Product.updated_at}  # a hold is not an edit of the product
@@ -402,3 +413,32 @@ def stale_orders(*, now=None, limit: int = 500) -> list[Order]:
 
 def get_by_checkout_session(session_id: str) -> Order | None:
     return db.session.scalar(sa.select(Order).where(Order.checkout_session_id == session_id))
+
+
+def get_by_reference(reference: str) -> Order | None:
+    return db.session.scalar(sa.select(Order).where(Order.reference == reference[:20]))
+
+
+def unpaid_orders(*, user_id: int | None, guest_references, now=None) -> list[Order]:
+    """Orders of this account, or placed as a guest under these references, still waiting for
+    payment with their items still kept."""
+    mine = []
+    if user_id is not None:
+        mine.append(Order.user_id == user_id)
+    if guest_references:
+        mine.append(sa.and_(Order.reference.in_(guest_references), Order.user_id.is_(None)))
+    if not mine:
+        return []
+    return db.session.scalars(
+        sa.select(Order)
+        .where(sa.or_(*mine), Order.status == OrderStatus.PENDING_PAYMENT,
+               Order.hold_expires_at > (now or utcnow()))
+        .order_by(Order.id.desc())
+    ).all()
+
+
+def orders_of_user(user_id: int) -> sa.Select:
+    """An account's placed orders, newest first (a statement, for db.paginate)."""
+    return (sa.select(Order)
+            .where(Order.user_id == user_id, Order.reference.is_not(None))
+            .order_by(Order.id.desc()))

@@ -1,5 +1,5 @@
-"""Seller pages for orders (who comes in which slot; cancel and refund), and the shopper's
-withdrawal request.
+"""Seller pages for orders (who comes in which slot; cancel and refund). The shopper's
+withdrawal request is a shopper page: orders.views.withdrawal.
 
 Counter staff see the list and the detail, since they hand the goods over; money goes back
 only on a manager's or an owner's word.
@@ -21,7 +21,6 @@ from marketplace.audit.sentences import Described
 from marketplace.db import db, utcnow
 from marketplace.errors import DomainError
 from marketplace.i18n import format_period, format_rate, money_filter
-from marketplace.orders.links import key_opens
 from marketplace.orders.models import Order, OrderPart, OrderStatus
 from marketplace.orders.staff_forms import (
     ALL_STATUSES,
@@ -31,11 +30,8 @@ from marketplace.orders.staff_forms import (
     OrderFilterForm,
     parse_id,
     refund_lines_form,
-    withdrawal_form,
 )
 from marketplace.orders.status import REFUNDABLE
-from marketplace.orders.views import shopper_order
-from marketplace.orders.withdrawal import request_withdrawal, withdrawable_lines
 from marketplace.organizations.access import member_required, owned_or_404
 from marketplace.organizations.models import Role
 from marketplace.payments import services as payments
@@ -131,11 +127,11 @@ def cancel_part(organization, membership, part_id: int):
     try:
         payments.cancel_part(part, by=_me(), reason=form.reason.data.strip())
     except DomainError as exc:
-        db.session.rollback()
+        # An error answer: the unit rolls back what is not already durable (a refusal of the
+        # payment provider is recorded by payments.refunds, a named durable step).
         form.form_errors.append(exc.message)
         return _render_part(organization, membership, part, cancel_form=form,
                             status=exc.status_code)
-    db.session.commit()
     flash(_("The part of order %(reference)s was cancelled and the shopper refunded.",
             reference=part.order.reference), "success")
     return redirect(url_for(".part", org_id=organization.id, part_id=part.id))
@@ -153,11 +149,9 @@ def refund_lines(organization, membership, part_id: int):
             part, quantities=form.quantities(), by=_me(), reason=form.reason.data.strip()
         )
     except DomainError as exc:
-        db.session.rollback()
         form.form_errors.append(exc.message)
         return _render_part(organization, membership, part, refund_form=form,
                             status=exc.status_code)
-    db.session.commit()
     flash(_("%(amount)s was refunded to the shopper of order %(reference)s.",
             amount=money_filter(refund.amount_cents), reference=part.order.reference), "success")
     return redirect(url_for(".part", org_id=organization.id, part_id=part.id))
@@ -218,46 +212,3 @@ def _part_of_entry(entry: AuditEntry, refund_parts: dict[int, int | None]) -> in
     if "part_id" in data:
         return data["part_id"]
     return refund_parts.get(data.get("refund_id"))
-
-
-# --- the shopper's withdrawal request --------------------------------------------------------
-
-
-@bp.route("/orders/<reference>/withdrawal", methods=["GET", "POST"])
-def withdrawal(reference: str):
-    """Reached from the order page; open to whoever may see that page (the shopper pages'
-    own check: the account holder, the signed link, or the browser a guest ordered from)."""
-    order = shopper_order(reference, request.args.get("key"))
-    key = request.args.get("key") if key_opens(order, request.args.get("key")) else None
-    views = withdrawable_lines(order)
-    eligible = [view for view in views if view.eligible]
-    form = withdrawal_form(eligible)
-    status = 200
-    if request.method == "POST":
-        status = 400
-        if eligible and form.validate_on_submit():
-            try:
-                wanted = form.quantities()
-                refunds = request_withdrawal(
-                    order, lines=wanted, reason=form.reason.data or "",
-                    by_user=_me() if current_user.is_authenticated else None,
-                )
-            except DomainError as exc:
-                db.session.rollback()
-                form.form_errors.append(exc.message)
-                status = exc.status_code
-            else:
-                db.session.commit()
-                flash(_("Your return is recorded and the refund was sent to your card. "
-                        "We emailed you a confirmation."), "success")
-                parts_asked = {view.part.id for view in views if view.line.id in wanted}
-                if len(refunds) < len(parts_asked):
-                    flash(_("Some items could not be refunded right now: the seller will "
-                            "contact you."), "warning")
-                return redirect(url_for("orders.order", reference=order.reference, key=key))
-        elif not eligible:
-            status = 409
-    return render_template(
-        "orders/staff/withdrawal.html", order=order, views=views, eligible=eligible, form=form,
-        key=key,
-    ), status

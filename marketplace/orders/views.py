@@ -1,7 +1,6 @@
 """Shopper pages: the cart, checkout, the way back from the payment page, the shopper's orders."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
@@ -18,9 +17,10 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required, user_logged_in
 from sqlalchemy.exc import SQLAlchemyError
 
+from marketplace import uow
 from marketplace.catalog import listing
 from marketplace.catalog.views import product_url
-from marketplace.db import commit_keeping_state, db, utcnow
+from marketplace.db import db
 from marketplace.errors import DomainError
 from marketplace.i18n import current_locale_code
 from marketplace.i18n import lazy_gettext as _l
@@ -36,8 +36,12 @@ from marketplace.orders.forms import (
     slot_choices,
 )
 from marketplace.orders.links import key_opens, order_link
-from marketplace.orders.models import Cart, CartLine, Order, OrderStatus
-from marketplace.orders.staff_forms import STATUS_LABELS  # one wording for sellers and shoppers
+from marketplace.orders.models import Order, OrderStatus
+from marketplace.orders.staff_forms import (
+    STATUS_LABELS,  # one wording for sellers and shoppers
+    withdrawal_form,
+)
+from marketplace.orders.withdrawal import request_withdrawal, withdrawable_lines
 from marketplace.payments import services as payments
 from marketplace.payments.gateway import GatewayError
 
@@ -60,19 +64,10 @@ def order_status(status) -> str:
 
 def cart_item_count() -> int:
     """Units in the shopper's cart, for the header."""
-    if current_user.is_authenticated:
-        condition = Cart.user_id == current_user.id
-    else:
-        token = session.get(carts.SESSION_KEY)
-        if not token:
-            return 0
-        condition = Cart.token == token
     try:
-        return db.session.scalar(
-            sa.select(sa.func.coalesce(sa.func.sum(CartLine.quantity), 0))
-            .join(Cart, Cart.id == CartLine.cart_id)
-            .where(condition)
-        )
+        if current_user.is_authenticated:
+            return carts.units_in_cart(user_id=current_user.id)
+        return carts.units_in_cart(token=session.get(carts.SESSION_KEY))
     except SQLAlchemyError:
         # The header is also drawn by the error pages: a broken database must not break them.
         current_app.logger.exception("Could not count the cart's items")
@@ -120,7 +115,7 @@ def _may_see(order: Order, key: str | None) -> bool:
 
 
 def shopper_order(reference: str, key: str | None) -> Order:
-    order = db.session.scalar(sa.select(Order).where(Order.reference == reference[:20]))
+    order = services.get_by_reference(reference)
     if order is None or not _may_see(order, key):
         abort(404)
     return order
@@ -134,47 +129,54 @@ def _order_url(order: Order, key: str | None = None) -> str:
 
 def unpaid_orders() -> list[Order]:
     """This shopper's orders still waiting for payment, whose items are still kept."""
-    mine = []
-    if current_user.is_authenticated:
-        mine.append(Order.user_id == current_user.id)
-    placed = session.get(PLACED_KEY, [])
-    if placed:
-        mine.append(sa.and_(Order.reference.in_(placed), Order.user_id.is_(None)))
-    if not mine:
-        return []
-    return db.session.scalars(
-        sa.select(Order)
-        .where(sa.or_(*mine), Order.status == S.PENDING_PAYMENT, Order.hold_expires_at > utcnow())
-        .order_by(Order.id.desc())
-    ).all()
+    return services.unpaid_orders(
+        user_id=current_user.id if current_user.is_authenticated else None,
+        guest_references=session.get(PLACED_KEY, []),
+    )
 
 
-def _release_unpaid_orders() -> list[str]:
+def _release_unpaid_orders():
     """A new checkout replaces the ones this shopper left unpaid, whose holds would otherwise
     keep the very items they are ordering again (often the last unit of a second-hand item).
-    Flushes only; returns the payment sessions to end once this is committed."""
+
+    In a SAVEPOINT, rolled back (and so the orders kept) if this checkout does not happen,
+    before the page that lists them is shown again. Returns the SAVEPOINT (None when there was
+    nothing to release: on SQLite a SAVEPOINT opens a transaction, and its read lock would
+    stop the other writers' commits for the whole checkout) and the payment sessions to end
+    once the unit has committed."""
+    unpaid = unpaid_orders()
+    if not unpaid:
+        return None, []
+    savepoint = uow.savepoint()
     sessions = []
-    for order in unpaid_orders():
+    for order in unpaid:
         if services.release(order, status=S.CANCELLED, by=_acting_user(),
                             reason="replaced by a new checkout") and order.checkout_session_id:
             sessions.append(order.checkout_session_id)
-    return sessions
+    return savepoint, sessions
+
+
+def _end(savepoint, *, keep: bool) -> None:
+    if savepoint is None:
+        return
+    if keep:
+        savepoint.commit()
+    else:
+        savepoint.rollback()
 
 
 def _end_payment_sessions(session_ids) -> None:
-    """After the commit: nobody can pay these cancelled orders any more (a payment that still
-    comes is refunded by the payments domain)."""
+    """Once this unit has committed: nobody can pay these cancelled orders any more (a payment
+    that still comes is refunded by the payments domain)."""
     for session_id in session_ids:
-        payments.expire_remote_session(session_id)
+        uow.after_commit(payments.expire_remote_session, session_id)
 
 
 def _go_to_payment(order: Order):
     reference = order.reference
     try:
-        checkout_session = payments.start_payment(order)
-        db.session.commit()
+        checkout_session = payments.start_payment(order)  # writes only once it succeeded
     except DomainError as exc:
-        db.session.rollback()
         flash(str(exc.message), "error")
         return redirect(url_for(".checkout_cancelled", reference=reference))
     return redirect(checkout_session.url, code=303)
@@ -207,11 +209,10 @@ def add_to_cart():
     try:
         line = carts.add(cart, product, form.quantity.data)
     except carts.CartError as exc:
-        db.session.rollback()
+        uow.refuse()
         flash(str(exc.message), "error")
         return redirect(back)
-    quantity, title = line.quantity, product.title  # as written: no reading back after the commit
-    db.session.commit()
+    quantity, title = line.quantity, product.title
     if quantity < wanted:  # capped at what is left
         flash(ngettext("Only %(num)d of “%(title)s” is available: your cart holds %(num)d.",
                        "Only %(num)d of “%(title)s” are available: your cart holds %(num)d.",
@@ -228,10 +229,9 @@ def _change_line(product_id: int, quantity: int):
             raise carts.CartError(_l("This product is not in your cart."))
         carts.set_quantity(cart, product_id, quantity)
     except carts.CartError as exc:
-        db.session.rollback()
+        uow.refuse()
         flash(str(exc.message), "error")
         return redirect(url_for(".cart"))
-    db.session.commit()
     flash(_("The line was removed from your cart.") if quantity == 0
           else _("Your cart was updated."), "success")
     return redirect(url_for(".cart"))
@@ -273,11 +273,10 @@ def _render_checkout(form, cart_view, choices, *, error=None, status=200):
 @bp.route("/checkout", methods=["GET", "POST"])
 def checkout():
     posted = request.method == "POST"
-    # Flushed only: rolled back, and so kept, if this checkout does not happen.
-    replaced = _release_unpaid_orders() if posted else []
+    replacing, replaced = _release_unpaid_orders() if posted else (None, [])
     cart_view = carts.view(_my_cart())
     if cart_view.is_empty or cart_view.has_problems:
-        db.session.rollback()
+        uow.refuse()
         if cart_view.is_empty:
             flash(_("Your cart is empty."), "info")
         else:
@@ -293,7 +292,7 @@ def checkout():
     form_ok = form.validate()
     slot_status = read_slot_choices(choices, request.form)
     if not form_ok or slot_status:
-        db.session.rollback()
+        _end(replacing, keep=False)
         return _render_checkout(form, cart_view, choices, status=slot_status or 400)
 
     from marketplace.giftcards import payment as card_payment
@@ -301,7 +300,7 @@ def checkout():
     try:
         gift_cards = card_payment.find_cards(form.gift_cards.data) if form.gift_cards.data else []
     except DomainError as exc:
-        db.session.rollback()
+        _end(replacing, keep=False)
         form.gift_cards.errors = [*form.gift_cards.errors, str(exc.message)]
         return _render_checkout(form, cart_view, choices, status=exc.status_code)
     buyer = services.Buyer(
@@ -320,7 +319,7 @@ def checkout():
             gift_cards=gift_cards,
         )
     except (services.CheckoutError, card_payment.cards.CardError) as exc:
-        db.session.rollback()  # nothing is held; availability is read again for the page
+        _end(replacing, keep=False)  # nothing is held; availability is read again for the page
         cart_view = carts.view(_my_cart())
         fresh = slot_choices(cart_view)
         read_slot_choices(fresh, request.form)  # keep what was chosen, say what is gone
@@ -329,15 +328,17 @@ def checkout():
     if gift_cards and card_payment.amount_due(order) == 0:
         # The cards paid everything: no payment page, the order is paid now.
         services.mark_paid(order, amount_paid_cents=0, payment_intent_id=None)
-        db.session.commit()
+        _end(replacing, keep=True)
         _end_payment_sessions(replaced)
         if order.user_id is None:
             _remember(PLACED_KEY, order.reference)
         _remove_ordered_lines(order)  # now, not after a payment page
         flash(_("Paid with your gift cards: thank you!"), "success")
         return redirect(_order_url(order), 303)
-    # The order goes on to the payment page as it was just written: no reading it back.
-    commit_keeping_state()
+    _end(replacing, keep=True)
+    # Named durable step: the order and its holds are on disk, and the stock and slot rows they
+    # locked released, before the gateway is asked for a payment page (docs/architecture.md).
+    uow.durable_step()
     if order.user_id is None:
         _remember(PLACED_KEY, order.reference)
     _remember(TO_CLEAR_KEY, order.reference)
@@ -382,7 +383,6 @@ def _remove_ordered_lines(order: Order) -> None:
                 left = max(in_cart[line.product_id] - line.quantity, 0)
                 carts.set_quantity(cart, line.product_id, left)
                 in_cart[line.product_id] = left
-    db.session.commit()
 
 
 @bp.get("/checkout/cancelled/<reference>")
@@ -415,13 +415,12 @@ def cancel(reference: str):
     if services.release(order, status=S.CANCELLED, by=_acting_user(),
                         reason="cancelled by the shopper"):
         queue_email("order_cancelled", to=order.email, locale=order.locale, order=order)
-        db.session.commit()
         _forget(TO_CLEAR_KEY, order.reference)
         _end_payment_sessions([order.checkout_session_id] if order.checkout_session_id else [])
         flash(_("Your order %(reference)s is cancelled. Nothing was charged.",
                 reference=order.reference), "success")
     else:
-        db.session.rollback()
+        uow.refuse()
         flash(_("This order can no longer be cancelled here: it is “%(status)s”.",
                 status=order_status(order.status)), "error")
     if request.form.get("next") == "cart":
@@ -436,9 +435,7 @@ def cancel(reference: str):
 @login_required
 def my_orders():
     page = db.paginate(
-        sa.select(Order)
-        .where(Order.user_id == current_user.id, Order.reference.is_not(None))
-        .order_by(Order.id.desc()),
+        services.orders_of_user(current_user.id),
         per_page=ORDERS_PAGE_SIZE,
         error_out=False,
     )
@@ -452,8 +449,8 @@ def order(reference: str):
     key = key if key_opens(found, key) else None
     withdrawal_url = None
     collected = any(part.status in (S.COLLECTED, S.PARTIALLY_REFUNDED) for part in found.parts)
-    if collected and "orders_staff.withdrawal" in current_app.view_functions:
-        withdrawal_url = url_for("orders_staff.withdrawal", reference=found.reference, key=key)
+    if collected:
+        withdrawal_url = url_for(".withdrawal", reference=found.reference, key=key)
     return render_template(
         "orders/order.html",
         order=found,
@@ -461,3 +458,44 @@ def order(reference: str):
         paid=found.status in PAID_STATES,
         withdrawal_url=withdrawal_url,
     )
+
+
+# --- the shopper's withdrawal request --------------------------------------------------------
+
+
+@bp.route("/orders/<reference>/withdrawal", methods=["GET", "POST"])
+def withdrawal(reference: str):
+    """Reached from the order page; open to whoever may see that page (the shopper pages'
+    own check: the account holder, the signed link, or the browser a guest ordered from)."""
+    order = shopper_order(reference, request.args.get("key"))
+    key = request.args.get("key") if key_opens(order, request.args.get("key")) else None
+    views = withdrawable_lines(order)
+    eligible = [view for view in views if view.eligible]
+    form = withdrawal_form(eligible)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if eligible and form.validate_on_submit():
+            try:
+                wanted = form.quantities()
+                refunds = request_withdrawal(
+                    order, lines=wanted, reason=form.reason.data or "",
+                    by_user=_acting_user(),
+                )
+            except DomainError as exc:
+                form.form_errors.append(exc.message)
+                status = exc.status_code
+            else:
+                flash(_("Your return is recorded and the refund was sent to your card. "
+                        "We emailed you a confirmation."), "success")
+                parts_asked = {view.part.id for view in views if view.line.id in wanted}
+                if len(refunds) < len(parts_asked):
+                    flash(_("Some items could not be refunded right now: the seller will "
+                            "contact you."), "warning")
+                return redirect(url_for(".order", reference=order.reference, key=key))
+        elif not eligible:
+            status = 409
+    return render_template(
+        "orders/withdrawal.html", order=order, views=views, eligible=eligible, form=form,
+        key=key,
+    ), status

@@ -134,9 +134,9 @@ def request_withdrawal(
     """Withdraw from `lines` (OrderLine id -> quantity) and refund them at once.
 
     Everything asked is checked before any money moves, so a refusal changes nothing. Each
-    seller concerned gets one refund (payments.refund_part, which commits around its gateway
-    call: call this with nothing pending) and an email; the shopper gets one email. Returns
-    the refunds made; the caller commits the history entries and the emails.
+    seller concerned gets one refund (payments.refund_part, whose intent and gateway answer
+    are named durable steps) and an email; the shopper gets one email. Returns the refunds
+    made; the unit of work commits the history entries and the emails.
     """
     wanted = {int(line_id): int(quantity) for line_id, quantity in lines.items() if quantity}
     if not wanted:
@@ -171,8 +171,8 @@ def request_withdrawal(
         except payments.RefundError as exc:
             if not refunds:
                 raise  # nothing was refunded: the shopper sees the refusal, nothing changed
-            # An earlier seller's refund went through (each refund commits around its gateway
-            # call): keep it, say what failed, and let the staff of this seller follow up.
+            # An earlier seller's refund went through (recorded at once, a durable step): keep
+            # it, say what failed, and let the staff of this seller follow up.
             audit.record("order.withdrawal_failed", part, by=by_user, data={
                 "reference": order.reference, "part_id": part.id, "error": str(exc.message),
             })

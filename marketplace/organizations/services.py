@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from marketplace import audit
+from marketplace import audit, uow
 from marketplace.accounts.models import User, normalize_email
 from marketplace.db import db, lock_rows, utcnow
 from marketplace.i18n import lazy_gettext as _l
@@ -355,7 +355,7 @@ def _guarding_unique() -> Iterator[None]:
     transaction stays usable to render the error (even reading the user's language needs it).
     """
     try:
-        with db.session.begin_nested():
+        with uow.savepoint():
             yield
     except IntegrityError as exc:
         detail = str(exc.orig).lower()

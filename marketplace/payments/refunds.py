@@ -2,10 +2,12 @@
 payment that came after the goods were sold to someone else, and refunds made from the
 Stripe dashboard (charge.refunded).
 
-A refund is recorded (pending) and committed BEFORE the gateway is called: its row gives the
-idempotency key, counts against what is left to refund, and lets a crash be finished later.
-The gateway call runs with no lock held; then the refund is applied under lock and committed.
-A refusal marks the row failed and changes nothing else.
+A staff refund is recorded (pending) and made durable BEFORE the gateway is called (a named
+durable step, marketplace.uow): its row gives the idempotency key, counts against what is left
+to refund, lets a crash be finished later, and its locks are released before the call. Once
+the gateway has answered, the answer is recorded at once (a second durable step): the money
+moved, and nothing that fails later in the unit may lose that record. A refusal marks the row
+failed and changes nothing else.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from marketplace import audit
+from marketplace import audit, uow
 from marketplace.accounts.models import User
 from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Product, StockReason
@@ -57,15 +59,13 @@ def refund_part(
 
     Stock comes back for goods not yet collected, or collected and brought back
     (goods_returned, e.g. a withdrawal). Commits twice around the gateway call (see the module
-    docstring): call it with nothing pending. Raises RefundError, with nothing changed but a
-    failed refund row, when the gateway refuses."""
-    try:
-        refund = _record_part_refund(part.id, quantities, by=by, reason=reason,
-                                     goods_returned=goods_returned)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+    docstring). Raises RefundError, with nothing changed but a failed refund row, when the
+    gateway refuses."""
+    refund = _record_part_refund(part.id, quantities, by=by, reason=reason,
+                                 goods_returned=goods_returned)
+    # Named durable step: the refund's intent is on disk, and its locks released, before the
+    # gateway is asked to move the money (docs/architecture.md, Named exceptions).
+    uow.durable_step()
     return send_refund(refund)
 
 
@@ -163,11 +163,12 @@ def _new_refund(order: Order, *, amount_cents: int, reason: str, by=None, part_i
 
 
 def send_refund(refund: Refund) -> Refund:
-    """Call the gateway for a pending refund (no lock held), then apply it and commit.
+    """Call the gateway for a pending refund (no lock held), then record its answer at once.
 
     Safe to repeat: the idempotency key makes the gateway answer with the same refund."""
     refund_id, order = refund.id, refund.order
     through_gateway = refund.amount_cents - int((refund.detail or {}).get("card_cents", 0))
+    refused = None
     try:
         if through_gateway > 0:
             gateway_refund_id = gateway_named(order.payment_gateway).refund(
@@ -178,7 +179,6 @@ def send_refund(refund: Refund) -> Refund:
         else:  # all of it goes back to gift cards
             gateway_refund_id = f"giftcards-{refund.id}"
     except GatewayError as exc:
-        db.session.rollback()
         if not exc.definite:
             raise RefundError(
                 _l("The payment provider did not answer. The refund will be checked again "
@@ -186,36 +186,47 @@ def send_refund(refund: Refund) -> Refund:
                 status_code=503,
             ) from exc
         _mark_failed(refund_id, exc)
+        refused = exc
+    else:
+        refund = _apply(refund_id, gateway_refund_id)
+    # Named durable step: the gateway's answer is recorded at once. The money went back (or the
+    # refusal is on record although the answer is an error page); nothing that fails later in
+    # this unit (the next seller's refund of a withdrawal, the page) may lose that record.
+    uow.durable_step()
+    if refused is not None:
         raise RefundError(
             _l("The payment provider refused the refund, so nothing was refunded "
-               "(%(detail)s).", detail=exc.detail or exc.message),
+               "(%(detail)s).", detail=refused.detail or refused.message),
             status_code=502,
-        ) from exc
-    try:
-        refund = _apply(refund_id, gateway_refund_id)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+        ) from refused
     return refund
 
 
-def _mark_failed(refund_id: int, exc: GatewayError) -> None:
+def send_late_refund(refund_id: int) -> None:
+    """Queued after the commit of a fulfilment that found the goods sold to someone else: give
+    the late payment back. A refusal is recorded (and logged); a pending one is tried again by
+    `flask payments reconcile`."""
+    refund = db.session.get(Refund, refund_id)
+    if refund is None or refund.status != RefundStatus.PENDING:
+        return
     try:
-        refund = db.session.get(Refund, refund_id)
-        (order,) = lock_rows(Order, [refund.order_id])
-        (refund,) = lock_rows(Refund, [refund_id])
-        if refund.status == RefundStatus.PENDING:
-            refund.status = RefundStatus.FAILED
-            refund.detail = {**(refund.detail or {}), "error": str(exc.detail or exc.message)[:200]}
-            audit.record("order.refund_failed", order, data={
-                "reference": order.reference, "refund_id": refund.id,
-                "amount_cents": refund.amount_cents, "error": refund.detail["error"],
-            })
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+        send_refund(refund)
+    except RefundError as exc:
+        log.error("Order %s: the automatic refund of a late payment failed: %s",
+                  refund.order.reference, exc.message)
+
+
+def _mark_failed(refund_id: int, exc: GatewayError) -> None:
+    refund = db.session.get(Refund, refund_id)
+    (order,) = lock_rows(Order, [refund.order_id])
+    (refund,) = lock_rows(Refund, [refund_id])
+    if refund.status == RefundStatus.PENDING:
+        refund.status = RefundStatus.FAILED
+        refund.detail = {**(refund.detail or {}), "error": str(exc.detail or exc.message)[:200]}
+        audit.record("order.refund_failed", order, data={
+            "reference": order.reference, "refund_id": refund.id,
+            "amount_cents": refund.amount_cents, "error": refund.detail["error"],
+        })
 
 
 def _apply(refund_id: int, gateway_refund_id: str) -> Refund:
@@ -351,7 +362,6 @@ def finish_pending_refunds(*, older_than: timedelta = timedelta(minutes=10)) -> 
         .where(Refund.status == RefundStatus.PENDING, Refund.created_at < utcnow() - older_than)
         .order_by(Refund.id)
     ))
-    db.session.rollback()
     finished = 0
     for refund_id in ids:
         try:

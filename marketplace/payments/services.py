@@ -1,11 +1,11 @@
 """Payments: opening a checkout session, THE fulfilment function, releases when a payment does
 not come, the hold sweeper and the reconciliation with the gateway. Refunds: payments.refunds.
 
-Unlike other services, the functions that talk to the gateway commit, because a gateway call
-must never run while a row lock is held (ARCHITECTURE.md, Unit of work). Each is cut into
-steps: read the gateway (no lock) → lock, change, commit → call the gateway → lock, record,
-commit. Call them with nothing of your own pending; on error they roll back what they began.
-`start_payment` is the exception: it only flushes and its caller commits.
+Nothing here commits: the unit of work does (marketplace.uow). A gateway call never runs while
+a row lock is held: the gateway is read before any lock is taken, and what must follow a change
+(ending the gateway's session once the hold is released, refunding a payment that came too
+late) is queued with `uow.after_commit`, to run once the unit has committed, in a unit of its
+own. The refunds' own durable steps are in payments.refunds.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from marketplace import uow
 from marketplace.db import LockTimeout, db, lock_rows, utcnow
 from marketplace.errors import DomainError
 from marketplace.giftcards import payment as card_payment
@@ -62,10 +63,10 @@ def _stamp(order: Order) -> int:
 
 
 def start_payment(order: Order) -> CheckoutSession:
-    """Open (or give again) the gateway's payment page for `order`. Flushes; the caller commits.
+    """Open (or give again) the gateway's payment page for `order`. Flushes.
 
-    Called after the checkout's holds were committed, never under a row lock (it calls the
-    gateway). While the order's session is still open, the same session is given again.
+    Never called under a row lock (it calls the gateway): the checkout makes its order and
+    holds durable first (a named durable step, orders.views.checkout). While the order's session is still open, the same session is given again.
     """
     if not order.hold_is_active():
         raise PaymentError(
@@ -121,16 +122,25 @@ def fulfil_checkout_session(
     """The one idempotent fulfilment of a checkout session; safe to run twice or concurrently.
 
     Called by the webhook (with the session's `metadata` from the signed event), by the
-    success page and by `flask payments reconcile`. Commits:
+    success page and by `flask payments reconcile`:
     0. find the order in our database (order_for_session): a session no order has ends here,
        with nothing asked of the gateway;
     1. re-read the session from the gateway (no lock held): only what it says counts, so the
        order in which webhooks arrive does not matter;
     2. lock the order; if paid, mark it paid (holds become sales, confirmation email queued);
-       if the goods went to someone else meanwhile, record the refund due (pending); commit;
-    3. if a refund is due: call the gateway, then record it and email the shopper; commit.
+       if the goods went to someone else meanwhile, record the refund due (pending) and queue
+       its sending for after the commit (payments.refunds.send_late_refund).
     Returns the order, or None when no order matches the session (logged).
     """
+    found = read_checkout_session(session_id, metadata=metadata)
+    if found is None:
+        return None
+    return apply_checkout_session(*found)
+
+
+def read_checkout_session(session_id: str, *, metadata: Mapping[str, Any] | None = None):
+    """Steps 0 and 1 of the fulfilment (no lock taken): (order, gateway name, the gateway's
+    state of the session), or None when the session is not one of our orders'."""
     order = order_for_session(session_id, metadata=metadata)
     if order is None:
         log.warning("No order for checkout session %s: nothing done", session_id)
@@ -141,50 +151,54 @@ def fulfil_checkout_session(
         log.error("Checkout session %s names order id %s, not order %s: nothing done",
                   session_id, state.order_id, order.reference)
         return None
+    return order, gateway.name, state
+
+
+def apply_checkout_session(order: Order, gateway_name: str, state) -> Order:
+    """Step 2 of the fulfilment: what the gateway said, applied under the order's lock."""
     if not state.is_paid:
         return order
+    order_id = order.id
     try:
-        (order,) = lock_rows(Order, [order.id])
-        late = refunds.late_refund_of(order)
-        if late is None:  # a late payment already being refunded is never sold again
-            outcome = orders.mark_paid(
-                order, amount_paid_cents=state.amount_total_cents,
-                payment_intent_id=state.payment_intent_id,
-            )
-            order = outcome.order
-            if order.checkout_session_id is None:  # found through the session's metadata
-                order.checkout_session_id = session_id
-                order.payment_gateway = gateway.name
-            if outcome.newly_paid and state.amount_total_cents != card_payment.amount_due(order):
-                log.error("Order %s: paid %s cents for %s due", order.reference,
-                          state.amount_total_cents, card_payment.amount_due(order))
-            elif (not outcome.newly_paid and not outcome.refund_due_cents
-                  and state.payment_intent_id and order.payment_intent_id
-                  and state.payment_intent_id != order.payment_intent_id):
-                log.error("Order %s was paid twice (%s and %s): refund one by hand",
-                          order.reference, order.payment_intent_id, state.payment_intent_id)
-            if outcome.refund_due_cents:
-                late = refunds.record_late_refund(
-                    order, amount_cents=outcome.refund_due_cents,
-                    payment_intent_id=state.payment_intent_id,
-                )
-        db.session.commit()
+        with uow.savepoint():
+            order, late = _mark_paid(order, gateway_name, state)
     except IllegalTransition:
         # Another fulfilment of the same session (webhook and success page at once, on SQLite
         # where rows are not locked) got there first: the order is paid; show it as it is.
-        db.session.rollback()
-        return db.session.get(Order, order.id)
-    except BaseException:
-        db.session.rollback()
-        raise
+        return db.session.get(Order, order_id, populate_existing=True)
     if late is not None and late.status == RefundStatus.PENDING:
-        try:
-            refunds.send_refund(late)
-        except RefundError as exc:
-            # Logged and audited; a pending one is tried again by `flask payments reconcile`.
-            log.error("Order %s: the automatic refund of a late payment failed: %s",
-                      order.reference, exc.message)
+        # The gateway is called once this is committed, with no lock held.
+        uow.after_commit(refunds.send_late_refund, late.id)
     return order
+
+
+def _mark_paid(order: Order, gateway_name: str, state):
+    (order,) = lock_rows(Order, [order.id])
+    late = refunds.late_refund_of(order)
+    if late is not None:  # a late payment already being refunded is never sold again
+        return order, late
+    outcome = orders.mark_paid(
+        order, amount_paid_cents=state.amount_total_cents,
+        payment_intent_id=state.payment_intent_id,
+    )
+    order = outcome.order
+    if order.checkout_session_id is None:  # found through the session's metadata
+        order.checkout_session_id = state.id
+        order.payment_gateway = gateway_name
+    if outcome.newly_paid and state.amount_total_cents != card_payment.amount_due(order):
+        log.error("Order %s: paid %s cents for %s due", order.reference,
+                  state.amount_total_cents, card_payment.amount_due(order))
+    elif (not outcome.newly_paid and not outcome.refund_due_cents
+          and state.payment_intent_id and order.payment_intent_id
+          and state.payment_intent_id != order.payment_intent_id):
+        log.error("Order %s was paid twice (%s and %s): refund one by hand",
+                  order.reference, order.payment_intent_id, state.payment_intent_id)
+    if outcome.refund_due_cents:
+        late = refunds.record_late_refund(
+            order, amount_cents=outcome.refund_due_cents,
+            payment_intent_id=state.payment_intent_id,
+        )
+    return order, late
 
 
 def release_checkout_session(
@@ -197,30 +211,26 @@ def release_checkout_session(
 ) -> Order | None:
     """The payment will not come (session expired, payment declined, hold ended): give the
     order's holds back. Never touches an order that is no longer waiting for payment (an
-    "expired" arriving after "completed" changes nothing). Commits, then, if `expire_remote`,
-    ends the gateway's session (a hold may end before Stripe's 30-minute minimum)."""
+    "expired" arriving after "completed" changes nothing). If `expire_remote`, the gateway's
+    session is ended once this is committed (a hold may end before Stripe's 30-minute
+    minimum)."""
     order = orders.get_by_checkout_session(session_id)
     if order is None:
         log.warning("No order for checkout session %s", session_id)
         return None
-    try:
-        released = orders.release(order, status=status, by=by, reason=reason)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+    released = orders.release(order, status=status, by=by, reason=reason)
     if released and expire_remote:
-        expire_remote_session(session_id)
+        uow.after_commit(expire_remote_session, session_id)
     return order
 
 
 def expire_remote_session(session_id: str) -> bool:
-    """End the gateway's session so the shopper can no longer pay there (after a commit)."""
+    """End the gateway's session so the shopper can no longer pay there. Queued with
+    `uow.after_commit` by whoever released the order: it runs with no lock held."""
     try:
-        gateway_for_session(session_id).expire_session(session_id)
-        db.session.commit()  # the demo gateway's sessions are rows
+        with uow.savepoint():  # the demo gateway's sessions are rows
+            gateway_for_session(session_id).expire_session(session_id)
     except GatewayError as exc:
-        db.session.rollback()
         # A payment that still comes is a late payment: re-reserved, or refunded.
         log.warning("Could not expire checkout session %s: %s", session_id, exc.detail)
         return False
@@ -229,21 +239,21 @@ def expire_remote_session(session_id: str) -> bool:
 
 def expire_stale_orders() -> int:
     """The sweeper: release every unpaid order whose hold has ended, then end its session.
-    Safe to run twice or next to the webhooks. Returns how many orders were released."""
+    Safe to run twice or next to the webhooks. Returns how many orders were released.
+    The sessions are ended once the job has committed (no gateway call under a lock)."""
     released = 0
     for order in orders.stale_orders():
-        session_id = order.checkout_session_id
+        order_id, session_id = order.id, order.checkout_session_id
         try:
-            done = orders.release(order, status=OrderStatus.EXPIRED, reason="hold_ended")
-            db.session.commit()
+            with uow.savepoint():  # a busy order is skipped, the others released
+                done = orders.release(order, status=OrderStatus.EXPIRED, reason="hold_ended")
         except LockTimeout:
-            db.session.rollback()
-            log.info("Order %s is busy; it will be released on the next run", order.id)
+            log.info("Order %s is busy; it will be released on the next run", order_id)
             continue
         if done:
             released += 1
             if session_id:
-                expire_remote_session(session_id)
+                uow.after_commit(expire_remote_session, session_id)
     return released
 
 
@@ -283,26 +293,42 @@ def reconcile_report(*, since_hours: int = 48) -> ReconcileReport:
         )
         .order_by(Order.id)
     ).all()
-    db.session.rollback()  # end the read: each order is its own unit of work
+    # Interrupted refunds first: each records the gateway's answer at once (a durable step),
+    # so no lock is held when the gateway is asked about the orders below.
+    report.refunds_finished = refunds.finish_pending_refunds()
+    # Every session is read from the gateway before any order is locked; then each order is
+    # changed in a SAVEPOINT of its own, so that one refused order leaves the others applied.
+    states = []
     for _order_id, reference, session_id in rows:
         report.checked += 1
         try:
-            order = fulfil_checkout_session(session_id)
-        except (DomainError, LockTimeout) as exc:
-            db.session.rollback()
+            found = read_checkout_session(session_id)
+        except DomainError as exc:
             report.errors += 1
             report.lines.append(f"{reference}: {getattr(exc, 'detail', '') or exc}")
             continue
-        if order is None:
+        if found is not None:
+            states.append((reference, found))
+    for reference, found in states:
+        try:
+            with uow.savepoint():
+                order = apply_checkout_session(*found)
+        except (DomainError, LockTimeout) as exc:
+            report.errors += 1
+            report.lines.append(f"{reference}: {getattr(exc, 'detail', '') or exc}")
             continue
         if order.status == OrderStatus.PAID:
             report.paid += 1
             report.lines.append(f"{reference}: paid (the webhook never came)")
-        elif order.status == OrderStatus.REFUNDED:
+        elif order.status == OrderStatus.REFUNDED or _late_refund_pending(order):
             report.refunded += 1
             report.lines.append(f"{reference}: paid after its hold ended, goods gone: refunded")
-    report.refunds_finished = refunds.finish_pending_refunds()
     return report
+
+
+def _late_refund_pending(order: Order) -> bool:
+    late = refunds.late_refund_of(order)  # sent once the unit has committed
+    return late is not None and late.status == RefundStatus.PENDING
 
 
 def reconcile(*, since_hours: int = 48) -> int:

@@ -17,7 +17,6 @@ from flask import (
 )
 from flask_babel import gettext as _
 from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.routing import BuildError
 
 from marketplace.db import LockTimeout, db
 from marketplace.errors import DomainError
@@ -57,15 +56,15 @@ def stripe_webhook():
     except Exception:  # noqa: BLE001 - not UTF-8, not JSON, not an event object
         return _answer(400, "invalid payload")
     event = event.to_dict()
+    # One unit of work: a 503 answer rolls it back, the stored event id with it (Stripe sends
+    # the event again); a 200 answer commits it.
     try:
         result = webhooks.handle_event(event)
     except webhooks.MalformedEvent as exc:
-        db.session.rollback()
         log.warning("Stripe event %s ignored: %s", event.get("id"), exc)
         webhooks.store_ignored(event)
         return _answer(200, "ignored: malformed event")
     except GatewayError as exc:
-        db.session.rollback()
         if exc.code == "resource_missing":  # a session Stripe does not know (another account?)
             log.warning("Stripe event %s: %s", event.get("id"), exc.detail)
             webhooks.store_ignored(event)
@@ -74,18 +73,15 @@ def stripe_webhook():
         log.warning("Stripe event %s not applied yet: %s", event.get("id"), exc.detail)
         return _answer(503, "payment provider unavailable, try again")
     except LockTimeout:
-        db.session.rollback()
         log.warning("Stripe event %s not applied yet: rows busy", event.get("id"))
         return _answer(503, "busy, try again")
     except DomainError as exc:
         # Our data refuses the event (an illegal status change...): logged, not retried forever.
-        db.session.rollback()
         log.error("Stripe event %s (%s) refused: %s", event.get("id"), event.get("type"),
                   str(exc.message))
         webhooks.store_ignored(event)
         return _answer(200, "not applied", reason=str(exc.message))
     except SQLAlchemyError:
-        db.session.rollback()
         log.exception("Stripe event %s: database error", event.get("id"))
         return _answer(503, "temporary error, try again")
     log.info("Stripe event %s (%s): %s", event.get("id"), event.get("type"), result)
@@ -104,15 +100,6 @@ def _demo_session(session_id: str) -> DemoCheckoutSession:
     return row
 
 
-def _cart_url() -> str:
-    for endpoint in ("orders.cart", "site.cart"):
-        try:
-            return url_for(endpoint)
-        except BuildError:
-            continue
-    return url_for("site.home")
-
-
 @bp.get("/payments/demo/<session_id>")
 def demo_checkout(session_id: str):
     row = _demo_session(session_id)
@@ -127,7 +114,7 @@ def demo_checkout(session_id: str):
         state = "ended"
     return render_template(
         "payments/demo_checkout.html", demo=row, order=order, state=state,
-        cart_url=_cart_url(),
+        cart_url=url_for("orders.cart"),
         success_url=services.success_url_for(order, row.id) if state == "paid" else None,
     )
 
@@ -138,7 +125,6 @@ def demo_pay(session_id: str):
     if not DemoGateway().complete(row.id):
         flash(_("This demo payment has already ended."), "warning")
         return redirect(url_for("payments.demo_checkout", session_id=row.id))
-    db.session.commit()
     # Exactly what a Stripe webhook or the success page does.
     order = services.fulfil_checkout_session(row.id)
     return redirect(services.success_url_for(order, row.id))
@@ -148,7 +134,6 @@ def demo_pay(session_id: str):
 def demo_decline(session_id: str):
     row = _demo_session(session_id)
     if DemoGateway().decline(row.id):
-        db.session.commit()
         services.release_checkout_session(row.id, expire_remote=False, reason="payment_declined")
     return redirect(url_for("payments.demo_checkout", session_id=row.id))
 

@@ -1,5 +1,4 @@
 """Background jobs of the pickup domain."""
-from marketplace.db import db
 from marketplace.extensions import celery
 
 
@@ -8,10 +7,4 @@ def generate_slots(weeks: int = 3) -> int:
     """Create the coming weeks' slots from every active weekly template (safe to run twice)."""
     from marketplace.pickup.services import generate_all_slots
 
-    try:
-        created = generate_all_slots(weeks=weeks)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    return created
+    return generate_all_slots(weeks=weeks)  # the job's unit of work commits

@@ -14,7 +14,7 @@ from functools import cache
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from marketplace import audit
+from marketplace import audit, uow
 from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Product, StockReason
 from marketplace.db import db, lock_rows, lock_waits, utcnow
@@ -68,7 +68,7 @@ def _new_voucher(part: OrderPart) -> Voucher:
     for attempt in range(CODE_ATTEMPTS):
         voucher = Voucher(order_part_id=part.id, token=codes.new_token(), code=codes.new_code())
         try:
-            with db.session.begin_nested():
+            with uow.savepoint():
                 db.session.add(voucher)
                 db.session.flush()
             return voucher

@@ -20,13 +20,15 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
+from marshmallow import ValidationError
 
-from marketplace import exports
-from marketplace.db import commit_keeping_state, db, utcnow
+from marketplace import exports, uow
+from marketplace.db import db, utcnow
 from marketplace.errors import DomainError
 from marketplace.extensions import limiter
 from marketplace.giftcards import codes as card_codes
 from marketplace.giftcards import views as card_views
+from marketplace.giftcards.schemas import wrong_fields
 from marketplace.orders.models import OrderPart
 from marketplace.orders.staff_forms import STATUS_LABELS
 from marketplace.organizations import tickets
@@ -38,6 +40,7 @@ from marketplace.vouchers import decode, pdf, qr
 from marketplace.vouchers import services as vouchers
 from marketplace.vouchers.codes import INPUT_MAX
 from marketplace.vouchers.models import Voucher
+from marketplace.vouchers.schemas import RedeemBody
 from marketplace.vouchers.today import todays_pickups
 
 bp = Blueprint("vouchers", __name__)
@@ -162,8 +165,7 @@ def collect(organization, membership):
             voucher_id, organization=organization, by=current_user,
             nonce=request.form.get("nonce", ""), line_ids=line_ids,
         )
-    except DomainError as exc:
-        db.session.rollback()
+    except DomainError as exc:  # a refusal changes nothing; the error answer rolls back
         voucher = db.session.get(Voucher, voucher_id)
         view = None
         if voucher is not None and voucher.part.organization_id == organization.id:
@@ -172,9 +174,7 @@ def collect(organization, membership):
                 exc = view.refused if exc.status_code != 400 else exc
         return _counter_page(organization, membership, view=view, error=exc.message,
                              status=exc.status_code, ticket=ticket)
-    # The page shows the voucher as it is now: read after the commit. What the session holds
-    # (the staff member, the organization) stays loaded instead of being read again.
-    commit_keeping_state()
+    # The page shows the voucher as it is now (the unit commits after the page is drawn).
     return _counter_page(organization, membership, result=result, ticket=ticket,
                          view=vouchers.counter_view(db.session.get(
                              Voucher, result.voucher_id, options=vouchers.COUNTER_PAGE)))
@@ -189,19 +189,18 @@ def redeem(organization, membership):
     CSRF token goes in the X-CSRFToken header, as the counter page's script sends it."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        return jsonify(result="invalid", message=_("Send a JSON object.")), 400
-    text, nonce, lines = body.get("q"), body.get("nonce"), body.get("lines")
-    if not isinstance(text, str) or not isinstance(nonce, str) or not (
-            lines is None or (isinstance(lines, list) and len(lines) <= 500
-                              and all(type(i) is int and 0 < i < 2**31 for i in lines))):
-        return jsonify(result="invalid",
+        return jsonify(result="invalid", message=_("Send a JSON object."), fields=["_schema"]), 400
+    try:
+        body = RedeemBody().load(body)
+    except ValidationError as exc:
+        return jsonify(result="invalid", fields=wrong_fields(exc),
                        message=_("q and nonce must be text, lines a list of line ids.")), 400
+    text, nonce, lines = body["q"], body["nonce"], body["lines"]
     try:
         result = vouchers.collect_scanned(text[:INPUT_MAX], organization=organization,
                                           by=current_user, nonce=nonce,
                                           line_ids=None if lines is None else set(lines))
-    except DomainError as exc:
-        db.session.rollback()
+    except DomainError as exc:  # a refusal changes nothing; the error answer rolls back
         kind = {404: "not_found", 400: "invalid"}.get(exc.status_code, "refused")
         payload = {"result": kind, "message": str(exc.message)}
         collection = getattr(exc, "collection", None)
@@ -220,7 +219,6 @@ def redeem(organization, membership):
                   for h in result.lines],
         "message": _("Collected: hand over the goods to %(name)s.", name=result.name),
     }
-    commit_keeping_state()  # nothing is read after it: expiring the session's objects is waste
     return jsonify(payload)
 
 
@@ -336,10 +334,9 @@ def no_shows(organization, membership, slot_id: int):
     try:
         marked = vouchers.mark_no_shows(slot, organization=organization, by=current_user)
     except DomainError as exc:
-        db.session.rollback()
+        uow.refuse()  # a redirect: nothing of a refused marking stays
         flash(str(exc.message), "error")
         return redirect(url_for("vouchers.slot", org_id=organization.id, slot_id=slot_id))
-    db.session.commit()
     if marked:
         flash(ngettext("%(num)d order marked as not collected.",
                        "%(num)d orders marked as not collected.", len(marked)), "success")

@@ -233,3 +233,23 @@ def test_counter_staff_of_a_works_council_cannot_take_cards(client, login, app):
     response = client.post(f"/orgs/{cse.id}/counter/cards/debit",
                            json={"code": card.code, "amount_cents": 500, "nonce": "n1"})
     assert response.status_code == 403 and reload(card).balance_cents == 5000
+
+
+@pytest.mark.parametrize("body, wrong", [
+    (None, ["_schema"]),
+    ([], ["_schema"]),
+    ({"q": "x", "nonce": "a"}, ["amount_cents"]),
+    ({"q": "x", "amount_cents": True, "nonce": "a"}, ["amount_cents"]),
+    ({"q": "x", "amount_cents": 12.5, "nonce": "a"}, ["amount_cents"]),
+    ({"q": "x", "amount_cents": "1200", "nonce": ""}, ["amount_cents", "nonce"]),
+    ({"q": 7, "amount_cents": 1200, "nonce": "x" * 65}, ["nonce", "q"]),
+])
+def test_a_malformed_json_debit_is_a_400_naming_the_wrong_fields(client, login, shop, body, wrong):
+    organization, counter, _ = shop
+    card = make_card(5000)
+    login(counter)
+    response = client.post(f"/orgs/{organization.id}/counter/cards/debit", json=body)
+    assert response.status_code == 400 and response.json["result"] == "invalid"
+    assert response.json["fields"] == wrong
+    assert "amount_cents (an integer)" in response.json["message"]
+    assert reload(card).balance_cents == 5000

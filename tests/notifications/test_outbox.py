@@ -90,3 +90,23 @@ def test_production_never_shows_the_outbox(monkeypatch, tmp_path, debug):
         "MAIL_BACKEND": "marketplace.notifications.outbox.EmailBackend",
         "MAIL_OUTBOX_DIR": str(tmp_path / "outbox")})
     assert app.test_client().get("/dev/outbox").status_code == 404
+
+
+def test_a_savepoint_is_no_commit_and_its_rollback_drops_only_its_own_emails(app, outbox, make_user):
+    """A unit goes on after a step rolled back to its SAVEPOINT (the sweeper skips a busy order):
+    the emails queued before the step stay queued, those of the step are dropped, and releasing
+    a SAVEPOINT sends nothing before the unit commits."""
+    make_user()
+    notifications.queue(_message(subject="before"))
+    with db.session.begin_nested():
+        notifications.queue(_message(subject="released"))
+    assert outbox == []
+    try:
+        with db.session.begin_nested():
+            notifications.queue(_message(subject="rolled back"))
+            raise RuntimeError("this step fails")
+    except RuntimeError:
+        pass
+    assert [m.subject for m in notifications.pending()] == ["before", "released"]
+    db.session.commit()
+    assert [m.subject for m in outbox] == ["before", "released"]

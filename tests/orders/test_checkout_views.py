@@ -328,3 +328,31 @@ def test_payment_that_cannot_start_leaves_the_order_to_pay_later(client, market,
     assert "The payment provider could not complete this operation." in page
     assert "Pay now" in page
     assert order.status == OrderStatus.PENDING_PAYMENT
+
+
+def test_the_order_and_its_holds_are_on_disk_before_the_payment_page_is_asked_for(
+    client, market, fake_payments, monkeypatch
+):
+    """A named durable step (docs/architecture.md): the gateway is asked for a payment page
+    only once the order and its holds are committed and the rows they locked are free again
+    (a payment page never exists for an order that is not saved, and no lock waits on Stripe)."""
+    seen = []
+    real_start = fake_payments.start_payment
+
+    def start_payment(order):
+        with db.engine.connect() as other:
+            seen.append((
+                other.scalar(sa.select(sa.func.count()).select_from(Order)),
+                other.scalar(sa.select(sa.func.count()).select_from(Hold)),
+                # Locked without waiting (PostgreSQL; SQLite has no row locks): nobody holds it.
+                other.scalar(sa.select(Product.id).where(Product.id == market.lamp.id)
+                             .with_for_update(nowait=True)),
+            ))
+            other.rollback()
+        return real_start(order)
+
+    monkeypatch.setattr("marketplace.payments.services.start_payment", start_payment)
+    add_to_cart(client, market.lamp, 1)
+    response = checkout(client, {market.canal: market.canal_slots[0]}, **GUEST)
+    assert response.status_code == 303
+    assert seen == [(1, 2, market.lamp.id)]  # the order; its holds on the lamp and the slot

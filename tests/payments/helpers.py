@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from marketplace import uow
 from marketplace.catalog.models import Product, StockMovement, StockReason
 from marketplace.db import db, utcnow
 from marketplace.orders import cart as carts
@@ -16,6 +17,14 @@ from marketplace.orders.models import Cart, Hold, HoldState, Order
 from marketplace.pickup import services as pickup
 from marketplace.pickup.models import PickupLocation, PickupSlot
 from tests import factories
+
+
+def in_unit(function, *args, **kwargs):
+    """Call a service as a job, a command or a request does: in a unit of work, committed at
+    its end, after which what it queued for after the commit runs (a gateway session ended, a
+    late payment refunded)."""
+    with uow.unit():
+        return function(*args, **kwargs)
 
 
 @dataclass

@@ -8,7 +8,7 @@ from marketplace.payments import services
 from marketplace.payments.models import PaymentEvent, Refund
 from tests.factories import make_product
 from tests.payments.fake_stripe import event, signed
-from tests.payments.helpers import make_seller, place_order, reload, sales_of, stock_of
+from tests.payments.helpers import in_unit, make_seller, place_order, reload, sales_of, stock_of
 from tests.threads import at_once
 
 pytestmark = [pytest.mark.english, pytest.mark.postgres]
@@ -47,8 +47,9 @@ def test_concurrent_deliveries_of_one_event_apply_it_once(app, paid_session, fak
 
 def test_webhook_success_page_and_reconcile_at_once_fulfil_once(app, paid_session, fake_stripe, outbox):
     order, session_id, lamp, seller = paid_session
-    run_together(app, lambda i: services.fulfil_checkout_session(session_id) if i % 2
-                 else services.reconcile())
+    # Each as the success page, the webhook or the reconciliation job runs it: in a unit of work.
+    run_together(app, lambda i: in_unit(services.fulfil_checkout_session, session_id) if i % 2
+                 else in_unit(services.reconcile))
     assert reload(order).status == OrderStatus.PAID
     assert stock_of(lamp) == 1 and sales_of(lamp) == 1 and reload(seller.slot).booked == 1
     assert len([m for m in outbox if "is confirmed" in m.subject]) == 1
@@ -56,7 +57,7 @@ def test_webhook_success_page_and_reconcile_at_once_fulfil_once(app, paid_sessio
 
 def test_concurrent_refunds_of_one_part_never_refund_more_than_paid(app, paid_session, fake_stripe):
     order, session_id, lamp, _ = paid_session
-    services.fulfil_checkout_session(session_id)
+    in_unit(services.fulfil_checkout_session, session_id)
     part_id = reload(order).parts[0].id
     line_id = reload(order).parts[0].lines[0].id
 
@@ -65,8 +66,8 @@ def test_concurrent_refunds_of_one_part_never_refund_more_than_paid(app, paid_se
         from marketplace.payments.refunds import RefundError
 
         try:
-            services.refund_part(db.session.get(OrderPart, part_id), quantities={line_id: 1},
-                                 by=None, reason="race")
+            in_unit(services.refund_part, db.session.get(OrderPart, part_id),
+                    quantities={line_id: 1}, by=None, reason="race")
             return "refunded"
         except RefundError:
             return "refused"

@@ -12,6 +12,7 @@ from tests.payments.fake_stripe import event, signed
 from tests.payments.helpers import (
     active_holds,
     end_hold,
+    in_unit,
     make_seller,
     place_order,
     reload,
@@ -41,13 +42,13 @@ def test_the_sweeper_releases_ended_holds_and_ends_their_sessions(app, fake_stri
     kept, _ = open_order(lamp, 1, email="other@example.org")
     end_hold(order)
 
-    assert services.expire_stale_orders() == 1
+    assert in_unit(services.expire_stale_orders) == 1
     order = reload(order)
     assert order.status == OrderStatus.EXPIRED and active_holds(order) == 0
     assert reload(kept).status == OrderStatus.PENDING_PAYMENT
     assert fake_stripe.sessions[session_id]["status"] == "expired"
     assert len(fake_stripe.calls_to("post", f"/v1/checkout/sessions/{session_id}/expire")) == 1
-    assert services.expire_stale_orders() == 0  # safe to run twice
+    assert in_unit(services.expire_stale_orders) == 0  # safe to run twice
 
 
 def test_the_sweeper_as_a_command(app, fake_stripe):
@@ -66,7 +67,7 @@ def test_a_session_paid_just_before_the_sweeper_is_still_fulfilled(app, client, 
     order, session_id = open_order(lamp, 1)
     fake_stripe.pay(session_id)
     end_hold(order)
-    assert services.expire_stale_orders() == 1  # Stripe refuses to expire a paid session: fine
+    assert in_unit(services.expire_stale_orders) == 1  # Stripe refuses to expire a paid session: fine
     deliver(client, event("checkout.session.completed", dict(fake_stripe.sessions[session_id])))
     order = reload(order)
     assert order.status == OrderStatus.PAID  # the goods were still there: re-reserved and sold
@@ -80,7 +81,7 @@ def test_a_late_payment_for_goods_sold_meanwhile_is_refunded(app, client, fake_s
     late, late_session = open_order(lamp, 1, email="late@example.org")
     fake_stripe.pay(late_session)  # paid on Stripe's page... but the webhook is slow
     end_hold(late)
-    services.expire_stale_orders()
+    in_unit(services.expire_stale_orders)
     # Someone else buys the last lamp and pays.
     other, other_session = open_order(lamp, 1, email="quick@example.org")
     fake_stripe.pay(other_session)
@@ -108,7 +109,7 @@ def test_a_late_payment_for_goods_sold_meanwhile_is_refunded(app, client, fake_s
         m.body for m in outbox if m.to == ["late@example.org"])
     # Replays and the reconciliation change nothing more.
     deliver(client, event("checkout.session.completed", dict(fake_stripe.sessions[late_session])))
-    services.reconcile()
+    in_unit(services.reconcile)
     assert len(fake_stripe.calls_to("post", "/v1/refunds")) == 1
     assert reload(late).status == OrderStatus.REFUNDED
 
@@ -122,7 +123,7 @@ def test_a_payment_for_a_cancelled_order_is_refunded(app, client, fake_stripe, o
     orders.release(order, status=OrderStatus.CANCELLED, reason="cancelled by the shopper")
     db.session.commit()
     fake_stripe.pay(session_id)  # the Stripe tab was still open
-    services.fulfil_checkout_session(session_id)
+    in_unit(services.fulfil_checkout_session, session_id)
     order = reload(order)
     assert order.status == OrderStatus.CANCELLED
     assert order.amount_paid_cents == order.amount_refunded_cents == 900
@@ -136,13 +137,13 @@ def test_a_refused_late_refund_is_recorded_and_never_sold_again(app, fake_stripe
     late, late_session = open_order(lamp, 1)
     fake_stripe.pay(late_session)
     end_hold(late)
-    services.expire_stale_orders()
+    in_unit(services.expire_stale_orders)
     other, other_session = open_order(lamp, 1, email="quick@example.org")
     fake_stripe.pay(other_session)
-    services.fulfil_checkout_session(other_session)
+    in_unit(services.fulfil_checkout_session, other_session)
 
     fake_stripe.fail_next("post", "/v1/refunds", status=400)
-    assert services.fulfil_checkout_session(late_session).status == OrderStatus.EXPIRED
+    assert in_unit(services.fulfil_checkout_session, late_session).status == OrderStatus.EXPIRED
     (refund,) = db.session.scalars(sa.select(Refund)).all()
     assert refund.status == RefundStatus.FAILED and refund.detail["error"]
     # Even with the lamp back in stock, that payment is not turned into a sale again.
@@ -151,7 +152,7 @@ def test_a_refused_late_refund_is_recorded_and_never_sold_again(app, fake_stripe
 
     catalog.adjust_stock(lamp, delta=1, reason=StockReason.MANUAL)
     db.session.commit()
-    services.fulfil_checkout_session(late_session)
+    in_unit(services.fulfil_checkout_session, late_session)
     assert reload(late).status == OrderStatus.EXPIRED and sales_of(lamp) == 1
 
 
@@ -162,11 +163,11 @@ def test_reconcile_finds_a_payment_whose_webhook_never_came(app, fake_stripe, ou
     unpaid, _ = open_order(lamp, 1, email="other@example.org")
     fake_stripe.pay(paid_session)
 
-    assert services.reconcile() == 1
+    assert in_unit(services.reconcile) == 1
     assert reload(paid).status == OrderStatus.PAID
     assert reload(unpaid).status == OrderStatus.PENDING_PAYMENT
     assert len([m for m in outbox if "is confirmed" in m.subject]) == 1
-    assert services.reconcile() == 0
+    assert in_unit(services.reconcile) == 0
 
 
 def test_reconcile_as_a_command_says_what_it_did(app, fake_stripe):
@@ -188,7 +189,7 @@ def test_reconcile_finishes_a_refund_interrupted_after_the_gateway_call(app, fak
     lamp = make_product(seller.organization, stock=3, price_cents=1000)
     order, session_id = open_order(lamp, 2)
     fake_stripe.pay(session_id)
-    services.fulfil_checkout_session(session_id)
+    in_unit(services.fulfil_checkout_session, session_id)
     part = reload(order).parts[0]
     # The process dies right after Stripe refunded: the row stays pending.
     refund = refunds._record_part_refund(part.id, None, by=None, reason="broken",
@@ -201,7 +202,7 @@ def test_reconcile_finishes_a_refund_interrupted_after_the_gateway_call(app, fak
     refund.created_at = refund.created_at - timedelta(minutes=30)
     db.session.commit()
 
-    services.reconcile()
+    in_unit(services.reconcile)
     refund = reload(refund)
     assert refund.status == RefundStatus.SUCCEEDED
     assert reload(order).status == OrderStatus.REFUNDED and stock_of(lamp) == 3

@@ -51,6 +51,7 @@ def test_a_malformed_body_is_a_json_400(client, login, shop, order, body):
     login(shop.counter)
     response = client.post(f"/orgs/{shop.organization.id}/counter/redeem", json=body)
     assert response.status_code == 400 and response.json["result"] == "invalid"
+    assert response.json["fields"]  # which fields are wrong ("_schema": not an object)
     assert reload(order.parts[0]).status == OrderStatus.PAID
 
 
