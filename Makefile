@@ -47,6 +47,7 @@ test: install-dev
 
 lint: install-dev
 	$(BIN)/ruff check marketplace tests config bench deploy gunicorn.conf.py
+	$(BIN)/lint-imports
 
 worker: install
 	@mkdir -p instance
