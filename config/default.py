@@ -175,7 +175,8 @@ STRIPE_MAX_NETWORK_RETRIES = 2
 STRIPE_HTTP_CLIENT = None
 
 # Operations (marketplace/observability.py): logs as text lines here, JSON in production, each
-# line with its request id; one line per request when LOG_REQUESTS is on. /metrics answers only
+# line with its request id; one line per request when LOG_REQUESTS is on (off by default: the
+# balancer's or gunicorn's access log does it without costing the app's workers). /metrics answers only
 # with "Authorization: Bearer <METRICS_TOKEN>" (a 404 without a token). Sentry when SENTRY_DSN is
 # set (pip install -e ".[sentry]").
 LOG_FORMAT = "text"

@@ -75,6 +75,7 @@ ENV_OVERRIDES = {
     "PLATFORM_BIC": str,
     "LOG_FORMAT": str,
     "LOG_LEVEL": str,
+    "LOG_REQUESTS": lambda v: v.lower() in {"1", "true", "yes", "on"},
     "METRICS_TOKEN": str,
     "SENTRY_DSN": str,
 }
