@@ -95,7 +95,7 @@ def running_worker(database_url: str, instance: Path):
                 process.wait()
 
 
-def wait_for(condition, process, log: Path, seconds: float = 25):
+def wait_for(condition, process, log: Path, seconds: float = 60):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         found = condition()
