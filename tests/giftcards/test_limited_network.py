@@ -106,6 +106,8 @@ def test_the_page_in_french_with_the_warnings(app, client, login, history):
     assert format_money(5500) == "55,00\u00a0€"
     assert "55,00\u00a0€" in page and "34,4\u00a0% du seuil de 160,00\u00a0€" in page
     assert "170,00\u00a0€" in page and "106,2\u00a0% du seuil" in page
+    assert ("Du 1er\u00a0décembre 2025 au 1er\u00a0décembre 2026\u00a0: 40,00\u00a0€ dépensés, "
+            "moins 10,00\u00a0€ recrédités sur les cartes, plus 25,00\u00a0€ donnés") in page
     assert "Seuil dépassé" in page and "ACPR" in page
     assert "Au-delà de 80\u00a0% du seuil" not in page
     app.config["GIFTCARD_LIMITED_NETWORK_THRESHOLD_CENTS"] = 20000
@@ -128,3 +130,14 @@ def test_admins_only(app, client, login):
     assert client.get(URL).status_code in (302, 401)
     login(factories.make_user(email="shopper-net@example.org"))
     assert client.get(URL).status_code == 403
+
+
+@freeze_time(NOW)
+def test_the_page_in_english(app, client, login, history):
+    admin(login, locale="en")
+    app.config["GIFTCARD_LIMITED_NETWORK_THRESHOLD_CENTS"] = 16000
+    page = text(client.get(URL))
+    assert "Payments made with gift cards over the last 12 months" in page
+    assert "€55.00" in page and "34.4% of the €160.00 threshold" in page
+    assert "From 1 December 2025 to 1 December 2026: €40.00 spent, less €10.00" in page
+    assert "Over the threshold" in page and "Above 80%" not in page
