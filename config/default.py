@@ -140,6 +140,11 @@ GIFTCARD_VALIDITY_MONTHS = 12  # never less than 12 (create_app refuses it)
 # association whose slug is GIFTCARD_EXPIRY_ASSOCIATION).
 GIFTCARD_EXPIRY_POLICY = "keep"
 GIFTCARD_EXPIRY_ASSOCIATION = None
+# Limited-network exemption: past 1 million euros of card payments over 12 months the platform
+# must declare itself to the ACPR (Banque de France); the admin page compares both figures to
+# this threshold and warns from GIFTCARD_LIMITED_NETWORK_WARNING_PERCENT of it.
+GIFTCARD_LIMITED_NETWORK_THRESHOLD_CENTS = 1_000_000_00
+GIFTCARD_LIMITED_NETWORK_WARNING_PERCENT = 80
 # Gift card lookups per client (address): wrong codes are refused once GIFTCARD_LOOKUP_LIMIT is
 # used up, while right codes are still accepted (many people share one address on a shop's Wi-Fi
 # or a mobile network); every lookup, right or wrong, counts against the much higher hard cap.

@@ -59,6 +59,8 @@ ENV_OVERRIDES = {
     "CAMPAIGN_CARD_MAX_CENTS": int,
     "GIFTCARD_EXPIRY_POLICY": str,
     "GIFTCARD_EXPIRY_ASSOCIATION": str,
+    "GIFTCARD_LIMITED_NETWORK_THRESHOLD_CENTS": int,
+    "GIFTCARD_LIMITED_NETWORK_WARNING_PERCENT": int,
     "PAYOUT_MINIMUM_CENTS": int,
     "CONSUMER_MEDIATOR_NAME": str,
     "CONSUMER_MEDIATOR_ADDRESS": str,
@@ -145,6 +147,10 @@ def _configure(app: Flask, config_name: str, overrides: dict | None) -> None:
                            "valid for at least a year.")
     if app.config["GIFTCARD_EXPIRY_POLICY"] not in ("keep", "donate"):
         raise RuntimeError('GIFTCARD_EXPIRY_POLICY is "keep" or "donate".')
+    if app.config["GIFTCARD_LIMITED_NETWORK_THRESHOLD_CENTS"] <= 0 or not (
+            0 < app.config["GIFTCARD_LIMITED_NETWORK_WARNING_PERCENT"] <= 100):
+        raise RuntimeError("GIFTCARD_LIMITED_NETWORK_THRESHOLD_CENTS is above zero and "
+                           "GIFTCARD_LIMITED_NETWORK_WARNING_PERCENT between 1 and 100.")
     website = app.config["CONSUMER_MEDIATOR_WEBSITE"]
     parts = urlsplit(website or "")
     if website and (parts.scheme not in ("https", "http") or not parts.netloc):

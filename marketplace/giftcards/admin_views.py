@@ -11,6 +11,7 @@ from marketplace import uow
 from marketplace.admin.views import admins_only
 from marketplace.db import db
 from marketplace.errors import DomainError
+from marketplace.giftcards import figures
 from marketplace.giftcards import services as cards
 from marketplace.giftcards.models import GiftCard
 from marketplace.money import parse_amount
@@ -36,6 +37,13 @@ def admin_cards():
                 .order_by(GiftCard.id.desc()).limit(100)
             ).all()
     return render_template("giftcards/admin_cards.html", query=query, found=found)
+
+
+@bp.get("/cards/limited-network")
+def limited_network():
+    """The two figures of the limited-network exemption, each against its threshold."""
+    return render_template("giftcards/admin_limited_network.html",
+                           figures=figures.limited_network_figures())
 
 
 @bp.get("/cards/<int:card_id>")
