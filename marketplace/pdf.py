@@ -1,6 +1,7 @@
 """What every PDF of the site shares: a Unicode font when the system has one (Debian:
-fonts-dejavu-core), else the PDF core font with its text simplified to Latin-1; an A4 document
-with paragraphs and a footer that numbers the pages."""
+fonts-dejavu-core), else the PDF core font with its text simplified to Latin-1; a small one-page
+document (the printable voucher and gift card); an A4 document with paragraphs and a footer that
+numbers the pages."""
 from __future__ import annotations
 
 import unicodedata
@@ -31,6 +32,26 @@ def latin1(text: str) -> str:
     text = text.replace("€", "EUR").replace("…", "...").replace("œ", "oe").replace("Œ", "OE")
     text = "".join(" " if unicodedata.category(c) == "Zs" else c for c in text)
     return text.encode("latin-1", "replace").decode("latin-1")
+
+
+def new_document(size_mm: tuple[float, float], *, title: str):
+    """A one-page document with a Unicode font when there is one; returns (pdf, text, line):
+    text(value) makes a value printable, line(value, size=, style=, height=) writes a paragraph."""
+    pdf = FPDF(format=size_mm)
+    pdf.set_title(title)
+    pdf.set_auto_page_break(auto=True, margin=8)
+    pdf.add_page()
+    family, unicode_ok = add_unicode_font(pdf)
+
+    def text(value) -> str:
+        value = str(value)
+        return value if unicode_ok else latin1(value)
+
+    def line(value, *, size=11, style="", height=6):
+        pdf.set_font(family, style, size)
+        pdf.multi_cell(0, height, text(value), new_x="LMARGIN", new_y="NEXT")
+
+    return pdf, text, line
 
 
 class A4Document(FPDF):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlsplit
 
-from flask import current_app
+from flask import current_app, url_for
 
 
 def external_url(endpoint: str, **values) -> str:
@@ -25,3 +25,16 @@ def external_url(endpoint: str, **values) -> str:
     if anchor is not None:
         url += "#" + quote(anchor, safe="%!#$&'()*+,/:;=?@")
     return url
+
+
+def safe_next(target: str | None, default: str | None = None) -> str:
+    """Only same-site paths are followed after a form, never another host."""
+    default = default or url_for("site.home")
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    if "\\" in target:
+        return default
+    return target

@@ -26,11 +26,11 @@ from marketplace.accounts.forms import (
     RegisterForm,
     ResetPasswordForm,
 )
+from marketplace.accounts.landing import landing_url
 from marketplace.accounts.models import normalize_email
 from marketplace.extensions import limiter
 from marketplace.i18n import LANG_COOKIE, current_locale_code
-from marketplace.organizations.landing import landing_url
-from marketplace.site.views import safe_next
+from marketplace.urls import safe_next
 
 bp = Blueprint("accounts", __name__)
 

@@ -16,7 +16,6 @@ SQLite keeps an FTS5 table with one column per part, whose words are made singul
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,18 +23,12 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from marketplace.db import EXTERNAL_SCHEMA_OBJECTS, db
+from marketplace.text import fold
 
 PG_CONFIG = "fr_unaccent"
 FTS_TABLE = "product_fts"
 _WORD = re.compile(r"[a-z0-9]+")
 MAX_QUERY_WORDS = 8
-
-
-def fold(text: str) -> str:
-    """Lower-case, accents removed, ligatures split: 'Œufs Frais' -> 'oeufs frais'."""
-    text = (text or "").replace("œ", "oe").replace("Œ", "oe").replace("æ", "ae").replace("Æ", "ae")
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
 
 def words(text: str) -> list[str]:
@@ -200,6 +193,17 @@ def index_rows(rows: list[dict]) -> None:
 
 def _singular_words(text: str) -> str:
     return " ".join(singular(word) for word in text.split())
+
+
+def reindex_all(products) -> None:
+    """Recompute `search_text` and the index of several products (a seller renamed)."""
+    rows = []
+    for product in products:
+        document = document_of(product)
+        product.search_text = document.text
+        rows.append(document.row(product.id))
+    db.session.flush()
+    index_rows(rows)
 
 
 def reindex(product) -> None:

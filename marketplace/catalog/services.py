@@ -19,6 +19,7 @@ from marketplace.catalog.models import (
 from marketplace.db import db, lock_rows
 from marketplace.errors import DomainError
 from marketplace.i18n import lazy_gettext as _l
+from marketplace.organizations.signals import organization_updated
 
 MAX_PHOTOS = 6
 MAX_PRICE_CENTS = 100_000_00
@@ -273,3 +274,19 @@ def make_main_photo(photo: ProductPhoto) -> None:
     for position, item in enumerate(ordered):
         item.position = position
     db.session.flush()
+
+
+# The seller's name and town are part of each of its products' search text.
+SELLER_SEARCH_FIELDS = frozenset({"name", "town"})
+
+
+@organization_updated.connect
+def reindex_seller_products(organization, *, changed, **_) -> None:
+    """After a seller's name or town changed (in the same unit of work): its products are found
+    by the new words, no longer by the old ones."""
+    if not SELLER_SEARCH_FIELDS & set(changed):
+        return
+    products = db.session.scalars(
+        sa.select(Product).where(Product.organization_id == organization.id).order_by(Product.id)
+    ).all()
+    search.reindex_all(products)

@@ -22,10 +22,9 @@ from flask_babel import gettext as _
 from marketplace.catalog import listing, search
 from marketplace.catalog.listing import InvalidCursor, ProductFilters
 from marketplace.catalog.services import category_tree
-from marketplace.db import db, utcnow
+from marketplace.db import db
 from marketplace.money import parse_amount
 from marketplace.organizations import services as organizations
-from marketplace.pickup import services as pickup
 from marketplace.urls import external_url
 
 bp = Blueprint("catalog", __name__)
@@ -33,7 +32,6 @@ bp = Blueprint("catalog", __name__)
 PAGE_SIZE = 24
 MAX_TEXT_LENGTH = 100
 LOW_STOCK = 3  # "only 3 left" and below
-SLOT_DAYS = 14
 TRUE_VALUES = {"1", "on", "true", "yes", "y"}
 FILTER_FIELDS = ("q", "category", "place", "seller", "in_stock", "min_price", "max_price", "sort")
 
@@ -202,19 +200,8 @@ def product(product_id: int, slug: str | None = None):
         abort(404)
     if slug is not None and slug != product_slug(found):
         return redirect(product_url(found), 301)  # the title changed: the link still works
-    now = utcnow()
-    locations = pickup.locations_of(found.organization_id, active_only=True)
-    slots: dict[int, list] = {location.id: [] for location in locations}
-    for slot in pickup.upcoming_slots(found.organization_id, days=SLOT_DAYS):
-        slots.setdefault(slot.location_id, []).append((slot, pickup.slot_state(slot, now=now).value))
-    return render_template(
-        "catalog/product.html",
-        product=found,
-        seller=found.organization,
-        locations=locations,
-        slots=slots,
-        slot_days=SLOT_DAYS,
-    )
+    # The pickup places and slots come from pickup's `pickup_next_slots` template global.
+    return render_template("catalog/product.html", product=found, seller=found.organization)
 
 
 @bp.get("/media/products/<filename>")

@@ -7,9 +7,9 @@ from datetime import date
 import sqlalchemy as sa
 
 from marketplace.db import db, lock_rows, utcnow
+from marketplace.giftcards import qr
 from marketplace.giftcards.models import GiftCard
 from marketplace.notifications.services import Attachment, queue, render_email
-from marketplace.vouchers import qr
 
 
 def due(card: GiftCard, today: date | None = None) -> bool:
@@ -28,7 +28,7 @@ def send_card(card: GiftCard) -> None:
     message = render_email("giftcard", to=to, locale=card.locale, card=card, card_url=url,
                            qr_cid="giftcard-qr")
     message.attachments.append(Attachment.from_bytes(
-        "gift-card-qr.png", qr.qr_png(url, box_size=6), "image/png", inline_cid="giftcard-qr"))
+        "gift-card-qr.png", qr.card_png(card, box_size=6), "image/png", inline_cid="giftcard-qr"))
     message.attachments.append(Attachment.from_bytes(
         f"gift-card-{card.code[-4:]}.pdf", pdf.card_pdf(card), "application/pdf"))
     queue(message)

@@ -5,9 +5,9 @@ import io
 
 from flask_babel import gettext
 
+from marketplace.giftcards import qr
 from marketplace.i18n import format_day, money_filter
-from marketplace.vouchers import qr
-from marketplace.vouchers.pdf import new_document
+from marketplace.pdf import new_document
 
 
 def card_pdf(card) -> bytes:
@@ -26,7 +26,7 @@ def card_pdf(card) -> bytes:
     line(gettext("Spend it at any seller of the network, online or at the counter."), size=9,
          height=5)
     size = 38
-    pdf.image(io.BytesIO(qr.qr_png(qr.card_url(card), box_size=8)), x=pdf.w - size - 8, y=8,
+    pdf.image(io.BytesIO(qr.card_png(card, box_size=8)), x=pdf.w - size - 8, y=8,
               w=size, h=size)
     pdf.set_xy(pdf.w - size - 14, 8 + size)
     pdf.set_font(pdf.font_family, "B", 9)

@@ -27,7 +27,7 @@ from marshmallow import ValidationError
 from marketplace import uow
 from marketplace.db import db, utcnow
 from marketplace.errors import DomainError, render_error
-from marketplace.giftcards import codes, pdf, throttle
+from marketplace.giftcards import codes, pdf, qr, throttle
 from marketplace.giftcards import services as cards
 from marketplace.giftcards.models import CardStatus, GiftCard
 from marketplace.giftcards.schemas import DebitBody, wrong_fields
@@ -37,7 +37,6 @@ from marketplace.organizations import tickets
 from marketplace.organizations.access import member_required
 from marketplace.organizations.models import Organization, Role
 from marketplace.security import private
-from marketplace.vouchers import qr
 
 bp = Blueprint("giftcards", __name__)
 
@@ -115,7 +114,7 @@ def _card_page(card: GiftCard, *, gift_error=None, gift=None, status: int = 200)
 @bp.get("/cards/<code>/qr.png")
 def qr_image(code: str):
     card = _card_or_404(code)
-    return private(Response(qr.qr_png(qr.card_url(card)), mimetype="image/png"))
+    return private(Response(qr.card_png(card), mimetype="image/png"))
 
 
 @bp.get("/cards/<code>/card.pdf")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import url_for
 
+from marketplace.accounts.landing import register_landing
 from marketplace.organizations.members import memberships_of
 from marketplace.organizations.models import Role
 
@@ -21,3 +22,8 @@ def landing_url(user) -> str | None:
     if membership.role == Role.COUNTER and organization.is_seller and organization.is_approved:
         return url_for("vouchers.counter", org_id=organization.id)
     return url_for("organizations.dashboard", org_id=organization.id)
+
+
+def register(state) -> None:
+    """On the organizations blueprint's registration: staff land on their organization."""
+    register_landing(state.app, landing_url)

@@ -25,6 +25,7 @@ from marketplace.organizations.models import (
     OrganizationStatus,
     Role,
 )
+from marketplace.organizations.signals import organization_updated
 from marketplace.organizations.validators import (
     OrganizationError,
     clean_postcode,
@@ -33,6 +34,7 @@ from marketplace.organizations.validators import (
     clean_website,
     in_alsace_moselle,
 )
+from marketplace.text import fold
 from marketplace.urls import external_url
 
 __all__ = ["ApplicationChanged", "OrganizationError"]
@@ -67,8 +69,6 @@ def public_sellers(*, query: str | None = None) -> sa.Select:
         .order_by(Organization.name)
     )
     if query is not None:
-        from marketplace.catalog.search import fold
-
         wanted = fold(query).split()
         if wanted:
             rows = db.session.execute(
@@ -179,6 +179,7 @@ def update(organization: Organization, *, by: User, details: Mapping[str, Any]) 
         organization.rejection_reason = None
         audit.record("organization.resubmitted", organization, by=by)
         _tell_admins(organization, resubmitted=True)
+    organization_updated.send(organization, changed=changed)
     return changed
 
 

@@ -7,8 +7,8 @@ from flask_login import current_user, login_required
 
 from marketplace import uow
 from marketplace.errors import render_error
+from marketplace.organizations import landing, services
 from marketplace.organizations import members as members_service
-from marketplace.organizations import services
 from marketplace.organizations.access import ALL_KINDS, member_required, owned_or_404
 from marketplace.organizations.forms import (
     ApplicationForm,
@@ -25,6 +25,7 @@ from marketplace.organizations.validators import OrganizationError
 
 bp = Blueprint("organizations", __name__)
 bp.record_once(register_filters)
+bp.record_once(landing.register)  # accounts' after-login landing
 
 
 @bp.get("/my/organizations")

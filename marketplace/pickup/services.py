@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -226,6 +227,31 @@ def upcoming_slots_query(organization_id: int, *, days: int = 14, location_id: i
     if location_id:
         stmt = stmt.where(PickupSlot.location_id == location_id)
     return stmt
+
+
+# How far ahead a product page shows the seller's pickup slots.
+NEXT_SLOTS_DAYS = 14
+
+
+@dataclass(frozen=True)
+class NextSlots:
+    """A seller's active pickup places and, per place id, its slots of the next `days` days with
+    their state (a SlotState value)."""
+
+    locations: list[PickupLocation]
+    slots: dict[int, list[tuple[PickupSlot, str]]]
+    days: int
+
+
+def next_slots(organization_id: int, *, days: int = NEXT_SLOTS_DAYS) -> NextSlots:
+    """Where and when a seller's products can be collected (the product page, through the
+    `pickup_next_slots` template global the pickup blueprint registers)."""
+    now = utcnow()
+    locations = locations_of(organization_id, active_only=True)
+    slots: dict[int, list[tuple[PickupSlot, str]]] = {location.id: [] for location in locations}
+    for slot in upcoming_slots(organization_id, days=days):
+        slots.setdefault(slot.location_id, []).append((slot, slot_state(slot, now=now).value))
+    return NextSlots(locations=locations, slots=slots, days=days)
 
 
 def slot_of(location: PickupLocation, slot_id: int) -> PickupSlot | None:

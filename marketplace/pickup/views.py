@@ -25,6 +25,12 @@ from marketplace.pickup.services import SlotState
 
 bp = Blueprint("pickup", __name__)
 
+
+@bp.record_once
+def _register_template_globals(state) -> None:
+    # The product page (catalog, below pickup) shows the next slots without importing pickup.
+    state.app.add_template_global(services.next_slots, "pickup_next_slots")
+
 WEEKS_AHEAD = services.DEFAULT_WEEKS_AHEAD  # what the pages say, and what "publish" creates
 # The one-off slot form shares the location page with the weekly slot form: distinct field ids.
 SLOT_FORM_PREFIX = "one-off"

@@ -1,8 +1,6 @@
 """Public pages: home, search, seller shopfront, legal pages, language switch."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -12,6 +10,7 @@ from marketplace.db import db
 from marketplace.i18n import LANG_COOKIE
 from marketplace.organizations import services as organizations
 from marketplace.pickup import services as pickup
+from marketplace.urls import safe_next
 
 bp = Blueprint("site", __name__)
 
@@ -95,16 +94,3 @@ def set_language():
     if current_user.is_authenticated and current_user.locale != language:
         current_user.locale = language  # the request's unit of work commits it
     return response
-
-
-def safe_next(target: str | None, default: str | None = None) -> str:
-    """Only same-site paths are followed after a form, never another host."""
-    default = default or url_for("site.home")
-    if not target:
-        return default
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return default
-    if "\\" in target:
-        return default
-    return target

@@ -15,7 +15,7 @@ def queue_confirmation(order: Order):
                            vouchers=vouchers, voucher_cids=cids, voucher_url=qr.voucher_url)
     for part_id, voucher in vouchers.items():
         message.attachments.append(Attachment.from_bytes(
-            f"voucher-{voucher.code}.png", qr.qr_png(qr.voucher_url(voucher), box_size=6),
+            f"voucher-{voucher.code}.png", qr.voucher_png(voucher, box_size=6),
             "image/png", inline_cid=cids[part_id],
         ))
     queue(message)

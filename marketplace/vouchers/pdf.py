@@ -4,32 +4,11 @@ from __future__ import annotations
 import io
 
 from flask_babel import gettext
-from fpdf import FPDF
 
 from marketplace.i18n import format_period
 from marketplace.i18n import money_filter as format_money
-from marketplace.pdf import add_unicode_font, latin1
+from marketplace.pdf import new_document
 from marketplace.vouchers import qr
-
-
-def new_document(size_mm: tuple[float, float], *, title: str):
-    """A one-page document with a Unicode font when there is one; returns (pdf, text, line):
-    text(value) makes a value printable, line(value, size=, style=, height=) writes a paragraph."""
-    pdf = FPDF(format=size_mm)
-    pdf.set_title(title)
-    pdf.set_auto_page_break(auto=True, margin=8)
-    pdf.add_page()
-    family, unicode_ok = add_unicode_font(pdf)
-
-    def text(value) -> str:
-        value = str(value)
-        return value if unicode_ok else latin1(value)
-
-    def line(value, *, size=11, style="", height=6):
-        pdf.set_font(family, style, size)
-        pdf.multi_cell(0, height, text(value), new_x="LMARGIN", new_y="NEXT")
-
-    return pdf, text, line
 
 
 def voucher_pdf(voucher) -> bytes:
@@ -56,7 +35,7 @@ def voucher_pdf(voucher) -> bytes:
 
     size = 60
     x = (pdf.w - size) / 2
-    pdf.image(io.BytesIO(qr.qr_png(qr.voucher_url(voucher), box_size=10)), x=x, w=size, h=size)
+    pdf.image(io.BytesIO(qr.voucher_png(voucher, box_size=10)), x=x, w=size, h=size)
     pdf.set_font(family, "B", 20)
     pdf.cell(0, 10, voucher.display_code, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)

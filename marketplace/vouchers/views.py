@@ -78,7 +78,7 @@ def show(token: str):
 @bp.get("/v/<token>/qr.png")
 def qr_image(token: str):
     voucher = _voucher_or_404(token)
-    response = Response(qr.qr_png(qr.voucher_url(voucher)), mimetype="image/png")
+    response = Response(qr.voucher_png(voucher), mimetype="image/png")
     return private(response)
 
 

@@ -122,3 +122,34 @@ def test_relevance_is_the_same_in_the_page_and_the_api(client, bike_workshop):
     api = client.get("/api/v1/products?q=velo").get_json()["items"]
     assert set(in_page[:2]) == BIKES, in_page
     assert [item["title"] for item in api] == [t.replace("&#39;", "'") for t in in_page]
+
+
+def test_a_seller_moving_town_is_found_by_its_new_town(make_user, make_organization, make_product):
+    from marketplace.organizations import services as organizations
+
+    owner = make_user()
+    shop = make_organization(name="Recyclerie du Drac", town="Grenoble", postcode="38000",
+                             owner=owner)
+    make_product(shop, title="Fauteuil en rotin")
+    assert titles("grenoble") == {"Fauteuil en rotin"}
+
+    assert organizations.update(shop, by=owner, details={"town": "Échirolles",
+                                                         "postcode": "38130"}) == [
+        "postcode", "town"]
+    assert titles("echirolles") == {"Fauteuil en rotin"}
+    assert titles("grenoble") == set()
+
+
+def test_renaming_a_seller_reindexes_its_products(make_user, make_organization, make_product):
+    from marketplace.organizations import services as organizations
+    from marketplace.organizations.models import OrganizationStatus
+
+    owner = make_user()
+    shop = make_organization(name="Atelier Pédale Douce", status=OrganizationStatus.PENDING,
+                             owner=owner)
+    product = make_product(shop, title="Vélo pliant")
+    assert "pedale" in product.search_text
+
+    organizations.update(shop, by=owner, details={"name": "Atelier Roue Libre"})
+    assert "roue libre" in product.search_text
+    assert "pedale" not in product.search_text
