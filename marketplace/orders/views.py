@@ -338,7 +338,8 @@ def checkout():
     _end(replacing, keep=True)
     # Named durable step: the order and its holds are on disk, and the stock and slot rows they
     # locked released, before the gateway is asked for a payment page (docs/architecture.md).
-    uow.durable_step()
+    # What follows reads the order it has just written: nothing to reload.
+    uow.durable_step(keep_state=True)
     if order.user_id is None:
         _remember(PLACED_KEY, order.reference)
     _remember(TO_CLEAR_KEY, order.reference)
