@@ -225,8 +225,9 @@ def _locking(column: str) -> sa.Select:
     """The voucher whose `column` is :key and its order, both locked (FOR UPDATE OF voucher,
     order: the part is read, not locked), with what the counter needs of them."""
     return (
-        sa.select(Voucher.id, Voucher.code, OrderPart.id, OrderPart.organization_id,
-                  Order.id, Order.reference, Order.name, Order.status)
+        sa.select(Voucher.id.label("voucher_id"), Voucher.code, OrderPart.id.label("part_id"),
+                  OrderPart.organization_id.label("seller_id"), Order.id.label("order_id"),
+                  Order.reference, Order.name, Order.status.label("order_status"))
         .join(OrderPart, OrderPart.id == Voucher.order_part_id)
         .join(Order, Order.id == OrderPart.order_id)
         .where(getattr(Voucher, column) == sa.bindparam("key"))
@@ -240,9 +241,10 @@ def _locking(column: str) -> sa.Select:
 # a collection always hands over lines of the voucher's part, and a line at most once
 # (UNIQUE(order_line_id)).
 _PARTS = (
-    sa.select(OrderPart.id, OrderPart.status, OrderPart.no_show_restocked_at,
-              OrderLine.id, OrderLine.title, OrderLine.quantity, OrderLine.refunded_quantity,
-              CollectedLine.id, Collection.id, Collection.nonce)
+    sa.select(OrderPart.id.label("part_id"), OrderPart.status, OrderPart.no_show_restocked_at,
+              OrderLine.id.label("line_id"), OrderLine.title, OrderLine.quantity,
+              OrderLine.refunded_quantity, CollectedLine.id.label("collected_line_id"),
+              Collection.id.label("collection_id"), Collection.nonce)
     .outerjoin(OrderLine, sa.and_(OrderLine.part_id == OrderPart.id,
                                   OrderPart.id == sa.bindparam("part_id")))
     .outerjoin(CollectedLine, CollectedLine.order_line_id == OrderLine.id)
@@ -309,28 +311,30 @@ def _collect(column: str, key, *, organization, by, nonce: str,
         row = connection.execute(_locking(column), {"key": key}).one_or_none()
     if row is None:
         raise _no_voucher()
-    voucher_id, code, part_id, seller_id, order_id, reference, name, order_status = row
-    if seller_id != organization.id:
+    voucher_id, part_id, order_id = row.voucher_id, row.part_id, row.order_id
+    reference, name = row.reference, row.name
+    if row.seller_id != organization.id:
         check_seller(session.get(Voucher, voucher_id), organization)
 
     # Read after the locks: a collection committed while this request waited is seen here.
     rows = connection.execute(_PARTS, {"part_id": part_id, "order_id": order_id,
                                     "voucher_id": voucher_id}).all()
-    lines = [r for r in rows if r[0] == part_id and r[3] is not None]
-    for *_, collection_id, seen_nonce in lines:
-        if seen_nonce == nonce:
-            return _first_answer(collection_id, voucher_id, reference, name)
-    status, restocked_at = next((r[1], r[2]) for r in rows if r[0] == part_id)
-    if refuses(status, restocked_at):
+    lines = [r for r in rows if r.part_id == part_id and r.line_id is not None]
+    for line in lines:
+        if line.nonce == nonce:
+            return _first_answer(line.collection_id, voucher_id, reference, name)
+    part_row = next(r for r in rows if r.part_id == part_id)
+    status = part_row.status
+    if refuses(status, part_row.no_show_restocked_at):
         raise refusal(session.get(OrderPart, part_id))
-    remaining = [HandedOver(line_id, title, quantity - refunded)
-                 for _, _, _, line_id, title, quantity, refunded, collected, _, _ in lines
-                 if collected is None and quantity > refunded]
+    remaining = [HandedOver(r.line_id, r.title, r.quantity - r.refunded_quantity)
+                 for r in lines
+                 if r.collected_line_id is None and r.quantity > r.refunded_quantity]
     chosen = remaining if line_ids is None else [h for h in remaining if h.line_id in line_ids]
     if not chosen:
         if remaining:
             raise DomainError(_l("Tick at least one line to hand over."))
-        last = max((r[8] for r in lines if r[8] is not None), default=None)
+        last = max((r.collection_id for r in lines if r.collection_id is not None), default=None)
         if last is not None:
             raise AlreadyCollected(session.get(Collection, last))
         raise Refused(_l("Nothing is left to hand over on this voucher."))
@@ -340,14 +344,14 @@ def _collect(column: str, key, *, organization, by, nonce: str,
                                    current=status.value, new=S.COLLECTED.value))
 
     now = utcnow()
-    others = [r[1] for r in rows if r[0] != part_id]
-    order_complete = complete and can_transition(order_status, S.COLLECTED) and all(
+    others = [r.status for r in rows if r.part_id != part_id]
+    order_complete = complete and can_transition(row.order_status, S.COLLECTED) and all(
         s in (S.COLLECTED, S.REFUNDED, S.CANCELLED) for s in others)
     audit_values = audit.values(
         "voucher.collected", subject_type="OrderPart", subject_id=part_id, by=by,
         organization_id=organization.id, data={
             "reference": reference,
-            "voucher": code,
+            "voucher": row.code,
             "lines": [{"title": h.title, "quantity": h.quantity} for h in chosen],
             "complete": complete,
         })
@@ -420,10 +424,10 @@ def _first_answer(collection_id, voucher_id, reference, name) -> CollectResult:
         .where(Collection.id == collection_id)
         .order_by(CollectedLine.id)
     ).all()
-    return CollectResult(collection_id, voucher_id, rows[0][0],
-                         [HandedOver(line_id, title, quantity) for _, line_id, title, quantity, _ in rows],
-                         replayed=True, complete=rows[0][4] is not None, reference=reference,
-                         name=name)
+    return CollectResult(collection_id, voucher_id, rows[0].created_at,
+                         [HandedOver(r.order_line_id, r.title, r.quantity) for r in rows],
+                         replayed=True, complete=rows[0].collected_at is not None,
+                         reference=reference, name=name)
 
 
 # --- slots and no-shows ----------------------------------------------------------------
@@ -476,9 +480,11 @@ def mark_no_shows(slot: PickupSlot, *, organization, by, now: datetime | None = 
             OrderPart.slot_id == slot.id, OrderPart.status.in_(NO_SHOW_CANDIDATES))
     ).all()
     marked = []
-    for part_id, order_id in candidates:
-        (order,) = lock_rows(Order, [order_id])  # every change of a part takes its order first
-        (part,) = lock_rows(OrderPart, [part_id])
+    for candidate in candidates:
+        # every change of a part takes its order first
+        (order,) = lock_rows(Order, [candidate.order_id])
+        (part,) = lock_rows(OrderPart, [candidate.id])
+        part_id = candidate.id
         if part.status not in NO_SHOW_CANDIDATES or part.collected_at is not None:
             continue
         if _anything_collected(part_id):
