@@ -104,6 +104,7 @@ def test_json_log_lines_carry_the_request_id_and_the_exception():
 def test_production_writes_json_logs(make_app):
     app = make_app(config_name="production", SECRET_KEY="x" * 40,
                    ALLOW_SQLITE_IN_PRODUCTION=True)
+    assert app.config["LOG_FORMAT"] == "json"
     handlers = [h for h in logging.getLogger("marketplace").handlers
                 if getattr(h, "_marketplace", False)]
     assert len(handlers) == 1 and isinstance(handlers[0].formatter, JsonFormatter)
