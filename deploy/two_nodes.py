@@ -136,6 +136,8 @@ class Cluster:
             "MAIL_BACKEND": "marketplace.notifications.outbox.EmailBackend",
             "FLASK_APP": "marketplace:create_app",
             "PYTHONUNBUFFERED": "1",
+            # One JSON line per request with its X-Request-ID: which node answered what.
+            "LOG_REQUESTS": "1",
             **self.extra_env,
         })
         return env
