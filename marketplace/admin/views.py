@@ -6,13 +6,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from marketplace import audit, uow
+from marketplace.accounts.access import admins_only
 from marketplace.accounts.models import User
 from marketplace.admin import services
 from marketplace.admin.forms import ApproveForm, RejectForm
 from marketplace.admin.reader import AdminReader
 from marketplace.audit.kinds import GROUPS
 from marketplace.db import db
-from marketplace.extensions import login_manager
 from marketplace.giftcards import payment as card_payment
 from marketplace.giftcards import purchase as card_purchase
 from marketplace.organizations import members as members_service
@@ -27,14 +27,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 PER_PAGE = 50
 
 
-@bp.before_request
-def admins_only():
-    """Every page of this blueprint, present and future, is for platform admins only."""
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()
-    if not current_user.is_admin:
-        abort(403)
-    return None
+bp.before_request(admins_only)  # every page of this blueprint, present and future
 
 
 @bp.get("/")

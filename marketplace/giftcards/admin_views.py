@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from marketplace import uow
-from marketplace.admin.views import admins_only
+from marketplace.accounts.access import admins_only
 from marketplace.db import db
 from marketplace.errors import DomainError
 from marketplace.giftcards import figures

@@ -16,9 +16,9 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from marketplace.accounts.access import admins_only
 from marketplace.db import db
 from marketplace.errors import DomainError
-from marketplace.extensions import login_manager
 from marketplace.invoicing import transfers
 from marketplace.invoicing.forms import RefundForm, TransferForm
 from marketplace.invoicing.models import Document, DocumentKind, PaymentStatus
@@ -30,14 +30,7 @@ bp = Blueprint("invoicing_admin", __name__, url_prefix="/admin/invoicing")
 PER_PAGE = 50
 
 
-@bp.before_request
-def admins_only():
-    """Every page here is for platform admins, as every /admin page is."""
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()
-    if not current_user.is_admin:
-        abort(403)
-    return None
+bp.before_request(admins_only)  # every page of this blueprint, present and future
 
 
 @bp.app_template_filter("transfer_reference")
