@@ -6,24 +6,22 @@ Skipped when Redis does not answer, unless REQUIRE_REDIS is set (CI sets it)."""
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
-import redis
 from celery import Celery
 
 from marketplace.db import db, utcnow
 from marketplace.giftcards.models import GiftCard
 from tests.giftcards.helpers import make_card
+from tests.redis_db import exclusive_redis_db
 
 ROOT = Path(__file__).resolve().parent.parent
 # A database number of its own: the test empties it.
@@ -46,23 +44,8 @@ def worker_app() -> str:
 
 @pytest.fixture
 def broker():
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        if os.environ.get("REQUIRE_REDIS"):
-            pytest.fail(f"REQUIRE_REDIS is set but Redis does not answer at {REDIS_URL}: {exc}")
-        pytest.skip(f"no Redis at {REDIS_URL} ({exc})")
-    # Two test runs on one machine would take each other's jobs: one at a time.
-    lock_path = Path(tempfile.gettempdir()) / "ess-marche-worker-test.lock"
-    with lock_path.open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        client.flushdb()
-        try:
-            yield client
-        finally:
-            client.flushdb()
-            client.close()
+    with exclusive_redis_db(REDIS_URL, "ess-marche-worker-test") as client:
+        yield client
 
 
 @contextlib.contextmanager

@@ -14,10 +14,8 @@ PostgreSQL only (TEST_DATABASE_URL). Skipped when Redis does not answer (unless 
 or haproxy/openssl are missing (unless REQUIRE_BALANCER; .ci/run installs haproxy)."""
 from __future__ import annotations
 
-import fcntl
 import os
 import re
-import tempfile
 import threading
 import time
 import uuid
@@ -25,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import redis
 import requests
 import sqlalchemy as sa
 
@@ -38,6 +35,7 @@ from marketplace.vouchers.models import Voucher
 from tests.conftest import throwaway_postgres_database
 from tests.factories import DEFAULT_PASSWORD, make_product, make_user
 from tests.giftcards.helpers import make_card
+from tests.redis_db import exclusive_redis_db
 from tests.vouchers.helpers import make_shop
 
 pytestmark = pytest.mark.postgres
@@ -58,23 +56,9 @@ def balancer_tools():
 
 @pytest.fixture
 def shared_redis():
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        if os.environ.get("REQUIRE_REDIS"):
-            pytest.fail(f"REQUIRE_REDIS is set but Redis does not answer at {REDIS_URL}: {exc}")
-        pytest.skip(f"no Redis at {REDIS_URL} ({exc})")
     # A Redis database of its own, emptied: two runs on one machine would share the limits.
-    lock_path = Path(tempfile.gettempdir()) / "ess-marche-two-nodes-test.lock"
-    with lock_path.open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        client.flushdb()
-        try:
-            yield client
-        finally:
-            client.flushdb()
-            client.close()
+    with exclusive_redis_db(REDIS_URL, "ess-marche-two-nodes-test") as client:
+        yield client
 
 
 @pytest.fixture
