@@ -113,10 +113,7 @@ def new(organization, membership):
         else:
             flash(_("The campaign was created. Now import its beneficiaries."), "success")
             return redirect(url_for(".upload", org_id=organization.id, campaign_id=campaign.id))
-    status = 400 if form.errors else 200
-    return render_template("campaigns/edit.html", organization=organization,
-                           membership=membership, form=form, campaign=None,
-                           suggestions=_suggestions()), status
+    return _edit_page(organization, membership, form, None)
 
 
 @bp.get("/orgs/<int:org_id>/campaigns/<int:campaign_id>")
@@ -147,9 +144,14 @@ def edit(organization, membership, campaign_id):
         else:
             flash(_("The campaign was saved."), "success")
             return redirect(url_for(".campaign", org_id=organization.id, campaign_id=found.id))
+    return _edit_page(organization, membership, form, found)
+
+
+def _edit_page(organization, membership, form, campaign):
+    """The campaign form (new or existing), a 400 while it holds errors."""
     status = 400 if form.errors else 200
     return render_template("campaigns/edit.html", organization=organization,
-                           membership=membership, form=form, campaign=found,
+                           membership=membership, form=form, campaign=campaign,
                            suggestions=_suggestions()), status
 
 
