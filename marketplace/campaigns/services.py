@@ -296,6 +296,17 @@ def totals(campaign: Campaign) -> tuple[int, int]:
     return int(count), int(total)
 
 
+def totals_of(campaigns: list[Campaign]) -> dict[int, tuple[int, int]]:
+    """totals() of each campaign, by id, in one query (a campaign without beneficiaries: 0, 0)."""
+    ids = [campaign.id for campaign in campaigns]
+    rows = db.session.execute(
+        sa.select(Beneficiary.campaign_id, sa.func.count(Beneficiary.id).label("count"),
+                  sa.func.coalesce(sa.func.sum(Beneficiary.amount_cents), 0).label("total"))
+        .where(Beneficiary.campaign_id.in_(ids)).group_by(Beneficiary.campaign_id)).all() if ids else []
+    found = {row.campaign_id: (int(row.count), int(row.total)) for row in rows}
+    return {campaign_id: found.get(campaign_id, (0, 0)) for campaign_id in ids}
+
+
 def total_cents(campaign: Campaign) -> int:
     return totals(campaign)[1]
 

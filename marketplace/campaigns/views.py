@@ -97,7 +97,7 @@ def campaigns(organization, membership):
     listed = list(db.session.scalars(services.campaigns_of(organization)))
     return render_template("campaigns/list.html", organization=organization,
                            membership=membership, campaigns=listed,
-                           totals={c.id: services.totals(c) for c in listed})
+                           totals=services.totals_of(listed))
 
 
 @bp.route("/orgs/<int:org_id>/campaigns/new", methods=["GET", "POST"])
