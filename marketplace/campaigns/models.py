@@ -9,24 +9,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.db import TimestampMixin, UTCDateTime, db, utcnow
+
+# Where a card may be spent is the gift cards' business; a campaign names a profile.
+from marketplace.giftcards.models import (  # noqa: F401 (re-exported)
+    CampaignEvent,
+    RestrictionProfile,
+    restriction_category,
+    restriction_seller,
+)
 from marketplace.organizations.models import _enum
-
-
-class CampaignEvent(enum.StrEnum):
-    """The 11 events URSSAF lists for gift vouchers, and none (DOMAIN.md)."""
-
-    NONE = "none"
-    BIRTH = "birth"
-    ADOPTION = "adoption"
-    MARRIAGE = "marriage"
-    PACS = "pacs"
-    RETIREMENT = "retirement"
-    MOTHERS_DAY = "mothers_day"
-    FATHERS_DAY = "fathers_day"
-    SAINTE_CATHERINE = "sainte_catherine"
-    SAINT_NICOLAS = "saint_nicolas"
-    CHRISTMAS = "christmas"
-    BACK_TO_SCHOOL = "back_to_school"
 
 
 class CampaignStatus(enum.StrEnum):
@@ -49,47 +40,6 @@ class UnspentPolicy(enum.StrEnum):
     CREDIT = "credit"  # back to the works council, as a credit for its next campaign
     ASSOCIATION = "association"  # given to an association the works council chose
     PLATFORM = "platform"  # kept by the platform
-
-
-restriction_category = sa.Table(
-    "restriction_profile_category",
-    db.metadata,
-    sa.Column("profile_id", sa.ForeignKey("restriction_profile.id", ondelete="CASCADE"),
-              primary_key=True),
-    sa.Column("category_id", sa.ForeignKey("category.id", ondelete="CASCADE"), primary_key=True),
-)
-
-restriction_seller = sa.Table(
-    "restriction_profile_seller",
-    db.metadata,
-    sa.Column("profile_id", sa.ForeignKey("restriction_profile.id", ondelete="CASCADE"),
-              primary_key=True),
-    sa.Column("organization_id", sa.ForeignKey("organization.id", ondelete="CASCADE"),
-              primary_key=True),
-)
-
-
-class RestrictionProfile(TimestampMixin, db.Model):
-    """Where a campaign's cards may be spent: these product categories (a main category covers
-    its subcategories) and, if any are named, only at these sellers. A profile tied to an event
-    never allows everyday food or fuel (checked by campaigns.restrictions when it is saved;
-    enforced at payment by a later change)."""
-
-    __tablename__ = "restriction_profile"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("organization.id", ondelete="CASCADE"), index=True)
-    event: Mapped[CampaignEvent] = mapped_column(_enum(CampaignEvent, 20))
-
-    categories = relationship("Category", secondary=restriction_category, lazy="selectin",
-                              order_by="Category.id")
-    sellers = relationship("Organization", secondary=restriction_seller, lazy="selectin",
-                           order_by="Organization.name")
-
-    @property
-    def category_slugs(self) -> set[str]:
-        return {category.slug for category in self.categories}
 
 
 class Campaign(TimestampMixin, db.Model):
@@ -131,6 +81,11 @@ class Campaign(TimestampMixin, db.Model):
         sa.ForeignKey("user.id", ondelete="SET NULL"))
     risk_acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     risk_acknowledged_cents: Mapped[int | None]
+    # The order that pays the accepted quote by bank card through the checkout, if so paid.
+    order_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("order.id", ondelete="SET NULL"), unique=True)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     organization = relationship("Organization", foreign_keys=[organization_id])
     unspent_association = relationship("Organization", foreign_keys=[unspent_association_id])
@@ -162,8 +117,12 @@ class Beneficiary(db.Model):
     employee_number: Mapped[str | None] = mapped_column(sa.String(40))
     children: Mapped[int] = mapped_column(default=0)
     amount_cents: Mapped[int]
+    # The card issued to them (campaigns.issuance): set once, so issuing twice issues nothing.
+    card_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("gift_card.id", ondelete="RESTRICT"), unique=True)
 
     campaign = relationship("Campaign")
+    card = relationship("GiftCard")
 
     @property
     def full_name(self) -> str:

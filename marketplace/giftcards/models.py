@@ -28,6 +28,64 @@ class TransactionKind(enum.StrEnum):
     ADJUST = "adjust"
 
 
+class CampaignEvent(enum.StrEnum):
+    """The 11 events URSSAF lists for gift vouchers, and none (DOMAIN.md)."""
+
+    NONE = "none"
+    BIRTH = "birth"
+    ADOPTION = "adoption"
+    MARRIAGE = "marriage"
+    PACS = "pacs"
+    RETIREMENT = "retirement"
+    MOTHERS_DAY = "mothers_day"
+    FATHERS_DAY = "fathers_day"
+    SAINTE_CATHERINE = "sainte_catherine"
+    SAINT_NICOLAS = "saint_nicolas"
+    CHRISTMAS = "christmas"
+    BACK_TO_SCHOOL = "back_to_school"
+
+
+restriction_category = sa.Table(
+    "restriction_profile_category",
+    db.metadata,
+    sa.Column("profile_id", sa.ForeignKey("restriction_profile.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("category_id", sa.ForeignKey("category.id", ondelete="CASCADE"), primary_key=True),
+)
+
+restriction_seller = sa.Table(
+    "restriction_profile_seller",
+    db.metadata,
+    sa.Column("profile_id", sa.ForeignKey("restriction_profile.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("organization_id", sa.ForeignKey("organization.id", ondelete="CASCADE"),
+              primary_key=True),
+)
+
+
+class RestrictionProfile(TimestampMixin, db.Model):
+    """Where a campaign's cards may be spent: these product categories (a main category covers
+    its subcategories) and, if any are named, only at these sellers. A profile tied to an event
+    never allows everyday food or fuel (checked by campaigns.restrictions when it is saved).
+    A card that names a profile is spent only within it (giftcards.restrictions)."""
+
+    __tablename__ = "restriction_profile"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("organization.id", ondelete="CASCADE"), index=True)
+    event: Mapped[CampaignEvent] = mapped_column(_enum(CampaignEvent, 20))
+
+    categories = relationship("Category", secondary=restriction_category, lazy="selectin",
+                              order_by="Category.id")
+    sellers = relationship("Organization", secondary=restriction_seller, lazy="selectin",
+                           order_by="Organization.name")
+
+    @property
+    def category_slugs(self) -> set[str]:
+        return {category.slug for category in self.categories}
+
+
 class GiftCard(TimestampMixin, db.Model):
     __tablename__ = "gift_card"
     __table_args__ = (
@@ -59,7 +117,15 @@ class GiftCard(TimestampMixin, db.Model):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     order_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("order.id", ondelete="SET NULL"), index=True)
+    # A named card (a works council's card for an employee): whose it is. Named cards are not
+    # capped at the anonymous cards' maximum (DOMAIN.md); CAMPAIGN_CARD_MAX_CENTS caps them.
+    holder_name: Mapped[str | None] = mapped_column(sa.String(250))
+    holder_email: Mapped[str | None] = mapped_column(sa.String(254), index=True)
+    # Where it may be spent (None: anywhere on the marketplace).
+    restriction_profile_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("restriction_profile.id", ondelete="RESTRICT"), index=True)
 
+    restriction_profile = relationship("RestrictionProfile")
     transactions = relationship(
         "CardTransaction", back_populates="card", order_by="CardTransaction.id",
         lazy="select", cascade="all, delete-orphan",
@@ -79,6 +145,10 @@ class GiftCard(TimestampMixin, db.Model):
     @property
     def is_gift(self) -> bool:
         return bool(self.recipient_email)
+
+    @property
+    def is_named(self) -> bool:
+        return bool(self.holder_email)
 
 
 class CardTransaction(db.Model):
