@@ -20,6 +20,7 @@ from marketplace.campaigns.models import (
     UnspentPolicy,
 )
 from marketplace.campaigns.restrictions import forbidden_categories
+from marketplace.campaigns.signals import campaign_paid, cards_issued
 from marketplace.catalog.models import Category
 from marketplace.db import db, lock_rows, utcnow
 from marketplace.errors import DomainError
@@ -269,11 +270,19 @@ def withdraw_quote(campaign: Campaign, *, by) -> None:
 
 
 def mark_paid(campaign: Campaign, *, by) -> None:
+    """The campaign is paid in full: its cards are to be issued (signals.campaign_paid)."""
     move(campaign, CampaignStatus.PAID, by=by)
+    campaign.paid_at = utcnow()
+    db.session.flush()
+    campaign_paid.send(campaign)
 
 
 def mark_issued(campaign: Campaign, *, by) -> None:
+    """Every beneficiary has their card: the invoice is due (signals.cards_issued)."""
     move(campaign, CampaignStatus.ISSUED, by=by)
+    campaign.issued_at = utcnow()
+    db.session.flush()
+    cards_issued.send(campaign)
 
 
 def cancel(campaign: Campaign, *, by, reason: str | None = None) -> None:
