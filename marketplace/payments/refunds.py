@@ -75,6 +75,14 @@ def cancel_part(part: OrderPart, *, by, reason: str) -> Refund:
     return refund_part(part, quantities=None, by=by, reason=reason)
 
 
+def parts_of_refunds(refund_ids) -> dict[int, int | None]:
+    """{refund id: the order part it refunded (None: the whole order's)} for `refund_ids`."""
+    if not refund_ids:
+        return {}
+    return {row.id: row.part_id for row in db.session.execute(
+        sa.select(Refund.id, Refund.part_id).where(Refund.id.in_(refund_ids)))}
+
+
 def _pending(order_id: int) -> list[Refund]:
     return list(db.session.scalars(
         sa.select(Refund).where(Refund.order_id == order_id, Refund.status == RefundStatus.PENDING)

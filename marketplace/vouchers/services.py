@@ -23,7 +23,7 @@ from marketplace.i18n import format_clock, format_day
 from marketplace.i18n import lazy_gettext as _l
 from marketplace.orders.models import Order, OrderLine, OrderPart, OrderStatus
 from marketplace.orders.status import IllegalTransition, can_transition, transition
-from marketplace.pickup.models import PickupSlot
+from marketplace.pickup.models import PickupLocation, PickupSlot
 from marketplace.vouchers import codes
 from marketplace.vouchers.models import CollectedLine, Collection, Voucher
 
@@ -506,6 +506,26 @@ def _first_answer(collection_id, voucher_id, reference, name) -> CollectResult:
 
 
 # --- slots and no-shows ----------------------------------------------------------------
+
+def slots_with_paid_parts(organization_id: int, *, since: datetime, until: datetime) -> list:
+    """The seller's slots that end after `since` and start before `until`, in time order, each
+    with the number of its parts in the slot's list (paid and later), as rows (slot, parts);
+    slots with no such part are left out."""
+    counts = (
+        sa.select(OrderPart.slot_id, sa.func.count().label("parts"))
+        .where(OrderPart.status.in_(IN_SLOT_LIST), OrderPart.organization_id == organization_id)
+        .group_by(OrderPart.slot_id)
+        .subquery()
+    )
+    return db.session.execute(
+        sa.select(PickupSlot, counts.c.parts)
+        .join(PickupSlot.location)
+        .join(counts, counts.c.slot_id == PickupSlot.id)
+        .where(PickupLocation.organization_id == organization_id,
+               PickupSlot.ends_at >= since, PickupSlot.starts_at < until)
+        .order_by(PickupSlot.starts_at, PickupSlot.id)
+    ).all()
+
 
 def slot_parts(slot: PickupSlot) -> list[OrderPart]:
     return list(db.session.scalars(
