@@ -274,16 +274,15 @@ class _Writes:
     what was refunded: read under the order's lock, so what the counter showed), the part and
     the order marked collected when `complete` / `order_complete` say so, and the audit line.
 
-    `chained()` runs them as one statement (data-modifying CTEs, PostgreSQL): the voucher's and
-    the order's locks are then held for two statements and the commit. `in_sequence()` runs
-    the same statements one after the other (SQLite, which has no data-modifying CTEs); the
-    lines' statement then reads the collection's id from a parameter instead of the first
-    statement's row. Both take the same parameters (`parameters()`), named after no column of
+    `run_chained()` runs them as one statement (data-modifying CTEs, PostgreSQL): the voucher's
+    and the order's locks are then held for two statements and the commit. `run_in_sequence()`
+    runs the same statements one after the other (SQLite, which has no data-modifying CTEs);
+    the lines' statement then reads the collection's id from a parameter instead of the first
+    statement's row. Each statement is built once: SQLAlchemy caches its compiled form. Both take the same parameters (`parameters()`), named after no column of
     the tables they write: Core would add such a key to an UPDATE's SET clause."""
 
-    c, line, part, order, entry = (_collection.c, _order_line.c, _part.c, _order.c,
-                                   _audit_entry.c)
-    now = sa.bindparam("now", type_=Collection.__table__.c.created_at.type)
+    c, line, part, order = _collection.c, _order_line.c, _part.c, _order.c
+    now = _param("now", c.created_at)
 
     insert_collection = (
         sa.insert(_collection)
@@ -346,9 +345,14 @@ class _Writes:
         return connection.execute(cls.chained(), parameters).scalar_one()
 
     @classmethod
+    @cache
+    def insert_lines_of_given_collection(cls) -> sa.Insert:
+        return cls.insert_lines(_param("collection_id", _collected_line.c.collection_id))
+
+    @classmethod
     def run_in_sequence(cls, connection, parameters: dict) -> int:
         collection_id = connection.execute(cls.insert_collection, parameters).scalar_one()
-        connection.execute(cls.insert_lines(sa.bindparam("collection_id", type_=sa.Integer)),
+        connection.execute(cls.insert_lines_of_given_collection(),
                            {**parameters, "collection_id": collection_id})
         for statement in (cls.mark_part, cls.mark_order, cls.insert_audit):
             connection.execute(statement, parameters)
