@@ -406,6 +406,23 @@ def test_the_card_page_says_where_it_can_be_spent(client):
     assert "Spend it at any seller of the network" not in html
 
 
+def test_the_printed_card_says_where_it_can_be_spent(client, app):
+    import io
+
+    import pypdfium2
+
+    from tests.vouchers.helpers import decode_image
+
+    card = restricted_card(5000)
+    data = client.get(f"/cards/{card.code}/card.pdf").data
+    page = pypdfium2.PdfDocument(io.BytesIO(data))[0]
+    text = " ".join(page.get_textpage().get_text_range().split())
+    assert "back-to-school purchases: clothing and accessories, books and school supplies" in text
+    assert "any seller" not in text
+    assert decode_image(page.render(scale=3).to_pil()) == [
+        f"{app.config['SERVER_BASE_URL']}/cards/{card.code}"]
+
+
 @pytest.mark.parametrize("chained", [False, pytest.param(True, marks=pytest.mark.postgres)])
 def test_the_counter_debit_applies_the_rule_both_ways(app, chained):
     organization, counter, _ = make_seller_with_counter("Librairie Solidaire")
