@@ -246,6 +246,18 @@ def test_a_mixed_cart_is_paid_in_part_by_the_card_and_the_page_says_why(shopper,
                and "back-to-school purchases" in note for note in notes)
 
 
+def test_the_demo_payment_page_says_why_the_card_paid_only_part(client):
+    books, grocer = make_shop("Librairie Solidaire"), make_shop("Épicerie du Coin")
+    novel = make_product(books.organization, price_cents=1800, category_slug="books-novels")
+    jam = make_product(grocer.organization, price_cents=700, category_slug="food-grocery")
+    card = restricted_card(5000)
+    response = checkout(client, [(novel, 1, books), (jam, 1, grocer)], card.code)
+    page = client.get(response.location).get_data(as_text=True)
+    assert "€7.00" in page  # what is left for the payment page
+    assert "paid €18.00, only the goods it allows" in page
+    assert "back-to-school purchases" in page
+
+
 def test_a_gift_card_in_the_cart_is_never_paid_by_a_restricted_card(shopper, fake):
     shop = make_shop()
     notebook = make_product(shop.organization, price_cents=500, category_slug="books-school")
