@@ -280,7 +280,10 @@ def card_delivery_note(line, order) -> str:
 @bp.get("/account/cards")
 @login_required
 def my_cards():
-    return render_template("giftcards/my_cards.html", cards=cards.cards_of(current_user))
+    held = cards.cards_of(current_user)
+    restricted = restrictions.of_cards(held)
+    return render_template("giftcards/my_cards.html", cards=held,
+                           restricted={card.id: restricted.get(card.id) for card in held})
 
 
 # --- the counter -----------------------------------------------------------------------------

@@ -435,6 +435,16 @@ def test_the_printed_card_says_where_it_can_be_spent(client, app):
         f"{app.config['SERVER_BASE_URL']}/cards/{card.code}"]
 
 
+def test_the_holders_list_of_cards_says_where_each_can_be_spent(client, login):
+    holder = factories.make_user(email="camille@textiles.example", locale="en")
+    card, other = restricted_card(5000), make_card(2000)
+    card.holder_user_id = other.holder_user_id = holder.id
+    login(holder)
+    html = client.get("/account/cards").get_data(as_text=True)
+    assert html.count("This card from your works council") == 1
+    assert "back-to-school purchases" in html and other.display_code in html
+
+
 @pytest.mark.parametrize("chained", [False, pytest.param(True, marks=pytest.mark.postgres)])
 def test_the_counter_debit_applies_the_rule_both_ways(app, chained):
     organization, counter, _ = make_seller_with_counter("Librairie Solidaire")
