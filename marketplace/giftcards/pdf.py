@@ -1,11 +1,12 @@
-"""The printable gift card (A6 landscape PDF): amount, balance, expiry, code and QR code."""
+"""The printable gift card (A6 landscape PDF): amount, balance, expiry, code and QR code, and
+where a works council's card may be spent (URSSAF wants the kinds of goods named on it)."""
 from __future__ import annotations
 
 import io
 
 from flask_babel import gettext
 
-from marketplace.giftcards import qr
+from marketplace.giftcards import qr, restrictions
 from marketplace.i18n import format_day, money_filter
 from marketplace.pdf import new_document
 
@@ -23,9 +24,15 @@ def card_pdf(card) -> bytes:
     line(gettext("Valid until %(date)s", date=format_day(card.expires_at, "long")), height=6)
     if card.message:
         line(card.message[:300], size=9, height=5)
-    line(gettext("Spend it at any seller of the network, online or at the counter."), size=9,
-         height=5)
     size = 38
+    restriction = restrictions.of_card(card)
+    if restriction is None:
+        line(gettext("Spend it at any seller of the network, online or at the counter."), size=9,
+             height=5)
+    else:  # a longer text: kept left of the QR code
+        pdf.set_font(pdf.font_family, "", 8)
+        pdf.multi_cell(pdf.w - size - 30, 4, text(restriction.reason), new_x="LMARGIN",
+                       new_y="NEXT")
     pdf.image(io.BytesIO(qr.card_png(card, box_size=8)), x=pdf.w - size - 8, y=8,
               w=size, h=size)
     pdf.set_xy(pdf.w - size - 14, 8 + size)
