@@ -32,6 +32,7 @@ from marketplace.orders.models import (
     OrderStatus,
     expired_places,
 )
+from marketplace.orders.signals import order_paid, payment_refused
 from marketplace.orders.status import transition
 from marketplace.pickup import services as pickup
 from marketplace.pickup.models import PickupLocation, PickupSlot
@@ -267,6 +268,42 @@ def _checkout(
     return order
 
 
+def open_payment_order(buyer: Buyer, *, total_cents: int, description: str,
+                       hold_until) -> Order:
+    """An order with no goods (no parts, lines, holds or pickup) for something a higher domain
+    sells, paid through the same gateway and fulfilment as a cart: a works council's campaign
+    of gift cards. `hold_until` is how long it may be paid; the sweeper then expires it like
+    any unpaid order. `description` names what it pays for (the payment page's line, the
+    order page, the confirmation). Whoever opened it learns of its payment through
+    `orders.signals` (order_paying, order_paid). Flushes."""
+    if not isinstance(total_cents, int) or total_cents <= 0:
+        raise CheckoutError(_l("There is nothing to pay."))
+    now = utcnow()
+    order_id = _next_order_id()
+    order = Order(
+        id=order_id,
+        reference=order_reference(order_id, year=now.year) if order_id else None,
+        user_id=buyer.user_id,
+        email=buyer.email.strip().lower(),
+        name=buyer.name.strip(),
+        phone=(buyer.phone or "").strip(),
+        locale=buyer.locale,
+        total_cents=total_cents,
+        description=description.strip()[:250] or None,
+        hold_expires_at=hold_until,
+        terms_accepted_at=now,
+    )
+    db.session.add(order)
+    db.session.flush()
+    if order.reference is None:
+        order.reference = order_reference(order.id, year=now.year)
+    audit.record("order.placed", order, by=order.user if buyer.user_id else None, data={
+        "reference": order.reference, "total_cents": order.total_cents,
+    })
+    db.session.flush()
+    return order
+
+
 @dataclass
 class PaymentOutcome:
     order: Order
@@ -321,6 +358,9 @@ def mark_paid(order: Order, *, amount_paid_cents: int, payment_intent_id: str | 
             if slot.booked + held.get(slot.id, 0) + 1 > slot.capacity or slot.is_closed:
                 return _unfulfillable(order, amount_paid_cents, payment_intent_id)
 
+    if payment_refused(order):  # what it pays for was settled otherwise meanwhile
+        return _unfulfillable(order, amount_paid_cents, payment_intent_id)
+
     for hold in product_holds:
         product = products[hold.product_id]
         if product.stock is not None:  # unlimited since the checkout: no count
@@ -360,6 +400,7 @@ def mark_paid(order: Order, *, amount_paid_cents: int, payment_intent_id: str | 
     purchase.issue_for_order(order)
 
     notify.queue_confirmation(order)
+    order_paid.send(order)
     return PaymentOutcome(order, newly_paid=True)
 
 

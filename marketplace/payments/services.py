@@ -62,8 +62,9 @@ def _stamp(order: Order) -> int:
     return int(order.created_at.timestamp())
 
 
-def start_payment(order: Order) -> CheckoutSession:
-    """Open (or give again) the gateway's payment page for `order`. Flushes.
+def start_payment(order: Order, *, bank_transfer_customer: str | None = None) -> CheckoutSession:
+    """Open (or give again) the gateway's payment page for `order`. Flushes. With
+    `bank_transfer_customer` (gateway.create_customer), the page takes a bank transfer.
 
     Never called under a row lock (it calls the gateway): the checkout makes its order and
     holds durable first (a named durable step, orders.views.checkout). While the order's session is still open, the same session is given again.
@@ -83,7 +84,8 @@ def start_payment(order: Order) -> CheckoutSession:
         key = f"{key}-after-{order.checkout_session_id}"  # a new attempt, a new key
     success_url, cancel_url = checkout_urls(order)
     session = gateway.create_checkout_session(
-        order, success_url=success_url, cancel_url=cancel_url, idempotency_key=key
+        order, success_url=success_url, cancel_url=cancel_url, idempotency_key=key,
+        bank_transfer_customer=bank_transfer_customer,
     )
     order.checkout_session_id = session.id
     order.payment_gateway = gateway.name
