@@ -28,6 +28,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import force_locale
 
 from marketplace import audit, uow
 from marketplace.campaigns import payment_methods
@@ -67,28 +68,30 @@ def stripe_configured() -> bool:
 
 def start_card(campaign: Campaign, proforma: Document, *, return_url: str | None = None,
                by=None) -> str:
-    """The payment page where the works council pays `proforma` by card."""
+    """The payment page where the works council pays `proforma` by card. The page sends the
+    manager back to the order's own pages, whose success page confirms the payment at once
+    (orders.checkout_success), not to `return_url`."""
     return _start(campaign, proforma, method=CARD, by=by)
 
 
 def start_stripe_transfer(campaign: Campaign, proforma: Document, *,
                           return_url: str | None = None, by=None) -> str:
-    """Stripe's page giving the works council's virtual IBAN, to pay `proforma` by transfer."""
+    """Stripe's page giving the works council's virtual IBAN, to pay `proforma` by transfer;
+    it sends the manager back to `return_url` (the campaign page)."""
     if not stripe_configured():
         raise CampaignError(_l("Payment by bank transfer through the payment provider is not "
                                "available on this site."), status_code=409)
-    return _start(campaign, proforma, method=STRIPE_TRANSFER, by=by)
+    return _start(campaign, proforma, method=STRIPE_TRANSFER, by=by, return_url=return_url)
 
 
-# `return_url` is accepted for the registry's sake: the gateway sends the manager back to the
-# order's own pages, whose success page confirms the payment (orders.checkout_success).
 payment_methods.register(CARD, _l("By card"), start_card)
 payment_methods.register(STRIPE_TRANSFER, _l("By bank transfer to a dedicated IBAN (matched "
                                              "automatically)"), start_stripe_transfer,
                          offered=stripe_configured)
 
 
-def _start(campaign: Campaign, proforma: Document, *, method: str, by=None) -> str:
+def _start(campaign: Campaign, proforma: Document, *, method: str, by=None,
+           return_url: str | None = None) -> str:
     _check_payable(campaign, proforma)
     buyer_user = by or campaign.created_by
     organization = campaign.organization
@@ -117,13 +120,14 @@ def _start(campaign: Campaign, proforma: Document, *, method: str, by=None) -> s
         hold_until = utcnow() + timedelta(days=current_app.config["CAMPAIGN_TRANSFER_HOLD_DAYS"])
     else:
         hold_until = utcnow() + timedelta(minutes=current_app.config["HOLD_MINUTES"])
+    locale = getattr(buyer_user, "locale", None) or "fr"
+    with force_locale(locale):  # the order's language: its page, email and payment line
+        description = str(_l("Works council campaign “%(name)s”, pro-forma %(number)s",
+                             name=campaign.name, number=proforma.number))
     order = orders.open_payment_order(
         orders.Buyer(email=email, name=organization.name,
-                     user_id=getattr(buyer_user, "id", None),
-                     locale=getattr(buyer_user, "locale", None) or "fr"),
-        total_cents=proforma.total_incl_vat_cents,
-        description=str(_l("Works council campaign “%(name)s”, pro-forma %(number)s",
-                           name=campaign.name, number=proforma.number)),
+                     user_id=getattr(buyer_user, "id", None), locale=locale),
+        total_cents=proforma.total_incl_vat_cents, description=description,
         hold_until=hold_until,
     )
     db.session.add(CampaignPayment(campaign_id=campaign.id, order_id=order.id,
@@ -134,14 +138,15 @@ def _start(campaign: Campaign, proforma: Document, *, method: str, by=None) -> s
     audit.record("campaign.payment_started", campaign, by=by, organization=organization, data={
         "name": campaign.name, "method": method, "reference": order.reference,
         "amount_cents": order.total_cents, "proforma": proforma.number})
-    return _open_payment_page(order, customer)
+    return _open_payment_page(order, customer, return_url)
 
 
-def _open_payment_page(order: Order, customer: str | None) -> str:
+def _open_payment_page(order: Order, customer: str | None, return_url: str | None) -> str:
     # Named durable step (docs/architecture.md): the order, its attempt and the campaign's
     # lock are committed before the gateway is asked for a payment page, as the checkout does.
     uow.durable_step(keep_state=True)
-    return payments.start_payment(order, bank_transfer_customer=customer).url
+    return payments.start_payment(order, bank_transfer_customer=customer,
+                                  return_url=return_url).url
 
 
 def _check_payable(campaign: Campaign, proforma: Document) -> None:

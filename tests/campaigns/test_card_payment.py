@@ -135,9 +135,10 @@ def test_the_transfer_through_stripe_is_refused_without_stripe(quoted):
 # --- by card, on the demo gateway's page -------------------------------------------------------
 
 
-def test_paid_by_card_on_the_demo_page(client, quoted, officer, outbox, paid_orders):
+def test_paid_by_card_on_the_demo_page(client, login, quoted, officer, outbox, paid_orders):
     campaign, proforma = quoted
     due = proforma.total_incl_vat_cents
+    login(officer)
 
     url = start("card", campaign, proforma, by=officer)
 
@@ -152,6 +153,10 @@ def test_paid_by_card_on_the_demo_page(client, quoted, officer, outbox, paid_ord
     assert reload(Campaign, campaign.id).order_id == order.id
     demo_page = client.get(page)
     assert demo_page.status_code == 200 and "Noël 2026" in demo_page.text
+
+    # Left without paying: the order's page says so and offers to pay again.
+    back = client.get(client.post(f"{page}/abandon").headers["Location"])
+    assert back.status_code == 200 and "Noël 2026" in back.text
 
     success = client.post(f"{page}/pay")
     assert success.status_code == 302
@@ -168,6 +173,10 @@ def test_paid_by_card_on_the_demo_page(client, quoted, officer, outbox, paid_ord
     assert audit_count("campaign.paid_online") == 1
     assert [mail.subject for mail in outbox] == [f"Your order {order.reference} is confirmed"]
     assert "Noël 2026" in outbox[0].body
+    # The manager's orders list the campaign's, and its page has nothing to collect.
+    assert order.reference in client.get("/account/orders").text
+    order_page = client.get(f"/orders/{order.reference}")
+    assert order_page.status_code == 200 and "Noël 2026" in order_page.text
 
     # A reload of the success page changes nothing.
     assert client.get(success.headers["Location"]).status_code == 200
@@ -301,6 +310,8 @@ def test_the_transfer_session_asks_stripe_for_a_french_virtual_iban(fake_stripe,
         "funding_type": "bank_transfer",
         "bank_transfer": {"type": "eu_bank_transfer", "eu_bank_transfer": {"country": "FR"}}}}
     assert call.params["customer"] == customer_id and "customer_email" not in call.params
+    # Paid days later: Stripe's page sends the manager back to the campaign page.
+    assert call.params["success_url"] == call.params["cancel_url"] == "http://localhost/campaign"
     (attempt,) = attempts(campaign)
     assert attempt.method == "stripe_transfer"
     # The order waits days for the money (Stripe's page itself ends within 24 hours).
