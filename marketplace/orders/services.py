@@ -462,7 +462,9 @@ def get_by_reference(reference: str) -> Order | None:
 
 def unpaid_orders(*, user_id: int | None, guest_references, now=None) -> list[Order]:
     """Orders of this account, or placed as a guest under these references, still waiting for
-    payment with their items still kept."""
+    payment with their items still kept. Not the orders without goods that another domain
+    opened (open_payment_order: a works council's campaign, whose bank transfer may be on its
+    way): a new checkout replaces the unpaid cart orders listed here."""
     mine = []
     if user_id is not None:
         mine.append(Order.user_id == user_id)
@@ -473,7 +475,7 @@ def unpaid_orders(*, user_id: int | None, guest_references, now=None) -> list[Or
     return db.session.scalars(
         sa.select(Order)
         .where(sa.or_(*mine), Order.status == OrderStatus.PENDING_PAYMENT,
-               Order.hold_expires_at > (now or utcnow()))
+               Order.hold_expires_at > (now or utcnow()), Order.description.is_(None))
         .order_by(Order.id.desc())
     ).all()
 

@@ -18,6 +18,7 @@ from marketplace.campaigns.models import Campaign, CampaignPayment, CampaignStat
 from marketplace.campaigns.services import CampaignError
 from marketplace.db import db, utcnow
 from marketplace.invoicing import services as invoicing
+from marketplace.orders import services as orders
 from marketplace.orders.models import Order, OrderStatus
 from marketplace.orders.signals import order_paid
 from marketplace.organizations.models import Organization
@@ -206,6 +207,17 @@ def test_an_unpaid_card_order_that_expires_leaves_the_campaign_payable(client, q
     assert campaign.order_id == attempts(campaign)[1].order_id
 
 
+def test_a_checkout_in_the_shop_leaves_the_campaign_order_alone(quoted, officer):
+    """A new cart checkout replaces the shopper's unpaid cart orders, not a campaign's."""
+    campaign, proforma = quoted
+    start("card", campaign, proforma, by=officer)
+
+    (attempt,) = attempts(campaign)
+    assert attempt.order.user_id == officer.id
+    assert attempt.order.status == OrderStatus.PENDING_PAYMENT
+    assert orders.unpaid_orders(user_id=officer.id, guest_references=[]) == []
+
+
 def test_a_new_attempt_cancels_the_open_one(quoted, officer):
     campaign, proforma = quoted
     start("card", campaign, proforma, by=officer)
@@ -381,3 +393,64 @@ def test_a_failed_transfer_leaves_the_campaign_payable(client, fake_stripe, quot
     url = start("card", reload(Campaign, campaign.id), proforma, by=officer)
     assert url.startswith("https://checkout.stripe.com/")
     assert [a.method for a in attempts(campaign)] == ["stripe_transfer", "card"]
+
+
+# --- at the same moment (PostgreSQL, real threads) ---------------------------------------------
+
+
+@pytest.mark.postgres
+def test_deliveries_at_once_pay_the_campaign_once(app, fake_stripe, quoted, officer, paid_orders):
+    from tests.threads import at_once
+
+    campaign, proforma = quoted
+    start("card", campaign, proforma, by=officer)
+    (attempt,) = attempts(campaign)
+    session_id = attempt.order.checkout_session_id
+    fake_stripe.pay(session_id)
+    deliveries = [signed(session_event(fake_stripe, "checkout.session.completed", session_id))
+                  for _ in range(6)]
+
+    results, errors = at_once(app, lambda i: app.test_client().post(
+        WEBHOOK, data=deliveries[i][0], headers=deliveries[i][1]).status_code, 6, timeout=30)
+
+    assert errors == [] and results == [200] * 6
+    assert reload(Campaign, campaign.id).status == CampaignStatus.PAID
+    assert reload(Order, attempt.order_id).status == OrderStatus.PAID
+    assert paid_orders == [attempt.order.reference]
+    assert audit_count("campaign.paid_online") == 1
+
+
+@pytest.mark.postgres
+def test_a_card_payment_and_a_transfer_at_once_pay_once(app, fake_stripe, quoted, officer):
+    """The card payment's webhook and the transfer marked received at the same moment: one
+    pays the campaign, the other is refused (the card's money goes back)."""
+    from tests.threads import at_once
+
+    campaign, proforma = quoted
+    start("card", campaign, proforma, by=officer)
+    (attempt,) = attempts(campaign)
+    session_id = attempt.order.checkout_session_id
+    fake_stripe.pay(session_id)
+    body, headers = signed(session_event(fake_stripe, "checkout.session.completed", session_id))
+
+    def work(i):
+        if i == 0:
+            return app.test_client().post(WEBHOOK, data=body, headers=headers).status_code
+        try:
+            with uow.unit():
+                services.mark_paid(db.session.get(Campaign, campaign.id), by=None)
+            return "transfer"
+        except CampaignError:
+            return "transfer refused"
+
+    results, errors = at_once(app, work, 2, timeout=30)
+
+    assert errors == []
+    order = reload(Order, attempt.order_id)
+    assert reload(Campaign, campaign.id).status == CampaignStatus.PAID
+    if "transfer refused" in results:  # the card came first
+        assert order.status == OrderStatus.PAID and audit_count("campaign.paid_online") == 1
+    else:
+        assert order.status == OrderStatus.REFUNDED and len(fake_stripe.refunds) == 1
+        assert audit_count("campaign.paid_online") == 0
+    assert 200 in results
