@@ -83,7 +83,9 @@ def start_payment(order: Order, *, bank_transfer_customer: str | None = None,
         if state.status == "open" and state.url:
             return CheckoutSession(id=state.id, url=state.url)
         if state.status == "complete":
-            raise PaymentError(_l("This order has already been paid."))
+            raise PaymentError(_l("This order has already been paid.") if state.is_paid else
+                               _l("The payment of this order is on its way (a bank transfer): "
+                                  "the order is paid when the money arrives."))
         key = f"{key}-after-{order.checkout_session_id}"  # a new attempt, a new key
     success_url, cancel_url = (return_url, return_url) if return_url else checkout_urls(order)
     session = gateway.create_checkout_session(

@@ -158,6 +158,7 @@ def test_paid_by_card_on_the_demo_page(client, login, quoted, officer, outbox, p
     # Left without paying: the order's page says so and offers to pay again.
     back = client.get(client.post(f"{page}/abandon").headers["Location"])
     assert back.status_code == 200 and "Noël 2026" in back.text
+    assert "You can pay it until" in back.text and "Its items are kept" not in back.text
 
     success = client.post(f"{page}/pay")
     assert success.status_code == 302
@@ -361,6 +362,10 @@ def test_the_transfer_arrives(client, fake_stripe, quoted, officer, paid_orders)
         start("stripe_transfer", reload(Campaign, campaign.id), proforma, by=officer)
     assert "already awaited" in str(refused.value.message)
     assert len(attempts(campaign)) == 1
+    # Nor can the order be paid again from its own page.
+    with pytest.raises(payments.PaymentError) as on_its_way:
+        payments.start_payment(reload(Order, attempt.order_id))
+    assert "on its way" in str(on_its_way.value.message)
 
     fake_stripe.sessions[session_id]["payment_status"] = "paid"
     succeeded = session_event(fake_stripe, "checkout.session.async_payment_succeeded", session_id)
