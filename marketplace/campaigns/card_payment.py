@@ -17,7 +17,8 @@ expires (the sweeper) or fails leaves the campaign quoted: it can be paid again,
 Every attempt is a CampaignPayment row, so that money still arriving for an older attempt is
 recognised as the campaign's.
 
-Locks: an order's row, then the campaign's (the order of the fulfilment); a new attempt
+Locks: an order's row, then its pro-forma's, then the campaign's (the fulfilment's order; a
+transfer recorded against the pro-forma takes the last two in the same order); a new attempt
 releases the previous orders before it locks the campaign, and a campaign paid otherwise ends
 its open orders after its commit.
 """
@@ -222,8 +223,10 @@ def _may_be_paid(order: Order) -> bool | None:
     attempt = attempt_of(order.id)
     if attempt is None:
         return None
+    # The pro-forma before the campaign, as a transfer recorded against it locks them
+    # (invoicing.transfers, then the campaign paid): the payment is recorded on it too.
+    (proforma,) = lock_rows(Document, [attempt.proforma_id])
     (campaign,) = lock_rows(Campaign, [attempt.campaign_id])
-    proforma = attempt.proforma
     payable = (campaign.status == CampaignStatus.QUOTED and not _superseded(proforma)
                and proforma.payment_status != PaymentStatus.PAID
                and order.total_cents == proforma.total_incl_vat_cents)
