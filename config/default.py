@@ -175,6 +175,8 @@ COUNTER_TICKET_SECONDS = 15 * 60
 CAMPAIGN_CARD_MAX_CENTS = 100000
 CAMPAIGN_IMPORT_MAX_LINES = 20000  # beneficiaries per spreadsheet
 CAMPAIGN_IMPORT_MAX_BYTES = 8 * 1024 * 1024
+# A campaign paid by bank transfer through Stripe: its order waits this long for the money.
+CAMPAIGN_TRANSFER_HOLD_DAYS = 30
 # The monthly social security ceiling (PMSS) of each year, in cents: URSSAF exempts a works
 # council's gift vouchers up to 5 % of it per employee and year (then 5 % per event). Add each
 # new year when it is published (JORF, December).

@@ -254,6 +254,9 @@ def _init_extensions(app: Flask) -> None:
     from marketplace.notifications import services as notifications
 
     notifications.init_app(app)
+    # The ways a works council pays a campaign through the gateway, and their receivers of the
+    # orders' and campaigns' signals (registered at import).
+    from marketplace.campaigns import card_payment  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -719,4 +719,32 @@ def _campaign_risk_acknowledged(f: Facts):
             "amount": f.money("at_risk_cents")}
 
 
+CAMPAIGN_PAYMENT_METHODS = {"card": _l("by card"),
+                            "stripe_transfer": _l("by bank transfer through Stripe")}
+
+
+@kind("campaign.payment_started", _l("Campaign payment started"),
+      _l("At %(organization)s, %(actor)s started paying the campaign “%(name)s” %(method)s: "
+         "order %(reference)s, %(amount)s"),
+      example={"name": "Noël 2026", "method": "card", "reference": "ESS-2026-000042",
+               "amount_cents": 151200, "proforma": "PF-2026-00003"})
+def _campaign_payment_started(f: Facts):
+    f.detail(_l("Pro-forma: %(number)s"), number=f.text("proforma"))
+    return {"organization": f.organization(), "name": f.text("name"),
+            "method": f.label("method", CAMPAIGN_PAYMENT_METHODS),
+            "reference": f.text("reference"), "amount": f.money("amount_cents")}
+
+
+@kind("campaign.paid_online", _l("Campaign paid online"),
+      _l("The campaign “%(name)s” of %(organization)s was paid %(method)s: %(amount)s "
+         "(order %(reference)s)"),
+      example={"name": "Noël 2026", "method": "stripe_transfer", "reference": "ESS-2026-000042",
+               "amount_cents": 151200, "proforma": "PF-2026-00003"})
+def _campaign_paid_online(f: Facts):
+    f.detail(_l("Pro-forma: %(number)s"), number=f.text("proforma"))
+    return {"organization": f.organization(), "name": f.text("name"),
+            "method": f.label("method", CAMPAIGN_PAYMENT_METHODS),
+            "reference": f.text("reference"), "amount": f.money("amount_cents")}
+
+
 __all__ = ["GROUPS", "KINDS"]

@@ -168,3 +168,25 @@ class PendingLine(db.Model):
     children: Mapped[str] = mapped_column(sa.String(100), default="")
     # What the line holds in the file's unknown columns, by header (shown with the problem).
     extra: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+
+class CampaignPayment(db.Model):
+    """A payment of a campaign's pro-forma started through the payment gateway
+    (campaigns.card_payment): by card, or by bank transfer to Stripe's virtual IBAN, each with
+    the order it opened. Every attempt is kept, so that a payment still arriving for an older
+    one is known to be the campaign's (and refunded when the campaign was settled otherwise)."""
+
+    __tablename__ = "campaign_payment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("campaign.id", ondelete="CASCADE"), index=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("order.id"), unique=True)
+    proforma_id: Mapped[int] = mapped_column(sa.ForeignKey("invoicing_document.id"), index=True)
+    method: Mapped[str] = mapped_column(sa.String(20))  # "card" or "stripe_transfer"
+    by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    campaign = relationship("Campaign")
+    order = relationship("Order")
+    proforma = relationship("Document")

@@ -32,6 +32,7 @@ from marketplace.orders.models import (
     OrderStatus,
     expired_places,
 )
+from marketplace.orders.signals import order_paid, payment_refused
 from marketplace.orders.status import transition
 from marketplace.pickup import services as pickup
 from marketplace.pickup.models import PickupLocation, PickupSlot
@@ -267,6 +268,42 @@ def _checkout(
     return order
 
 
+def open_payment_order(buyer: Buyer, *, total_cents: int, description: str,
+                       hold_until) -> Order:
+    """An order with no goods (no parts, lines, holds or pickup) for something a higher domain
+    sells, paid through the same gateway and fulfilment as a cart: a works council's campaign
+    of gift cards. `hold_until` is how long it may be paid; the sweeper then expires it like
+    any unpaid order. `description` names what it pays for (the payment page's line, the
+    order page, the confirmation). Whoever opened it learns of its payment through
+    `orders.signals` (order_paying, order_paid). Flushes."""
+    if not isinstance(total_cents, int) or total_cents <= 0:
+        raise CheckoutError(_l("There is nothing to pay."))
+    now = utcnow()
+    order_id = _next_order_id()
+    order = Order(
+        id=order_id,
+        reference=order_reference(order_id, year=now.year) if order_id else None,
+        user_id=buyer.user_id,
+        email=buyer.email.strip().lower(),
+        name=buyer.name.strip(),
+        phone=(buyer.phone or "").strip(),
+        locale=buyer.locale,
+        total_cents=total_cents,
+        description=description.strip()[:250] or None,
+        hold_expires_at=hold_until,
+        terms_accepted_at=now,
+    )
+    db.session.add(order)
+    db.session.flush()
+    if order.reference is None:
+        order.reference = order_reference(order.id, year=now.year)
+    audit.record("order.placed", order, by=order.user if buyer.user_id else None, data={
+        "reference": order.reference, "total_cents": order.total_cents,
+    })
+    db.session.flush()
+    return order
+
+
 @dataclass
 class PaymentOutcome:
     order: Order
@@ -293,6 +330,8 @@ def mark_paid(order: Order, *, amount_paid_cents: int, payment_intent_id: str | 
     now = utcnow()
     holds = _OpenHolds.locked(order)
     if not holds.goods_still_there(now):
+        return _unfulfillable(order, amount_paid_cents, payment_intent_id)
+    if payment_refused(order):  # what it pays for was settled otherwise meanwhile
         return _unfulfillable(order, amount_paid_cents, payment_intent_id)
     holds.consume(order.reference)
     _record_payment(order, now=now, amount_paid_cents=amount_paid_cents, cards_paid=cards_paid,
@@ -399,7 +438,8 @@ def _record_payment(order: Order, *, now, amount_paid_cents: int, cards_paid: in
 
 def _after_payment(order: Order) -> None:
     """What a paid order starts: the sellers credited, the gift cards it bought issued, the
-    shopper's confirmation (with the vouchers) queued."""
+    shopper's confirmation (with the vouchers) queued, and the domains above told
+    (orders.signals.order_paid: a works council's campaign paid by card)."""
     from marketplace.ledger import services as ledger  # the ledger builds on orders
     from marketplace.vouchers import notify  # vouchers build on orders, not the reverse
 
@@ -410,6 +450,7 @@ def _after_payment(order: Order) -> None:
     purchase.issue_for_order(order)
 
     notify.queue_confirmation(order)
+    order_paid.send(order)
 
 
 def _unfulfillable(order: Order, amount_paid_cents: int, payment_intent_id) -> PaymentOutcome:
@@ -470,7 +511,9 @@ def get_by_reference(reference: str) -> Order | None:
 
 def unpaid_orders(*, user_id: int | None, guest_references, now=None) -> list[Order]:
     """Orders of this account, or placed as a guest under these references, still waiting for
-    payment with their items still kept."""
+    payment with their items still kept. Not the orders without goods that another domain
+    opened (open_payment_order: a works council's campaign, whose bank transfer may be on its
+    way): a new checkout replaces the unpaid cart orders listed here."""
     mine = []
     if user_id is not None:
         mine.append(Order.user_id == user_id)
@@ -481,7 +524,7 @@ def unpaid_orders(*, user_id: int | None, guest_references, now=None) -> list[Or
     return db.session.scalars(
         sa.select(Order)
         .where(sa.or_(*mine), Order.status == OrderStatus.PENDING_PAYMENT,
-               Order.hold_expires_at > (now or utcnow()))
+               Order.hold_expires_at > (now or utcnow()), Order.description.is_(None))
         .order_by(Order.id.desc())
     ).all()
 
