@@ -160,7 +160,9 @@ def withdraw_quote(campaign: Campaign, *, by) -> None:
     """Back to the list of beneficiaries (to change it, then quote again), unless the quote was
     accepted: a pro-forma may be being paid."""
     lock_rows(Campaign, [campaign.id])
-    if campaign.status == CampaignStatus.QUOTED and proforma_of(current_quote(campaign)):
+    if campaign.status != CampaignStatus.QUOTED:
+        raise CampaignError(_l("This campaign has no quote."), status_code=409)
+    if proforma_of(current_quote(campaign)):
         raise CampaignError(_l("The quote was accepted and its pro-forma issued: it can no longer "
                                "be withdrawn."), status_code=409)
     services.withdraw_quote(campaign, by=by)
@@ -174,7 +176,7 @@ def accept_quote(campaign: Campaign, *, by, today: date | None = None) -> Docume
         raise CampaignError(_l("Only a campaign with a quote waiting for payment can accept it."),
                             status_code=409)
     quote = current_quote(campaign)
-    if quote is None:  # pragma: no cover - a quoted campaign always has its quote
+    if quote is None:  # a quoted campaign always has its quote
         raise CampaignError(_l("This campaign has no quote."), status_code=409)
     proforma = proforma_of(quote)
     if proforma is not None:
