@@ -168,6 +168,25 @@ def withdraw_quote(campaign: Campaign, *, by) -> None:
     services.withdraw_quote(campaign, by=by)
 
 
+def may_cancel(campaign: Campaign) -> bool:
+    """The works council may still cancel: not paid, and no money received on its pro-forma."""
+    if campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.BENEFICIARIES_IMPORTED,
+                               CampaignStatus.QUOTED):
+        return False
+    proforma = proforma_of(current_quote(campaign))
+    return proforma is None or proforma.received_cents == 0
+
+
+def cancel(campaign: Campaign, *, by, reason: str | None = None) -> None:
+    """Cancel the campaign, unless money was received on its pro-forma (then the team settles
+    it). A transfer that arrives later for a cancelled campaign is refused (_on_proforma_paid)."""
+    lock_rows(Campaign, [campaign.id])
+    if campaign.status == CampaignStatus.QUOTED and not may_cancel(campaign):
+        raise CampaignError(_l("Money was received for this campaign: it can no longer be "
+                               "cancelled here. Write to the platform's team."), status_code=409)
+    services.cancel(campaign, by=by, reason=reason)
+
+
 def accept_quote(campaign: Campaign, *, by, today: date | None = None) -> Document:
     """The pro-forma of the campaign's quote, issued on the first acceptance (the same one is
     returned afterwards, whatever the payment method chosen)."""

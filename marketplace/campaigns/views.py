@@ -137,7 +137,9 @@ def _campaign_page(organization, membership, found: Campaign, *, payment_form=No
     return render_template(
         "campaigns/campaign.html", organization=organization, membership=membership,
         campaign=found, count=count, total=total, pending=importing.pending_of(found),
-        missing=services.ready_for_quote(found) if count else [],
+        missing=services.ready_for_quote(found)
+        if count and found.status in services.EDITABLE else [],
+        cancellable=billing.may_cancel(found),
         editable=found.status in services.EDITABLE, cancel_form=CancelForm(),
         confirm_form=ConfirmForm(), payment_form=payment_form or PaymentForm(formdata=None),
         quote=quote, proforma=proforma, invoice=billing.invoice_of(found),
@@ -182,7 +184,7 @@ def cancel(organization, membership, campaign_id):
     form = CancelForm()
     if not form.validate_on_submit():
         abort(400)
-    services.cancel(found, by=current_user, reason=form.reason.data)
+    billing.cancel(found, by=current_user, reason=form.reason.data)
     importing.discard(found)
     flash(_("The campaign was cancelled."), "success")
     return redirect(url_for(".campaign", org_id=organization.id, campaign_id=found.id))

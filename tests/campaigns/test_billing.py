@@ -434,3 +434,17 @@ def test_the_forms_need_their_csrf_token(make_app, cse, officer, ready):
         beneficiary = db.session.scalar(sa.select(Beneficiary).limit(1))
     assert client.post(f"{base}/beneficiaries/{beneficiary.id}/cancel-card",
                        data={"reason": "x"}).status_code == 400
+
+
+def test_a_campaign_with_money_received_is_not_cancelled_by_the_works_council(
+        client, login, ready, cse, officer):
+    billing.get_quote(ready, by=officer)
+    proforma = billing.accept_quote(ready, by=officer)
+    assert billing.may_cancel(ready)  # accepted, nothing received yet
+    transfers.record_transfer(proforma, amount_cents=1000, received_on=invoicing.local_today())
+    assert not billing.may_cancel(ready)
+    login(officer)
+    base = f"/orgs/{cse.id}/campaigns/{ready.id}"
+    assert "Cancel the campaign" not in _text(client.get(base))
+    assert client.post(f"{base}/cancel", data={"reason": "Budget"}).status_code == 409
+    assert db.session.get(Campaign, ready.id).status == CampaignStatus.QUOTED
