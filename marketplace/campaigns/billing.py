@@ -210,11 +210,12 @@ def accept_quote(campaign: Campaign, *, by, today: date | None = None) -> Docume
 
 def start_payment(campaign: Campaign, method_name: str, *, return_url: str, by) -> str | None:
     """Accept the quote and start the chosen payment method: the URL to go to, or None."""
-    method = payment_methods.get(method_name)
-    if method is None:
+    start = next((start for name, _label, start in payment_methods.available()
+                  if name == method_name), None)
+    if start is None:
         raise CampaignError(_l("Choose how you pay."), status_code=400)
     proforma = accept_quote(campaign, by=by)
-    return method.start(campaign, proforma, return_url=return_url)
+    return start(campaign, proforma, return_url=return_url)
 
 
 def _start_transfer(campaign: Campaign, proforma: Document, *, return_url: str) -> None:
@@ -247,15 +248,18 @@ def payment_message(proforma: Document):
 # --- payment received ------------------------------------------------------------------------
 
 def paid_by_card(campaign: Campaign, amount_cents: int, *, reference: str,
-                 paid_on: date | None = None, by=None) -> transfers.TransferOutcome:
-    """A card payment of the accepted quote went through (called by the card payment's
-    fulfilment, inside its unit of work): it is recorded against the campaign's pro-forma as
-    money received, labelled "card payment <reference>". Exactly the amount due pays the
-    pro-forma, whose `proforma_paid` signal pays the campaign (services.mark_paid, hence
-    campaign_paid and the cards' issuance); another amount is flagged on the team's invoicing
-    page and pays nothing. Returns the outcome (its status says which)."""
-    proforma = proforma_of(current_quote(campaign))
-    if proforma is None:
+                 proforma: Document | None = None, paid_on: date | None = None,
+                 by=None) -> transfers.TransferOutcome:
+    """A gateway payment of the accepted quote went through (called by the card payment's
+    fulfilment, campaigns.card_payment.record_payment, inside its unit of work, instead of
+    services.mark_paid): it is recorded against the campaign's pro-forma (`proforma`, by default
+    the one of its current quote) as money received, labelled "Paiement par carte <reference>".
+    Exactly the amount due pays the pro-forma, whose `proforma_paid` signal pays the campaign
+    (services.mark_paid, hence campaign_paid and the cards' issuance), and the invoice follows
+    the cards as for a transfer; another amount is flagged on the team's invoicing page and pays
+    nothing. Returns the outcome (its status says which)."""
+    proforma = proforma or proforma_of(current_quote(campaign))
+    if proforma is None or proforma.subject != subject_of(campaign):
         raise CampaignError(_l("This campaign's quote was not accepted: there is nothing to "
                                "pay."), status_code=409)
     with force_locale("fr"):

@@ -138,7 +138,8 @@ class PaymentForm(FlaskForm):
         from marketplace.campaigns import payment_methods
 
         super().__init__(*args, **kwargs)
-        self.method.choices = [(m.name, m.label) for m in payment_methods.methods()]
+        self.method.choices = [(name, label) for name, label, _start in
+                               payment_methods.available()]
         if not self.is_submitted() and len(self.method.choices) == 1:
             self.method.data = self.method.choices[0][0]
 

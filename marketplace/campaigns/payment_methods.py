@@ -1,46 +1,34 @@
-"""How a works council may pay an accepted quote: a registry that the payment modules fill at
-import, and that the campaign page's choice form is built from.
+"""How a works council may pay an accepted quote: name -> (label, start), filled at import by
+the modules that take payments (campaigns.card_payment: "card", "stripe_transfer").
 
-    register(name, label, start)
-
-`start(campaign, proforma, *, return_url)` is called once the quote is accepted and its
-pro-forma issued (campaigns.billing.accept_quote), inside the request's unit of work. It returns
-the URL to send the manager to (a payment page), or None to come back to the campaign page
-(which then shows how to pay the pro-forma by transfer). It raises a DomainError to refuse.
-`return_url` is the campaign page's absolute address, where a payment page sends the manager
-back. A method that takes the money calls `campaigns.billing.paid_by_card` (or records a
-transfer against the pro-forma) once it is received.
-
-The choices are offered in the order the methods were registered; registering a name again
-replaces it (a module imported twice).
+`start(campaign, proforma, *, return_url)` returns the URL to send the manager to (a payment
+page), or None to come back to the campaign page; it raises a DomainError to refuse.
+`available()` gives the methods this site offers now, in the order they were registered (a
+method registered with `offered` is left out while `offered()` is false: the bank transfer
+through Stripe without a Stripe key).
 """
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 Start = Callable[..., "str | None"]
 
-
-@dataclass(frozen=True)
-class PaymentMethod:
-    name: str
-    label: object  # a lazy string, shown in the choice form
-    start: Start
+_METHODS: dict[str, tuple[object, Start]] = {}
+_OFFERED: dict[str, Callable[[], bool]] = {}
 
 
-_METHODS: dict[str, PaymentMethod] = {}
-
-
-def register(name: str, label, start: Start) -> None:
+def register(name: str, label, start: Start, *, offered: Callable[[], bool] | None = None) -> None:
+    """Add (or, registered again, replace) a way to pay; `label` is shown to the manager."""
     if not name or not callable(start):
         raise ValueError("a payment method needs a name and a start function")
-    _METHODS[name] = PaymentMethod(name, label, start)
+    _METHODS[name] = (label, start)
+    if offered is None:
+        _OFFERED.pop(name, None)
+    else:
+        _OFFERED[name] = offered
 
 
-def methods() -> list[PaymentMethod]:
-    return list(_METHODS.values())
-
-
-def get(name: str) -> PaymentMethod | None:
-    return _METHODS.get(name)
+def available() -> list[tuple[str, object, Start]]:
+    """(name, label, start) of each method offered now, in the order of registration."""
+    return [(name, label, start) for name, (label, start) in _METHODS.items()
+            if name not in _OFFERED or _OFFERED[name]()]

@@ -302,13 +302,36 @@ def test_no_credit_note_once_the_cards_are_sent_or_before_they_are_issued(ready,
 # --- the registry ----------------------------------------------------------------------------
 
 def test_the_transfer_method_is_registered_and_the_form_is_built_from_the_registry(app):
-    assert [m.name for m in payment_methods.methods()][0] == "transfer"
     from marketplace.campaigns.forms import PaymentForm
 
+    names = [name for name, _label, _start in payment_methods.available()]
+    assert "transfer" in names
     with app.test_request_context():
         form = PaymentForm(formdata=None)
-        assert [name for name, _label in form.method.choices] == [
-            m.name for m in payment_methods.methods()]
+        assert [name for name, _label in form.method.choices] == names
+
+
+def test_a_method_registered_elsewhere_is_offered_and_started(client, login, ready, cse,
+                                                             officer):
+    started = []
+
+    def start(campaign, proforma, *, return_url):
+        started.append((campaign.id, proforma.kind, return_url))
+        return "https://pay.example/session/1"
+
+    payment_methods.register("test_pigeon", "By pigeon", start, offered=lambda: True)
+    try:
+        billing.get_quote(ready, by=officer)
+        login(officer)
+        base = f"/orgs/{cse.id}/campaigns/{ready.id}"
+        assert "By pigeon" in _text(client.get(base))
+        response = client.post(f"{base}/quote/accept", data={"method": "test_pigeon"})
+        assert response.status_code == 303
+        assert response.location == "https://pay.example/session/1"
+        assert started == [(ready.id, DocumentKind.PROFORMA, f"http://localhost{base}")]
+    finally:
+        payment_methods._METHODS.pop("test_pigeon")
+        payment_methods._OFFERED.pop("test_pigeon", None)
 
 
 # --- the pages -------------------------------------------------------------------------------
