@@ -371,16 +371,18 @@ def test_the_works_council_gets_its_quote_and_pays_by_transfer_through_the_pages
         "transfer-bank_reference": "VIR CSE TEXTILES"})
     assert response.status_code == 303
     db.session.expire_all()
-    assert db.session.get(Campaign, ready.id).status == CampaignStatus.PAID
+    campaign = db.session.get(Campaign, ready.id)
+    assert campaign.status in (CampaignStatus.PAID, CampaignStatus.ISSUED)
 
     login(officer)
     page = _text(client.get(base))
     assert "Your payment of €216.30 was received." in page
-    assert "The campaign is paid" in page
-
-    campaign = db.session.get(Campaign, ready.id)
-    issue_cards(campaign)
-    db.session.commit()
+    if campaign.status == CampaignStatus.PAID:
+        # Without campaigns.issuance (campaign_paid's receiver, which issues the cards once
+        # the payment is committed), this test issues them.
+        assert "The campaign is paid" in page
+        issue_cards(campaign)
+        db.session.commit()
     page = _text(client.get(base))
     invoice = billing.invoice_of(campaign)
     assert f"Invoice {invoice.number} (PDF)" in page
