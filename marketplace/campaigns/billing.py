@@ -278,7 +278,7 @@ def _on_proforma_paid(proforma: Document, **_extra) -> None:
     lock_rows(Campaign, [campaign.id])
     if campaign.status in (CampaignStatus.PAID, CampaignStatus.ISSUED):
         return  # paid already (an excess sent back makes the pro-forma paid again)
-    if campaign.status != CampaignStatus.QUOTED or proforma_of(current_quote(campaign)) != proforma:
+    if campaign.status != CampaignStatus.QUOTED:
         raise CampaignError(_l(
             "Pro-forma %(number)s is for the campaign “%(name)s”, which no longer waits for it "
             "(%(status)s): the payment cannot be taken. Send it back to the works council.",
@@ -290,9 +290,11 @@ def _on_proforma_paid(proforma: Document, **_extra) -> None:
 @cards_issued.connect
 def _on_cards_issued(campaign: Campaign, **_extra) -> None:
     """Every card is issued: the invoice of the paid pro-forma (once)."""
-    proforma = proforma_of(current_quote(campaign))
-    if proforma is None or proforma.payment_status != PaymentStatus.PAID:
-        # Paid some other way than through its pro-forma: nothing to invoice from here.
+    proforma = db.session.scalar(sa.select(Document).where(
+        Document.subject == subject_of(campaign), Document.kind == DocumentKind.PROFORMA,
+        Document.payment_status == PaymentStatus.PAID).order_by(Document.id.desc()).limit(1))
+    if proforma is None:
+        # Paid some other way than through a pro-forma: nothing to invoice from here.
         log.warning("campaign %s issued without a paid pro-forma: no invoice", campaign.id)
         return
     invoicing.invoice_for_proforma(proforma)
