@@ -80,9 +80,25 @@ MAIL_USERNAME = None
 MAIL_PASSWORD = None
 DEV_OUTBOX_ENABLED = False  # /dev/outbox: on in the development config, never in production
 
-# Celery: with no broker, tasks run in-process (eager).
+# Celery: with no broker, tasks run in-process (eager). REDIS_URL serves as the broker unless
+# CELERY_BROKER_URL names another (RabbitMQ: amqp://user:password@host:5672//).
 CELERY_BROKER_URL = None
 CELERY_RESULT_BACKEND = None
+# A job taken by a worker that died (killed, host lost) goes back to the queue: at once with
+# RabbitMQ, after this many seconds with Redis. Longer than the longest job, or a job still
+# running would be handed to a second worker (jobs are safe to run twice, but it wastes work).
+CELERY_VISIBILITY_TIMEOUT = 3600
+# How often the beat scheduler runs each periodic job, in seconds (0 leaves the job out, to run
+# it from cron or by hand instead). The environment variable JOB_SCHEDULE, a JSON object such
+# as {"run-payouts": 86400}, changes some of them and keeps the others.
+JOB_SCHEDULE = {
+    "generate-pickup-slots": 6 * 3600,  # pickup.generate_slots
+    "expire-holds": 60,  # payments.expire_holds
+    "reconcile-payments": 3600,  # payments.reconcile
+    "deliver-gift-cards": 3600,  # giftcards.deliver_due
+    "expire-gift-cards": 6 * 3600,  # giftcards.expire_due
+    "run-payouts": 7 * 24 * 3600,  # ledger.run_payouts (weekly)
+}
 
 # Uploads (used by the catalogue)
 UPLOAD_DIR = None  # resolved in create_app: instance/uploads

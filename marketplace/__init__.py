@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -34,6 +35,20 @@ BLUEPRINTS = [
     "marketplace.campaigns.views",
 ]
 
+def _job_schedule(value: str) -> dict:
+    """JOB_SCHEDULE from the environment: a JSON object of job names and seconds, laid over
+    the settings file's schedule (see _configure)."""
+    try:
+        schedule = json.loads(value)
+    except ValueError:
+        schedule = None
+    if not isinstance(schedule, dict) or not all(
+            isinstance(seconds, int | float) and seconds >= 0 for seconds in schedule.values()):
+        raise RuntimeError('JOB_SCHEDULE is a JSON object of seconds, e.g. {"run-payouts": 86400}, '
+                           f"not {value!r}.")
+    return {"__partial__": True, **schedule}
+
+
 # Environment variables that override the settings files, and how to read them.
 ENV_OVERRIDES = {
     "SECRET_KEY": str,
@@ -42,6 +57,9 @@ ENV_OVERRIDES = {
     "STRIPE_SECRET_KEY": str,
     "STRIPE_WEBHOOK_SECRET": str,
     "REDIS_URL": str,
+    "CELERY_BROKER_URL": str,
+    "CELERY_VISIBILITY_TIMEOUT": int,
+    "JOB_SCHEDULE": _job_schedule,
     "MAIL_SERVER": str,
     "MAIL_PORT": int,
     "MAIL_USERNAME": str,
@@ -114,7 +132,10 @@ def _configure(app: Flask, config_name: str, overrides: dict | None) -> None:
     for key, cast in ENV_OVERRIDES.items():
         value = os.environ.get(key)
         if value not in (None, ""):
-            app.config[key] = cast(value)
+            value = cast(value)
+            if isinstance(value, dict) and value.pop("__partial__", False):
+                value = {**app.config[key], **value}
+            app.config[key] = value
     if overrides:
         app.config.update(overrides)
 

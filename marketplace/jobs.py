@@ -36,13 +36,30 @@ def init_celery(app: Flask) -> None:
         timezone="Europe/Paris",
         enable_utc=True,
     )
-    celery.conf.beat_schedule = {
-        "generate-pickup-slots": {"task": "pickup.generate_slots", "schedule": 6 * 3600.0},
-        "expire-holds": {"task": "payments.expire_holds", "schedule": 60.0},
-        "reconcile-payments": {"task": "payments.reconcile", "schedule": 3600.0},
-        "deliver-gift-cards": {"task": "giftcards.deliver_due", "schedule": 3600.0},
-        "expire-gift-cards": {"task": "giftcards.expire_due", "schedule": 6 * 3600.0},
-        "run-payouts": {"task": "ledger.run_payouts", "schedule": 7 * 24 * 3600.0},
-    }
+    celery.conf.broker_transport_options = {
+        "visibility_timeout": app.config["CELERY_VISIBILITY_TIMEOUT"]}
+    celery.conf.beat_schedule = beat_schedule(app.config["JOB_SCHEDULE"])
     celery.flask_app = app
     app.extensions["celery"] = celery
+
+
+# The periodic jobs: the beat schedule's entry names (JOB_SCHEDULE's keys) and their tasks.
+PERIODIC_JOBS = {
+    "generate-pickup-slots": "pickup.generate_slots",
+    "expire-holds": "payments.expire_holds",
+    "reconcile-payments": "payments.reconcile",
+    "deliver-gift-cards": "giftcards.deliver_due",
+    "expire-gift-cards": "giftcards.expire_due",
+    "run-payouts": "ledger.run_payouts",
+}
+
+
+def beat_schedule(seconds_by_job: dict) -> dict:
+    """Celery beat's schedule from JOB_SCHEDULE: every periodic job at its interval, those at 0
+    left out; an unknown name is refused (a typo would silently keep the default)."""
+    unknown = sorted(set(seconds_by_job) - set(PERIODIC_JOBS))
+    if unknown:
+        raise RuntimeError(f"JOB_SCHEDULE names no such job: {', '.join(unknown)} "
+                           f"(the jobs are {', '.join(PERIODIC_JOBS)}).")
+    return {name: {"task": task, "schedule": float(seconds_by_job[name])}
+            for name, task in PERIODIC_JOBS.items() if seconds_by_job.get(name)}

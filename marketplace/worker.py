@@ -11,8 +11,9 @@ from marketplace.extensions import celery
 if not create_app().config.get("CELERY_BROKER_URL"):
     raise SystemExit(
         "The worker needs Redis: set REDIS_URL (e.g. redis://127.0.0.1:6379/0), the same for the "
-        "web processes. Without Redis, mails are sent by the web processes themselves and the "
-        "periodic jobs run from cron (README, 'Background jobs')."
+        "web processes, or CELERY_BROKER_URL for RabbitMQ (amqp://user:password@host:5672//). "
+        "Without a broker, mails are sent by the web processes themselves and the periodic jobs "
+        "run from cron (README, 'Background jobs')."
     )
 celery.autodiscover_tasks(["marketplace.notifications", "marketplace.pickup", "marketplace.payments",
                            "marketplace.giftcards", "marketplace.ledger"], related_name="tasks")

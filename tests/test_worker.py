@@ -5,15 +5,10 @@ database), and its mail is sent by the mail job that the first one queued throug
 Skipped when Redis does not answer, unless REQUIRE_REDIS is set (CI sets it)."""
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
 import subprocess
 import sys
-import time
-import uuid
 from email import message_from_bytes, policy
-from pathlib import Path
 
 import pytest
 from celery import Celery
@@ -22,24 +17,10 @@ from marketplace.db import db, utcnow
 from marketplace.giftcards.models import GiftCard
 from tests.giftcards.helpers import make_card
 from tests.redis_db import exclusive_redis_db
+from tests.workers import BASE, ROOT, running_worker, wait_for, worker_app
 
-ROOT = Path(__file__).resolve().parent.parent
 # A database number of its own: the test empties it.
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
-BASE = "http://127.0.0.1:8123"
-DEFAULT_APP = "marketplace.worker:celery"
-
-
-def worker_app() -> str:
-    """The -A of `make worker`: the test starts what the Makefile (and the README) start."""
-    make = shutil.which("make")
-    if make is None:
-        return DEFAULT_APP
-    plan = subprocess.run([make, "-n", "worker"], cwd=ROOT, capture_output=True, text=True,  # noqa: S603
-                          timeout=60, check=True).stdout
-    (line,) = [line for line in plan.splitlines() if "celery" in line and " worker" in line]
-    words = line.split()
-    return words[words.index("-A") + 1]
 
 
 @pytest.fixture
@@ -48,54 +29,13 @@ def broker():
         yield client
 
 
-@contextlib.contextmanager
-def running_worker(database_url: str, instance: Path):
-    env = {
-        **os.environ,
-        "MARKETPLACE_CONFIG": "development",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": REDIS_URL,
-        "INSTANCE_PATH": str(instance),
-        "SERVER_BASE_URL": BASE,
-    }
-    log = instance / "worker.log"
-    instance.mkdir(parents=True, exist_ok=True)
-    with log.open("wb") as out:
-        process = subprocess.Popen(  # noqa: S603 - our own command
-            [sys.executable, "-m", "celery", "-A", worker_app(), "worker", "--pool", "solo",
-             "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "INFO",
-             "--hostname", f"test-{uuid.uuid4().hex[:8]}@%h"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-        try:
-            yield process, log
-        finally:
-            process.terminate()  # warm shutdown: the job in hand is finished first
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def wait_for(condition, process, log: Path, seconds: float = 60):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        assert process.poll() is None, f"the worker stopped:\n{log.read_text(errors='replace')}"
-        time.sleep(0.2)
-    pytest.fail(f"nothing after {seconds} s; the worker said:\n{log.read_text(errors='replace')}")
-
-
 def test_a_real_worker_delivers_a_gift_and_sends_its_mail(app, broker, database_url, tmp_path):
     card = make_card(3000, buyer_name="Camille", recipient_name="Léa",
                      recipient_email="lea@example.org", deliver_on=utcnow().date(), locale="en")
     assert card.delivered_at is None
     outbox = tmp_path / "instance" / "outbox"
 
-    with running_worker(database_url, tmp_path / "instance") as (process, log):
+    with running_worker(database_url, tmp_path / "instance", broker=REDIS_URL) as (process, log):
         Celery(broker=REDIS_URL).send_task("giftcards.deliver_due")
         (mail,) = wait_for(lambda: sorted(outbox.glob("*.eml")), process, log)
         assert process.poll() is None

@@ -35,7 +35,12 @@ from marketplace.payments.gateway import (
 from marketplace.payments.models import RefundStatus
 
 # Re-exported: the staff pages call payments.services.refund_part / cancel_part.
-from marketplace.payments.refunds import RefundError, cancel_part, refund_part  # noqa: F401
+from marketplace.payments.refunds import (  # noqa: F401
+    RefundError,
+    cancel_part,
+    parts_of_refunds,
+    refund_part,
+)
 from marketplace.urls import external_url
 
 log = logging.getLogger(__name__)
