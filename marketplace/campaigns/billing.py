@@ -249,11 +249,13 @@ def payment_message(proforma: Document):
 
 def paid_by_card(campaign: Campaign, amount_cents: int, *, reference: str,
                  proforma: Document | None = None, paid_on: date | None = None,
-                 by=None) -> transfers.TransferOutcome:
+                 by_transfer: bool = False, by=None) -> transfers.TransferOutcome:
     """A gateway payment of the accepted quote went through (called by the card payment's
     fulfilment, campaigns.card_payment.record_payment, inside its unit of work, instead of
     services.mark_paid): it is recorded against the campaign's pro-forma (`proforma`, by default
-    the one of its current quote) as money received, labelled "Paiement par carte <reference>".
+    the one of its current quote) as money received, labelled "Paiement par carte <reference>"
+    (`by_transfer`: a bank transfer the gateway matched, labelled "Virement <reference>"; the
+    invoice then says paid by transfer, otherwise by card).
     Exactly the amount due pays the pro-forma, whose `proforma_paid` signal pays the campaign
     (services.mark_paid, hence campaign_paid and the cards' issuance), and the invoice follows
     the cards as for a transfer; another amount is flagged on the team's invoicing page and pays
@@ -262,11 +264,13 @@ def paid_by_card(campaign: Campaign, amount_cents: int, *, reference: str,
     if proforma is None or proforma.subject != subject_of(campaign):
         raise CampaignError(_l("This campaign's quote was not accepted: there is nothing to "
                                "pay."), status_code=409)
-    with force_locale("fr"):
-        label = _("Card payment %(reference)s", reference=(reference or "").strip())[:140]
-    return transfers.record_transfer(proforma, amount_cents=amount_cents,
-                                     received_on=paid_on or invoicing.local_today(),
-                                     bank_reference=label, by=by)
+    paid_on = paid_on or invoicing.local_today()
+    if by_transfer:
+        return transfers.record_transfer(
+            proforma, amount_cents=amount_cents, received_on=paid_on,
+            bank_reference=f"Virement {(reference or '').strip()}"[:140], by=by)
+    return transfers.record_card_payment(proforma, amount_cents=amount_cents, paid_on=paid_on,
+                                         reference=reference, by=by)
 
 
 @transfers.proforma_paid.connect

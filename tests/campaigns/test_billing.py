@@ -230,6 +230,19 @@ def test_a_card_payment_pays_the_campaign_through_its_proforma(ready, officer):
     outcome = billing.paid_by_card(ready, TOTAL, reference="CMD-1")
     assert outcome.status == PaymentStatus.PAID and ready.status == CampaignStatus.PAID
     assert proforma.transfers[0].bank_reference == "Paiement par carte CMD-1"
+    issue_cards(ready)
+    text = pdf_text(document_pdf(billing.invoice_of(ready)))
+    assert "par carte : plus rien n'est dû" in text and "par virement" not in text
+
+
+def test_a_gateway_transfer_is_invoiced_as_a_transfer(ready, officer):
+    billing.get_quote(ready, by=officer)
+    proforma = billing.accept_quote(ready, by=officer)
+    billing.paid_by_card(ready, TOTAL, reference="CMD-2", by_transfer=True)
+    assert proforma.transfers[0].bank_reference == "Virement CMD-2"
+    issue_cards(ready)
+    assert "par virement : plus rien n'est dû" in pdf_text(document_pdf(
+        billing.invoice_of(ready)))
 
 
 def test_the_invoice_follows_the_cards(ready, officer):
