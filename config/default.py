@@ -173,6 +173,10 @@ COUNTER_TICKET_SECONDS = 15 * 60
 # Works-council campaigns (campaigns domain). Amounts in cents.
 # The most one campaign card may carry (named cards: the 150 EUR anonymous cap does not apply).
 CAMPAIGN_CARD_MAX_CENTS = 100000
+# The platform's service fee on a campaign, before VAT: a rate in basis points of the cards' face
+# value (250 = 2.5 %; 0: no fee line), rounded half up to the cent. VAT is added at
+# INVOICING_SERVICE_FEE_VAT_BP (none under the VAT franchise); the face value itself bears none.
+CAMPAIGN_SERVICE_FEE_BP = 250
 CAMPAIGN_IMPORT_MAX_LINES = 20000  # beneficiaries per spreadsheet
 CAMPAIGN_IMPORT_MAX_BYTES = 8 * 1024 * 1024
 # A campaign paid by bank transfer through Stripe: its order waits this long for the money.
