@@ -32,8 +32,7 @@ from flask import current_app
 from flask_babel import force_locale
 
 from marketplace import audit, uow
-from marketplace.campaigns import payment_methods
-from marketplace.campaigns import services as campaigns
+from marketplace.campaigns import billing, payment_methods
 from marketplace.campaigns.models import Campaign, CampaignPayment, CampaignStatus
 from marketplace.campaigns.services import CampaignError
 from marketplace.campaigns.signals import campaign_paid
@@ -264,9 +263,8 @@ def end_open_orders(campaign_id: int) -> int:
 
 
 # --- the recorder ----------------------------------------------------------------------------
-# Kept apart on purpose: campaigns.billing (another branch) records payments against the
-# pro-forma and invoices them; at the merge this becomes a call to its function for card
-# payments, and stays the one place where a gateway payment marks the campaign paid.
+# The one place where a gateway payment pays a campaign: through campaigns.billing, which
+# records it against the pro-forma like a transfer and invoices it once the cards are issued.
 
 
 def record_payment(attempt: CampaignPayment, order: Order) -> None:
@@ -274,7 +272,11 @@ def record_payment(attempt: CampaignPayment, order: Order) -> None:
     Runs inside mark_paid, under the order's and the campaign's locks (see _may_be_paid)."""
     campaign = attempt.campaign
     campaign.order_id = order.id
-    campaigns.mark_paid(campaign, by=None)
+    # Recorded against the pro-forma as money received; paying it in full pays the campaign
+    # (billing: proforma_paid -> services.mark_paid), and the invoice says how it was paid.
+    billing.paid_by_card(campaign, order.amount_paid_cents, reference=order.reference,
+                         proforma=attempt.proforma,
+                         by_transfer=attempt.method == "stripe_transfer")
     audit.record("campaign.paid_online", campaign, organization=campaign.organization, data={
         "name": campaign.name, "method": attempt.method, "reference": order.reference,
         "amount_cents": order.amount_paid_cents, "proforma": attempt.proforma.number})
