@@ -745,6 +745,26 @@ def _campaign_paid_online(f: Facts):
     return {"organization": f.organization(), "name": f.text("name"),
             "method": f.label("method", CAMPAIGN_PAYMENT_METHODS),
             "reference": f.text("reference"), "amount": f.money("amount_cents")}
+@kind("campaign.sending_queued", _l("Cards queued for sending"),
+      _l("The cards of the campaign “%(name)s” of %(organization)s were queued for sending by "
+         "email: %(count)s (%(actor)s)"),
+      example={"name": "Noël 2026", "count": 30})
+def _campaign_sending_queued(f: Facts):
+    count = f.number("count")
+    return {"organization": f.organization(), "name": f.text("name"),
+            "count": None if count is None else ngettext("%(num)d card", "%(num)d cards", count)}
+
+
+@kind("campaign.card_resent", _l("Card sent again"),
+      _l("At %(organization)s, %(actor)s sent again the card of line %(line)s to %(to)s"),
+      example={"line": 12, "new_code": True, "last4": "8WHN", "from": "lea@exmaple.org",
+               "to": "lea@example.org"})
+def _campaign_card_resent(f: Facts):
+    if f.data.get("new_code"):
+        f.detail(_l("New address (before: %(before)s): the card got a new code, ending in "
+                    "%(last4)s; the old code no longer works"),
+                 before=f.text("from"), last4=f.text("last4"))
+    return {"organization": f.organization(), "line": f.number("line"), "to": f.text("to")}
 
 
 __all__ = ["GROUPS", "KINDS"]

@@ -106,6 +106,7 @@ class Beneficiary(db.Model):
         sa.CheckConstraint("children >= 0", name="children_not_negative"),
         sa.UniqueConstraint("campaign_id", "email"),
         sa.Index("ix_campaign_beneficiary_campaign_line", "campaign_id", "line"),
+        sa.Index("ix_campaign_beneficiary_campaign_sent", "campaign_id", "sent_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -120,6 +121,13 @@ class Beneficiary(db.Model):
     # The card issued to them (campaigns.issuance): set once, so issuing twice issues nothing.
     card_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("gift_card.id", ondelete="RESTRICT"), unique=True)
+
+    # Sending the card by email (campaigns.sending): queued, sent, or failing with the last
+    # error (a refused address); the employee's language when known (their account's).
+    send_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    send_failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    send_error: Mapped[str | None] = mapped_column(sa.String(300))
 
     campaign = relationship("Campaign")
     card = relationship("GiftCard")
