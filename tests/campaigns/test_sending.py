@@ -113,7 +113,7 @@ def test_a_corrected_address_gets_the_card_under_a_new_code_and_keeps_what_was_s
     old_code = card.code
     seller = make_organization(name="Ressourcerie")
     with uow.unit():
-        cards.redeem(card.id, 1500, organization=seller)
+        cards.redeem(card.id, 1500, organization=seller, category="toys")
     outbox.clear()
 
     with uow.unit():
