@@ -147,3 +147,14 @@ class PaymentForm(FlaskForm):
 class CancelCardForm(FlaskForm):
     reason = StringField(_l("Why is this card cancelled?"), filters=[_strip],
                          validators=[DataRequired(), Length(max=200)])
+
+
+class ResendForm(FlaskForm):
+    """A card sent again, to the address typed (corrected, or the same)."""
+
+    email = StringField(_l("Email address"), filters=[_strip],
+                        validators=[DataRequired(), Length(max=254)])
+
+
+class SendForm(FlaskForm):
+    """Send the cards not sent yet (a button)."""

@@ -16,12 +16,20 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_decimal, get_locale
+from flask_babel import format_decimal, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 
 # billing: imported here, at app start, so that its receivers (payment, issuance) are connected.
-from marketplace.campaigns import billing, compliance, importing, services, urssaf
+from marketplace.campaigns import (
+    billing,
+    compliance,
+    importing,
+    printing,
+    sending,
+    services,
+    urssaf,
+)
 from marketplace.campaigns.forms import (
     CampaignForm,
     CancelCardForm,
@@ -29,16 +37,19 @@ from marketplace.campaigns.forms import (
     ConfirmForm,
     LineForm,
     PaymentForm,
+    ResendForm,
+    SendForm,
     UploadForm,
 )
 from marketplace.campaigns.labels import register_filters
-from marketplace.campaigns.models import AmountMode, Beneficiary, Campaign
+from marketplace.campaigns.models import AmountMode, Beneficiary, Campaign, CampaignStatus
 from marketplace.campaigns.restrictions import SUGGESTED_CATEGORIES
 from marketplace.campaigns.services import CampaignError
 from marketplace.campaigns.spreadsheet import SpreadsheetError, read
 from marketplace.catalog.models import Category
 from marketplace.db import db
 from marketplace.exports import amount
+from marketplace.i18n import format_day
 from marketplace.invoicing.pdf import document_pdf
 from marketplace.invoicing.references import printed as printed_reference
 from marketplace.organizations.access import WORKS_COUNCILS, member_required, owned_or_404
@@ -146,6 +157,8 @@ def _campaign_page(organization, membership, found: Campaign, *, payment_form=No
         documents=billing.documents(found),
         fee_rate=billing.service_fee_bp(),
         payment_message=billing.payment_message(proforma) if proforma else None,
+        sending=sending.progress(found) if found.status == CampaignStatus.ISSUED else None,
+        send_form=SendForm(), may_send_now=found.send_on <= sending.local_today(),
         transfer_reference=printed_reference(proforma.transfer_reference)
         if proforma is not None and proforma.transfer_reference else ""), status
 
@@ -451,3 +464,97 @@ def compliance_pdf(organization, membership, campaign_id):
                                      site_name=current_app.config["SITE_NAME"])
     return Response(data, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="conformite-urssaf-{found.id}.pdf"'})
+
+
+# --- sending the cards -----------------------------------------------------------------------
+
+@bp.post("/orgs/<int:org_id>/campaigns/<int:campaign_id>/send")
+@member_required(Role.MANAGER, kinds=WORKS_COUNCILS)
+def send(organization, membership, campaign_id):
+    """Send now the cards not sent yet (the sending date has come; the job does it hourly)."""
+    found = _campaign(organization, campaign_id)
+    if not SendForm().validate_on_submit():
+        abort(400)
+    if found.send_on > sending.local_today():
+        raise CampaignError(_("The cards leave on %(date)s, the sending date of the campaign.",
+                              date=format_day(found.send_on, "long")), status_code=409)
+    count = sending.queue_sending(found, by=current_user)
+    flash(ngettext("%(num)d card is on its way.", "%(num)d cards are on their way.", count)
+          if count else _("Every card is sent or on its way already."), "success")
+    return redirect(url_for(".sent", org_id=organization.id, campaign_id=found.id), 303)
+
+
+@bp.get("/orgs/<int:org_id>/campaigns/<int:campaign_id>/sending")
+@member_required(Role.COUNTER, kinds=WORKS_COUNCILS)
+def sent(organization, membership, campaign_id):
+    """Where the sending stands, and the addresses to correct."""
+    found = _campaign(organization, campaign_id)
+    return _sending_page(organization, membership, found)
+
+
+def _sending_page(organization, membership, found: Campaign, *, forms: dict | None = None,
+                  status: int = 200):
+    failed = list(db.session.scalars(sending.failed(found).limit(500)))
+    forms = forms or {}
+    return render_template(
+        "campaigns/sending.html", organization=organization, membership=membership,
+        campaign=found, progress=sending.progress(found), failed=failed,
+        forms={b.id: forms.get(b.id) or ResendForm(formdata=None, email=b.email) for b in failed},
+        send_form=SendForm(), may_send_now=found.send_on <= sending.local_today()), status
+
+
+@bp.post("/orgs/<int:org_id>/campaigns/<int:campaign_id>/beneficiaries/<int:beneficiary_id>"
+         "/resend")
+@member_required(Role.MANAGER, kinds=WORKS_COUNCILS)
+def resend(organization, membership, campaign_id, beneficiary_id):
+    found = _campaign(organization, campaign_id)
+    beneficiary = db.session.get(Beneficiary, beneficiary_id)
+    if beneficiary is None or beneficiary.campaign_id != found.id:
+        abort(404)
+    form = ResendForm()
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400)
+        return _sending_page(organization, membership, found, forms={beneficiary.id: form},
+                             status=400)
+    try:
+        changed = sending.resend(beneficiary, form.email.data, by=current_user)
+    except CampaignError as exc:
+        if exc.field != "email":
+            raise
+        form.email.errors.append(str(exc.message))
+        return _sending_page(organization, membership, found, forms={beneficiary.id: form},
+                             status=exc.status_code or 400)
+    flash(_("The card of %(name)s is on its way to %(email)s with a new code; the old one no "
+            "longer works.", name=beneficiary.full_name, email=beneficiary.email) if changed
+          else _("The card of %(name)s is on its way again to %(email)s.",
+                 name=beneficiary.full_name, email=beneficiary.email), "success")
+    return redirect(url_for(".sent", org_id=organization.id, campaign_id=found.id), 303)
+
+
+@bp.get("/orgs/<int:org_id>/campaigns/<int:campaign_id>/cards.pdf")
+@member_required(Role.MANAGER, kinds=WORKS_COUNCILS)
+def cards_file(organization, membership, campaign_id):
+    """The campaign's cards to print and hand over: ?layout=a6 (one per page) or a4x4."""
+    found = _campaign(organization, campaign_id)
+    layout = request.args.get("layout", "a6")
+    if layout not in printing.LAYOUTS:
+        abort(400)
+    if found.status != CampaignStatus.ISSUED:
+        raise CampaignError(_("The cards of this campaign are not issued yet."), status_code=409)
+    return Response(printing.cards_pdf(found, layout=layout), mimetype="application/pdf",
+                    headers={"Content-Disposition":
+                             f'attachment; filename="cartes-{found.id}-{layout}.pdf"',
+                             "Cache-Control": "no-store"})
+
+
+@bp.get("/orgs/<int:org_id>/campaigns/<int:campaign_id>/signature-sheet.pdf")
+@member_required(Role.MANAGER, kinds=WORKS_COUNCILS)
+def signature_sheet(organization, membership, campaign_id):
+    found = _campaign(organization, campaign_id)
+    if found.status != CampaignStatus.ISSUED:
+        raise CampaignError(_("The cards of this campaign are not issued yet."), status_code=409)
+    return Response(printing.signature_sheet_pdf(found, site_name=current_app.config["SITE_NAME"]),
+                    mimetype="application/pdf", headers={
+                        "Content-Disposition":
+                        f'attachment; filename="emargement-{found.id}.pdf"'})
