@@ -99,6 +99,7 @@ JOB_SCHEDULE = {
     "expire-gift-cards": 6 * 3600,  # giftcards.expire_due
     "run-payouts": 7 * 24 * 3600,  # ledger.run_payouts (weekly)
     "send-campaign-cards": 3600,  # campaigns.send_due
+    "remind-campaign-cards": 24 * 3600,  # campaigns.remind
 }
 
 # Uploads (used by the catalogue)

@@ -55,6 +55,7 @@ PERIODIC_JOBS = {
     "expire-gift-cards": "giftcards.expire_due",
     "run-payouts": "ledger.run_payouts",
     "send-campaign-cards": "campaigns.send_due",
+    "remind-campaign-cards": "campaigns.remind",
 }
 
 

@@ -767,4 +767,12 @@ def _campaign_card_resent(f: Facts):
     return {"organization": f.organization(), "line": f.number("line"), "to": f.text("to")}
 
 
+@kind("campaign.reminders_off", _l("Reminders stopped"),
+      _l("An employee of the campaign “%(name)s” of %(organization)s (line %(line)s) asked for no "
+         "more reminders about their card"),
+      example={"name": "Noël 2026", "line": 12})
+def _campaign_reminders_off(f: Facts):
+    return {"organization": f.organization(), "name": f.text("name"), "line": f.number("line")}
+
+
 __all__ = ["GROUPS", "KINDS"]

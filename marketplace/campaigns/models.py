@@ -128,6 +128,8 @@ class Beneficiary(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     send_failures: Mapped[int] = mapped_column(default=0, server_default="0")
     send_error: Mapped[str | None] = mapped_column(sa.String(300))
+    # The employee asked for no more reminders (one click in a reminder, no login).
+    reminders_off_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     campaign = relationship("Campaign")
     card = relationship("GiftCard")
@@ -198,3 +200,17 @@ class CampaignPayment(db.Model):
     campaign = relationship("Campaign")
     order = relationship("Order")
     proforma = relationship("Document")
+
+
+class Reminder(db.Model):
+    """A reminder sent to an employee about their card: each kind once (campaigns.reminders)."""
+
+    __tablename__ = "campaign_reminder"
+    __table_args__ = (sa.UniqueConstraint("beneficiary_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    beneficiary_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("campaign_beneficiary.id", ondelete="CASCADE"), index=True)
+    # "unopened-3", "unopened-10", "unopened-month-<n>", "expiry-30", "expiry-7"
+    kind: Mapped[str] = mapped_column(sa.String(30))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -29,3 +29,11 @@ def send_card(beneficiary_id: int) -> str:
             wait = current_app.config["CAMPAIGN_MAIL_RETRY_SECONDS"] * 2 ** (failures - 1)
             uow.after_commit(send_card.apply_async, (beneficiary_id,), countdown=wait)
     return outcome
+
+
+@celery.task(name="campaigns.remind")
+def remind() -> int:
+    """The reminders due today to employees about their cards (daily by default)."""
+    from marketplace.campaigns.reminders import send_due as run
+
+    return run()

@@ -26,6 +26,7 @@ from marketplace.campaigns import (
     compliance,
     importing,
     printing,
+    reminders,
     sending,
     services,
     urssaf,
@@ -49,6 +50,7 @@ from marketplace.campaigns.spreadsheet import SpreadsheetError, read
 from marketplace.catalog.models import Category
 from marketplace.db import db
 from marketplace.exports import amount
+from marketplace.extensions import csrf
 from marketplace.i18n import format_day
 from marketplace.invoicing.pdf import document_pdf
 from marketplace.invoicing.references import printed as printed_reference
@@ -60,6 +62,7 @@ from marketplace.organizations.models import (
     OrganizationStatus,
     Role,
 )
+from marketplace.security import private
 from marketplace.urls import external_url
 
 bp = Blueprint("campaigns", __name__)
@@ -558,3 +561,21 @@ def signature_sheet(organization, membership, campaign_id):
                     mimetype="application/pdf", headers={
                         "Content-Disposition":
                         f'attachment; filename="emargement-{found.id}.pdf"'})
+
+
+# --- reminders: the employee's one-click opt-out (no login) ------------------------------------
+
+@bp.route("/reminders/off/<token>", methods=["GET", "POST"])
+@csrf.exempt  # the signed token is the authority; mail clients POST it (RFC 8058 one-click)
+def reminders_off(token: str):
+    """GET: a page with one button (mail scanners open links; they do not press buttons).
+    POST (the button, or the mail client's List-Unsubscribe-Post): no more reminders."""
+    beneficiary = reminders.beneficiary_for_token(token)
+    if beneficiary is None:
+        abort(404)
+    done = beneficiary.reminders_off_at is not None
+    if request.method == "POST":
+        reminders.opt_out(beneficiary)
+        done = True
+    return private(Response(render_template("campaigns/reminders_off.html",
+                                            beneficiary=beneficiary, done=done)))

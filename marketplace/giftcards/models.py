@@ -125,6 +125,10 @@ class GiftCard(TimestampMixin, db.Model):
     restriction_profile_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("restriction_profile.id", ondelete="RESTRICT"), index=True)
 
+    # When the card's page was first opened (named cards: the works council's reminders go to
+    # employees who never opened theirs).
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
     restriction_profile = relationship("RestrictionProfile")
     transactions = relationship(
         "CardTransaction", back_populates="card", order_by="CardTransaction.id",

@@ -539,3 +539,11 @@ def ledger_sum(card_id: int) -> int:
         sa.select(sa.func.coalesce(sa.func.sum(CardTransaction.amount_cents), 0))
         .where(CardTransaction.card_id == card_id)
     )
+
+
+def mark_opened(card: GiftCard, *, now: datetime | None = None) -> None:
+    """The card's page was opened for the first time (named cards: see campaigns.reminders)."""
+    db.session.execute(sa.update(GiftCard).where(GiftCard.id == card.id,
+                                                 GiftCard.opened_at.is_(None))
+                       .values(opened_at=now or utcnow())
+                       .execution_options(synchronize_session=False))

@@ -91,6 +91,8 @@ def show(code: str):
     card = _card_or_404(code)
     if code != card.code:
         return redirect(url_for(".show", code=card.code), 301)
+    if card.is_named and card.opened_at is None:
+        cards.mark_opened(card)  # the works council's reminders stop asking to open it
     return _card_page(card)
 
 

@@ -38,6 +38,8 @@ class OutgoingEmail:
     html: str | None = None
     reply_to: list[str] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
+    # Extra headers, e.g. List-Unsubscribe and List-Unsubscribe-Post (RFC 8058 one-click).
+    headers: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -101,6 +103,7 @@ def send_now(message: OutgoingEmail) -> None:
         from_email=current_app.config["MAIL_DEFAULT_SENDER"],
         to=message.to,
         reply_to=message.reply_to or None,
+        headers=message.headers or None,
     )
     if message.html:
         email.attach_alternative(message.html, "text/html")
