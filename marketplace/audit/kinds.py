@@ -561,6 +561,20 @@ def _giftcard_blocked(f: Facts):
     return {"card": f.card()}
 
 
+@kind("giftcard.balance_shared", _l("Balance shared with the works council"),
+      _l("The holder of card %(card)s let the works council that offered it see its balance"),
+      example={"last4": "8WHN"})
+def _giftcard_balance_shared(f: Facts):
+    return {"card": f.card()}
+
+
+@kind("giftcard.balance_unshared", _l("Balance no longer shared"),
+      _l("The holder of card %(card)s stopped sharing its balance with the works council"),
+      example={"last4": "8WHN"})
+def _giftcard_balance_unshared(f: Facts):
+    return {"card": f.card()}
+
+
 @kind("giftcard.unblocked", _l("Card unblocked"),
       _l("%(actor)s unblocked card %(card)s: it can be spent again"),
       example={"last4": "8WHN"})

@@ -128,6 +128,9 @@ class GiftCard(TimestampMixin, db.Model):
     # When the card's page was first opened (named cards: the works council's reminders go to
     # employees who never opened theirs).
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The holder of a named card lets the works council that offered it see its balance (off
+    # by default: the council sees totals only).
+    balance_shared_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     restriction_profile = relationship("RestrictionProfile")
     transactions = relationship(

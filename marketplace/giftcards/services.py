@@ -547,3 +547,17 @@ def mark_opened(card: GiftCard, *, now: datetime | None = None) -> None:
                                                  GiftCard.opened_at.is_(None))
                        .values(opened_at=now or utcnow())
                        .execution_options(synchronize_session=False))
+
+
+def share_balance(card_id: int, shared: bool, *, now: datetime | None = None) -> GiftCard:
+    """The holder of a named card lets the works council that offered it see its balance and
+    history (`shared`), or stops it. Anyone holding the code may choose: the code is the card."""
+    (card,) = lock_rows(GiftCard, [card_id])
+    if not card.is_named:
+        raise CardError(_l("Only a card offered by a works council can be shared with it."),
+                        status_code=400)
+    if shared != (card.balance_shared_at is not None):
+        card.balance_shared_at = (now or utcnow()) if shared else None
+        audit.record("giftcard.balance_shared" if shared else "giftcard.balance_unshared", card,
+                     data=audit_data(card.code))
+    return card

@@ -18,13 +18,14 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_decimal, ngettext
+from flask_babel import format_decimal, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from marshmallow import ValidationError
 
 from marketplace import uow
+from marketplace.catalog.services import category_tree
 from marketplace.db import db, utcnow
 from marketplace.errors import DomainError, render_error
 from marketplace.giftcards import codes, pdf, qr, restrictions, throttle
@@ -96,6 +97,16 @@ def show(code: str):
     return _card_page(card)
 
 
+def _spending_categories(card: GiftCard) -> list:
+    """The categories a shopper may look in with this card ("where to spend"): the ones its
+    restriction allows, else every main category."""
+    locale = str(get_locale())
+    restriction = restrictions.of_card(card)
+    found = restriction.categories if restriction is not None and restriction.categories \
+        else category_tree()
+    return [(category.slug, category.name(locale)) for category in found]
+
+
 def _holds(card: GiftCard) -> bool:
     """The signed-in holder of the card (who kept it in their account)."""
     return current_user.is_authenticated and card.holder_user_id == current_user.id
@@ -108,10 +119,24 @@ def _card_page(card: GiftCard, *, gift_error=None, gift=None, status: int = 200)
     response = Response(render_template(
         "giftcards/card.html", card=card, transactions=cards.history(card.id),
         restriction=restrictions.of_card(card),
+        categories=_spending_categories(card),
         associations=cards.participating_associations(), expired=card.is_expired(),
         holder=_holds(card), gift=gift, gift_error=gift_error,
     ), status=status)
     return private(response)
+
+
+@bp.post("/cards/<code>/share")
+def share(code: str):
+    """The holder of a named card lets its works council see the balance, or stops it."""
+    card = _card_or_404(code)
+    choice = request.form.get("share")
+    if choice not in ("yes", "no"):
+        abort(400)
+    cards.share_balance(card.id, choice == "yes")
+    flash(_("Your works council can now see this card's balance and history.") if choice == "yes"
+          else _("Your works council no longer sees this card's balance."), "success")
+    return redirect(url_for(".show", code=card.code), 303)
 
 
 @bp.get("/cards/<code>/qr.png")

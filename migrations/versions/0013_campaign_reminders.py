@@ -1,5 +1,6 @@
-"""Campaign reminders: each reminder sent to an employee (one per kind), their opt-out, and
-when a named card's page was first opened
+"""Campaign reminders: each reminder sent to an employee (one per kind), their opt-out, when a
+named card's page was first opened, and whether its holder shares its balance with the works
+council
 
 Revision ID: 0013
 Revises: 0012
@@ -36,10 +37,12 @@ def upgrade():
 
     with op.batch_alter_table('gift_card', schema=None) as batch_op:
         batch_op.add_column(sa.Column('opened_at', marketplace.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('balance_shared_at', marketplace.db.UTCDateTime(timezone=True), nullable=True))
 
 
 def downgrade():
     with op.batch_alter_table('gift_card', schema=None) as batch_op:
+        batch_op.drop_column('balance_shared_at')
         batch_op.drop_column('opened_at')
 
     with op.batch_alter_table('campaign_beneficiary', schema=None) as batch_op:
