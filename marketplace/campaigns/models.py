@@ -17,6 +17,8 @@ from marketplace.giftcards.models import (  # noqa: F401 (re-exported)
     restriction_category,
     restriction_seller,
 )
+from marketplace.invoicing.models import Document
+from marketplace.orders.models import Order
 from marketplace.organizations.models import _enum
 
 
@@ -198,8 +200,10 @@ class CampaignPayment(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     campaign = relationship("Campaign")
-    order = relationship("Order")
-    proforma = relationship("Document")
+    # The classes themselves, not their names: whoever imports the campaigns' models gets a
+    # mapper that can be configured, whatever else was imported before.
+    order = relationship(Order)
+    proforma = relationship(Document)
 
 
 class Reminder(db.Model):
