@@ -100,6 +100,13 @@ JOB_SCHEDULE = {
     "run-payouts": 7 * 24 * 3600,  # ledger.run_payouts (weekly)
 }
 
+# The public catalogue's page cache (marketplace/caching.py): anonymous visitors' home,
+# products, product and shopfront pages and the API's products, for this many seconds at most
+# (how stale the stock shown may be; a seller's change ends them at once). 0 turns it off.
+# Shared in Redis when REDIS_URL is set, else kept by each process.
+CATALOG_CACHE_SECONDS = 5
+CACHE_TYPE = None  # resolved in create_app: RedisCache with REDIS_URL, else SimpleCache
+
 # Uploads (used by the catalogue)
 UPLOAD_DIR = None  # resolved in create_app: instance/uploads
 

@@ -98,6 +98,7 @@ ENV_OVERRIDES = {
     "LOG_REQUESTS": lambda v: v.lower() in {"1", "true", "yes", "on"},
     "METRICS_TOKEN": str,
     "SENTRY_DSN": str,
+    "CATALOG_CACHE_SECONDS": int,
 }
 
 MEDIATOR_SETTINGS = ("CONSUMER_MEDIATOR_NAME", "CONSUMER_MEDIATOR_ADDRESS", "CONSUMER_MEDIATOR_WEBSITE")
@@ -121,6 +122,9 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     _register_blueprints(app)
     _register_cli(app)
     _register_error_handlers(app)
+    from marketplace import caching
+
+    caching.install_lookup(app)  # last: it places its hook before those registered above
     return app
 
 
@@ -216,7 +220,7 @@ def _configure(app: Flask, config_name: str, overrides: dict | None) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
-    from marketplace import i18n, observability, security, uow
+    from marketplace import caching, i18n, observability, security, uow
     from marketplace.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
     from marketplace.jobs import init_celery
 
@@ -243,6 +247,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message = i18n.lazy_gettext("Please log in to see this page.")
     login_manager.localize_callback = gettext
     init_celery(app)
+    caching.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     from marketplace import payments
