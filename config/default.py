@@ -106,6 +106,9 @@ JOB_SCHEDULE = {
 # Shared in Redis when REDIS_URL is set, else kept by each process.
 CATALOG_CACHE_SECONDS = 5
 CACHE_TYPE = None  # resolved in create_app: RedisCache with REDIS_URL, else SimpleCache
+# With Redis, each process keeps its own copies and reads the version (a seller's change) at
+# most this many seconds late: another node's change shows within this delay.
+CATALOG_CACHE_LOCAL_SECONDS = 1
 
 # Uploads (used by the catalogue)
 UPLOAD_DIR = None  # resolved in create_app: instance/uploads

@@ -12,7 +12,8 @@ The key: the endpoint's variant (the page's language: the `lang` cookie or the d
 API's `?lang=` or Accept-Language) and the full path with its query string. An entry holds
 the catalogue version it was made under; `catalog_changed()` (called by the catalogue's
 services when a seller changes a product, and when a seller's details change) moves the
-version on after the commit, and every older entry is dead at once, on every web node. Stock
+version on after the commit, and every older entry is dead: at once in the process that made
+the change, within CATALOG_CACHE_LOCAL_SECONDS (1 s) in every other process of every node. Stock
 sold, held or given back by checkouts and payments does not move it (it would empty the cache
 at every checkout): entries live CATALOG_CACHE_SECONDS (5 s), so the stock shown is at most
 that stale, and the checkout re-checks the stock under its lock anyway.
@@ -23,7 +24,9 @@ the visitor who gets it is put back in at serve time (Flask-WTF's generate_csrf,
 new visitor their CSRF secret in the session cookie, as rendering the page would).
 
 The lookup is the second before_request hook (after observability's): a hit answers with no
-database access, no user, no template, no translation. The answers carry an ETag (and the
+database access, no user, no template, no translation. With Redis, each process also keeps
+the entries it read or made, and the version it read less than CATALOG_CACHE_LOCAL_SECONDS
+ago: most hits then cost no round trip to Redis either (measured: bench/RESULTS.md). The answers carry an ETag (and the
 API a Last-Modified); If-None-Match gets a 304. HTML answers are `private, no-cache` (the
 browser may keep the page of its own visitor and revalidate it), the API `public, no-cache`.
 """
@@ -49,6 +52,7 @@ VERSION_KEY = "catalog:version"
 # What an anonymous visitor's session may hold: the CSRF secret, and Flask-Login's note that
 # it holds no fresh login (written when a request looked for a user and found none).
 SESSION_KEYS_ALLOWED = frozenset({"csrf_token", "_fresh"})
+LOCAL_MAX_ENTRIES = 2000  # per process
 CSRF_WINDOW_SECONDS = 3600  # an HTML ETag changes at least this often (the token's age inside)
 _STATE = "_page_cache"
 
@@ -94,7 +98,10 @@ def _bump() -> None:
 
     db.session().info.pop("catalog_changed", None)
     try:
-        cache.cache.inc(VERSION_KEY)  # atomic on Redis (INCR); stored without expiry
+        version = cache.cache.inc(VERSION_KEY)  # atomic on Redis (INCR); stored without expiry
+        local = _local()
+        if local["seconds"] and version is not None:  # this process sees it at once
+            local.update(version=version, checked=time.time())
     except Exception:  # noqa: BLE001 - a cache down must not fail the seller's change
         log.exception("Could not invalidate the catalogue cache")
 
@@ -143,16 +150,46 @@ def _serve_from_cache():
     if rule.locale_is_forced:
         g.forced_locale = variant
     key = _key(variant)
-    try:
-        version, entry = cache.get_many(VERSION_KEY, key)
-    except Exception:  # noqa: BLE001 - no cache: render as usual
-        log.exception("Catalogue cache unreachable")
-        return None
-    version = version or 0
+    now = time.time()
+    ttl = current_app.config["CATALOG_CACHE_SECONDS"]
+    local = _local()
+    entry = None
+    if now - local["checked"] < local["seconds"]:  # this process knows the version well enough
+        version = local["version"]
+        entry = local["entries"].get(key)
+    if entry is None:
+        try:
+            version, entry = cache.get_many(VERSION_KEY, key)
+        except Exception:  # noqa: BLE001 - no cache: render as usual
+            log.exception("Catalogue cache unreachable")
+            return None
+        version = version or 0
+        if local["seconds"]:
+            local.update(version=version, checked=now)
+            if entry is not None:
+                _keep_locally(local, key, entry, now, ttl)
     g.setdefault(_STATE, {}).update(key=key, version=version, rule=rule)
-    if entry is None or entry["version"] != version:
+    if entry is None or entry["version"] != version or now - entry["created"] >= ttl:
         return None
     return _answer(entry, rule)
+
+
+def _local() -> dict:
+    """This process's copies (CATALOG_CACHE_LOCAL_SECONDS, with a shared cache): the version
+    as read from the shared cache less than that long ago, and the entries read or made here.
+    A hit then costs no round trip to Redis; another node's invalidation is seen at the next
+    read of the version, within that many seconds."""
+    return current_app.extensions["page_cache_local"]
+
+
+def _keep_locally(local: dict, key: str, entry: dict, now: float, ttl: float) -> None:
+    entries = local["entries"]
+    if len(entries) >= LOCAL_MAX_ENTRIES:
+        for old in [k for k, e in entries.items() if now - e["created"] >= ttl]:
+            del entries[old]
+        if len(entries) >= LOCAL_MAX_ENTRIES:
+            entries.clear()
+    entries[key] = entry
 
 
 def _answer(entry: dict, rule: Rule) -> Response:
@@ -206,6 +243,9 @@ def _store(response: Response) -> Response:
         "version": state["version"], "created": now, "mimetype": response.mimetype,
         "parts": parts, "tag": hashlib.sha256(b"\0".join(parts)).hexdigest()[:20],
     }
+    local = _local()
+    if local["seconds"]:
+        _keep_locally(local, state["key"], entry, now, current_app.config["CATALOG_CACHE_SECONDS"])
     try:
         cache.set(state["key"], entry, timeout=current_app.config["CATALOG_CACHE_SECONDS"])
     except Exception:  # noqa: BLE001 - the answer is good; only the cache is missing
@@ -231,6 +271,10 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("CACHE_KEY_PREFIX", "ess:")
     app.config.setdefault("CACHE_DEFAULT_TIMEOUT", 0)  # the version never expires; pages do
     cache.init_app(app)
+    shared = app.config["CACHE_TYPE"] not in ("SimpleCache", "NullCache")
+    local_seconds = app.config.setdefault("CATALOG_CACHE_LOCAL_SECONDS", 1) if shared else 0
+    app.extensions["page_cache_local"] = {"seconds": local_seconds, "version": 0,
+                                          "checked": 0.0, "entries": {}}
     app.after_request(_store)
 
 

@@ -3,6 +3,7 @@ token put back in for each visitor, invalidation by a seller's change, the short
 bounds how stale the stock is, 304s, and the API's answers by language."""
 from __future__ import annotations
 
+import os
 import re
 import time
 
@@ -10,12 +11,13 @@ import pytest
 from flask import g
 
 from marketplace.catalog import services as catalog
-from marketplace.catalog.models import ProductStatus, StockReason
+from marketplace.catalog.models import Product, ProductStatus, StockReason
 from marketplace.catalog.views import product_url
 from marketplace.db import db
 from marketplace.orders.models import Cart
 from tests import factories
 from tests.orders.shopper import build_shop
+from tests.redis_db import exclusive_redis_db
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -235,3 +237,39 @@ def test_without_the_cache_nothing_is_stored(make_app):
         for _ in range(2):
             page = client.get("/products")
             assert page.status_code == 200 and "X-Cache" not in page.headers
+
+
+REDIS_URL = os.environ.get("TEST_CACHE_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+def two_nodes(make_app):
+    """Two apps (two web nodes) sharing the page cache in Redis."""
+    with exclusive_redis_db(REDIS_URL, "ess-marche-page-cache-test"):
+        settings = {"CATALOG_CACHE_SECONDS": 60, "REDIS_URL": REDIS_URL,
+                    "BABEL_DEFAULT_LOCALE": "en", "CELERY_BROKER_URL": None}
+        yield make_app(**settings), make_app(**settings)
+
+
+def test_nodes_share_the_pages_and_see_a_change_within_a_second(two_nodes):
+    one, two = two_nodes
+    assert one.config["CACHE_TYPE"] == "RedisCache"
+    with one.app_context():
+        market = build_shop()
+        path, lamp_id = product_url(market.lamp), market.lamp.id
+        assert get(one.test_client(), path)[1] == "miss"
+        assert get(one.test_client(), path)[1] == "hit"  # from the process's own copy
+    with two.app_context():
+        assert get(two.test_client(), path)[1] == "hit"  # rendered by the other node
+    with one.app_context():
+        lamp = db.session.get(Product, lamp_id)
+        catalog.update_product(lamp, title=lamp.title, description="", price_cents=1790,
+                               vat_rate_bp=2000, category=lamp.category, is_perishable=False,
+                               by=None)
+        db.session.commit()
+        page, state = get(one.test_client(), path)
+        assert state == "miss" and "17.90" in page.get_data(as_text=True)
+    with two.app_context():
+        time.sleep(1.1)  # CATALOG_CACHE_LOCAL_SECONDS
+        page, state = get(two.test_client(), path)
+        assert "17.90" in page.get_data(as_text=True)
