@@ -113,6 +113,9 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
         static_folder=str(ROOT / "static"),
     )
     _configure(app, config_name or os.environ.get("MARKETPLACE_CONFIG", "development"), overrides)
+    from marketplace.fastjson import OrjsonProvider
+
+    app.json = OrjsonProvider(app)
     if app.config["PROXY_COUNT"]:
         # Behind a reverse proxy (TLS ends there): trust its X-Forwarded-* headers.
         from werkzeug.middleware.proxy_fix import ProxyFix
