@@ -58,7 +58,7 @@ WRITE_BENCHES = [
      re.compile(r"phase 1a \(add to cart \+ checkout in the loop\): (.*)")),
     ("counter redemption", "redemption_bench.py",
      ["--modes", "express", "--vouchers", "8000", "--history", "5000"],
-     re.compile(r"^(express: \d+ redemptions .*)$", re.M)),
+     re.compile(r"^(express: \d+ redemptions .*\n\s+redeem POST: .*)$", re.M)),
     ("gift card debit", "giftcard_bench.py", [],
      re.compile(r"^(phase 1: .*\n\s+p50 .*)$", re.M)),
 ]
