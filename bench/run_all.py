@@ -1,6 +1,8 @@
 """`make bench`: the public catalogue under wrk against gunicorn on PostgreSQL, with the page
 cache off and on, next to a bare Flask app serving the same bytes (the ceiling); then the write
-paths (add to cart + checkout, counter redemption, gift card debits) with their own benchmarks.
+paths: gift card balance and debit at the counter under wrk, then add to cart + checkout and
+counter redemption with their own benchmarks (bench/checkout_bench.py, redemption_bench.py:
+each iteration needs a new cart, or a new voucher, which those clients make).
 Writes requests/s and p50/p95/p99 per scenario into bench/RESULTS.md (the "make bench"
 section, replaced at each run) and prints it.
 
@@ -59,8 +61,6 @@ WRITE_BENCHES = [
     ("counter redemption", "redemption_bench.py",
      ["--modes", "express", "--vouchers", "8000", "--history", "5000"],
      re.compile(r"^(express: \d+ redemptions .*\n\s+redeem POST: .*)$", re.M)),
-    ("gift card debit", "giftcard_bench.py", [],
-     re.compile(r"^(phase 1: .*\n\s+p50 .*)$", re.M)),
 ]
 
 
@@ -205,11 +205,13 @@ def warm(paths: list[str]) -> None:
         conn.getresponse().read()
 
 
-def wrk(paths_file: Path, seconds: float, args) -> dict:
+def wrk(paths_file: Path | None, seconds: float, args, *, post: list[str] | None = None) -> dict:
+    """GETs of the addresses in `paths_file`, or POSTs (wrk_post.lua's arguments)."""
+    script, script_args = ("wrk_post.lua", post) if post else ("wrk_paths.lua", [str(paths_file)])
     out = subprocess.run(
         ["wrk", "-t", str(args.wrk_threads), "-c", str(args.connections), "-d", f"{seconds:g}s",
-         "--timeout", "10s", "-s", str(ROOT / "bench/wrk_paths.lua"),
-         f"http://127.0.0.1:{PORT}", "--", str(paths_file)],
+         "--timeout", "10s", "-s", str(ROOT / "bench" / script),
+         f"http://127.0.0.1:{PORT}", "--", *script_args],
         capture_output=True, text=True, check=True).stdout
     fields = re.search(r"^RESULT (.*)$", out, re.M).group(1).split()
     requests, duration = int(fields[0]), float(fields[1])
@@ -270,6 +272,50 @@ def catalogue(args, database_url: str, workdir: Path) -> list[dict]:
     return rows
 
 
+def counter_cards(args, database_url: str, workdir: Path) -> list[dict]:
+    """Gift cards at the counter under wrk: the balance (the counter's lookup of a card, POST
+    /orgs/<id>/counter/cards: the card page with its balance) and the debit of 1 cent (the JSON
+    POST of scanner apps), all 20 connections on one card, as one logged-in volunteer."""
+    from common import StaffClient
+    from giftcard_bench import card_check
+    from giftcard_bench import seed as seed_cards
+
+    env = {**os.environ, "DATABASE_URL": database_url, "FLASK_APP": "marketplace:create_app",
+           "MARKETPLACE_CONFIG": "production", "SECRET_KEY": "d" * 48,
+           "INSTANCE_PATH": str(workdir / "instance"), "PROXY_COUNT": "0",
+           "SERVER_BASE_URL": "https://bench.example.org", "REDIS_URL": args.redis}
+    flush_redis(args.redis)
+    ids = seed_cards(database_url, env, 1)
+    card_id, code = ids["hot"]
+    server = start(env, args, "marketplace:create_app()")
+    rows = []
+    try:
+        staff = StaffClient(PORT, ids["emails"][0], f"/orgs/{ids['org']}/counter/cards")
+        scenarios = [
+            ("card balance", [f"/orgs/{ids['org']}/counter/cards", staff.cookie, staff.csrf,
+                              "application/x-www-form-urlencoded", f"q={code}"]),
+            ("card debit", [f"/orgs/{ids['org']}/counter/cards/debit", staff.cookie, staff.csrf,
+                            "application/json",
+                            f'{{"q": "{code}", "amount_cents": 1, "nonce": "NONCE"}}']),
+        ]
+        for name, post in scenarios:
+            before = loadavg()
+            result = wrk(None, args.write_seconds, args, post=post)
+            result.update(scenario=name, mode="wrk", round=1, load=f"{before}-{loadavg()}")
+            rows.append(result)
+            print(f"{name}: {result['rps']:.0f}/s, p50 {result['p50']:.1f} ms, "
+                  f"p95 {result['p95']:.1f} ms, p99 {result['p99']:.1f} ms, errors "
+                  f"{result['errors']}, non-2xx {result['bad']}", flush=True)
+        balance, total, debits = card_check(database_url, card_id)
+        rows[-1]["ledger"] = (f"after the debits the card's balance is {balance} cents, its "
+                              f"transactions add up to {total}, {debits} debits (wrk counted "
+                              f"{rows[-1]['requests']} answers)")
+    finally:
+        stop(server)
+        flush_redis(args.redis)
+    return rows
+
+
 def flush_redis(url: str) -> None:
     import redis
 
@@ -290,7 +336,8 @@ def writes(args) -> list[tuple[str, str]]:
     return found
 
 
-def report(args, rows: list[dict], write_rows: list[tuple[str, str]], started: str) -> str:
+def report(args, rows: list[dict], card_rows: list[dict], write_rows: list[tuple[str, str]],
+           started: str) -> str:
     lines = [
         BEGIN,
         "## make bench (issue 16: the public catalogue, and the write paths)",
@@ -316,6 +363,16 @@ def report(args, rows: list[dict], write_rows: list[tuple[str, str]], started: s
         lines.append(f"| {r['round']} | {r['scenario']} | {r['mode']} | {r['rps']:.0f} | "
                      f"{r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | "
                      f"{r['errors']} / {r['bad']} | {r['load']} |")
+    if card_rows:
+        lines += ["", f"Gift cards at the counter under wrk ({args.write_seconds:g} s each, "
+                  f"{args.connections} connections, one card, one logged-in volunteer; the "
+                  "balance is the counter's card page, the debit the scanners' JSON POST of 1 "
+                  "cent):", "",
+                  "| scenario | requests/s | p50 | p95 | p99 | errors / non-2xx | load |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+        lines += [f"| {r['scenario']} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p95']:.1f} | "
+                  f"{r['p99']:.1f} | {r['errors']} / {r['bad']} | {r['load']} |" for r in card_rows]
+        lines += ["", *(f"Card debit: {r['ledger']}." for r in card_rows if "ledger" in r)]
     if write_rows:
         lines += ["", f"Write paths ({args.write_seconds:g} s each, their own benchmarks: 20 "
                   "clients as threads, same gunicorn layout, a throw-away database each):", ""]
@@ -361,8 +418,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-all-") as tmp, \
             throwaway_database(args.pg, "bench_all") as database_url:
         rows = catalogue(args, database_url, Path(tmp))
-    write_rows = [] if args.no_writes else writes(args)
-    section = report(args, rows, write_rows, started)
+    card_rows, write_rows = [], []
+    if not args.no_writes:
+        with tempfile.TemporaryDirectory(prefix="bench-cards-") as tmp, \
+                throwaway_database(args.pg, "bench_cards") as database_url:
+            card_rows = counter_cards(args, database_url, Path(tmp))
+        write_rows = writes(args)
+    section = report(args, rows, card_rows, write_rows, started)
     print(section)
     if not args.no_write_results:
         save(section)
