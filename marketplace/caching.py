@@ -81,22 +81,15 @@ def enabled() -> bool:
 
 def catalog_changed() -> None:
     """Something every visitor sees changed (a product, a seller's page): once this unit of
-    work has committed, every cached page and API answer is dead (on every node)."""
-    if not uow.active():
+    work has committed, every cached page and API answer is dead (on every node). Nothing if
+    it rolls back. Outside a unit (a test or a shell calling a service), at once."""
+    if uow.active():
+        uow.after_commit(_bump)  # called twice in a unit, the version moves twice: harmless
+    else:
         _bump()
-        return
-    from marketplace.db import db
-
-    info = db.session().info
-    if not info.get("catalog_changed"):
-        info["catalog_changed"] = True
-        uow.after_commit(_bump)
 
 
 def _bump() -> None:
-    from marketplace.db import db
-
-    db.session().info.pop("catalog_changed", None)
     try:
         version = cache.cache.inc(VERSION_KEY)  # atomic on Redis (INCR); stored without expiry
         local = _local()

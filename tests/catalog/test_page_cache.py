@@ -273,3 +273,17 @@ def test_nodes_share_the_pages_and_see_a_change_within_a_second(two_nodes):
         time.sleep(1.1)  # CATALOG_CACHE_LOCAL_SECONDS
         page, state = get(two.test_client(), path)
         assert "17.90" in page.get_data(as_text=True)
+
+
+def test_a_change_rolled_back_ends_nothing(cached_app, market):
+    (backend,) = cached_app.extensions["cache"].values()
+    before = backend.get("catalog:version") or 0
+    with cached_app.test_request_context():
+        from marketplace import uow
+
+        uow.begin()
+        catalog.set_status(market.lamp, ProductStatus.ARCHIVED, by=None)
+        uow.finish(False)
+    assert (backend.get("catalog:version") or 0) == before
+    db.session.expire_all()
+    assert market.lamp.status == ProductStatus.ACTIVE
