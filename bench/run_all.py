@@ -306,12 +306,15 @@ def counter_cards(args, database_url: str, workdir: Path) -> list[dict]:
             print(f"{name}: {result['rps']:.0f}/s, p50 {result['p50']:.1f} ms, "
                   f"p95 {result['p95']:.1f} ms, p99 {result['p99']:.1f} ms, errors "
                   f"{result['errors']}, non-2xx {result['bad']}", flush=True)
+        stop(server)  # first: the debits wrk left in flight have committed
+        server = None
         balance, total, debits = card_check(database_url, card_id)
         rows[-1]["ledger"] = (f"after the debits the card's balance is {balance} cents, its "
                               f"transactions add up to {total}, {debits} debits (wrk counted "
                               f"{rows[-1]['requests']} answers)")
     finally:
-        stop(server)
+        if server is not None:
+            stop(server)
         flush_redis(args.redis)
     return rows
 
