@@ -98,6 +98,7 @@ JOB_SCHEDULE = {
     "deliver-gift-cards": 3600,  # giftcards.deliver_due
     "expire-gift-cards": 6 * 3600,  # giftcards.expire_due
     "run-payouts": 7 * 24 * 3600,  # ledger.run_payouts (weekly)
+    "send-campaign-cards": 3600,  # campaigns.send_due
 }
 
 # The public catalogue's page cache (marketplace/caching.py): anonymous visitors' home,
@@ -183,8 +184,22 @@ COUNTER_TICKET_SECONDS = 15 * 60
 # Works-council campaigns (campaigns domain). Amounts in cents.
 # The most one campaign card may carry (named cards: the 150 EUR anonymous cap does not apply).
 CAMPAIGN_CARD_MAX_CENTS = 100000
+# The platform's service fee on a campaign, before VAT: a rate in basis points of the cards' face
+# value (250 = 2.5 %; 0: no fee line), rounded half up to the cent. VAT is added at
+# INVOICING_SERVICE_FEE_VAT_BP (none under the VAT franchise); the face value itself bears none.
+CAMPAIGN_SERVICE_FEE_BP = 250
+# Sending campaign cards by email: at most this many a second from each worker (Celery's rate
+# syntax: "10/s", "300/m"), each address tried this many times, the first retry after this many
+# seconds (then twice as long each time); a card queued but not sent (worker lost) is queued
+# again after this many minutes.
+CAMPAIGN_MAIL_RATE = "10/s"
+CAMPAIGN_MAIL_ATTEMPTS = 3
+CAMPAIGN_MAIL_RETRY_SECONDS = 300
+CAMPAIGN_MAIL_REQUEUE_MINUTES = 60
 CAMPAIGN_IMPORT_MAX_LINES = 20000  # beneficiaries per spreadsheet
 CAMPAIGN_IMPORT_MAX_BYTES = 8 * 1024 * 1024
+# A campaign paid by bank transfer through Stripe: its order waits this long for the money.
+CAMPAIGN_TRANSFER_HOLD_DAYS = 30
 # The monthly social security ceiling (PMSS) of each year, in cents: URSSAF exempts a works
 # council's gift vouchers up to 5 % of it per employee and year (then 5 % per event). Add each
 # new year when it is published (JORF, December).

@@ -75,6 +75,9 @@ ENV_OVERRIDES = {
     "GIFTCARD_MAX_CENTS": int,
     "GIFTCARD_VALIDITY_MONTHS": int,
     "CAMPAIGN_CARD_MAX_CENTS": int,
+    "CAMPAIGN_SERVICE_FEE_BP": int,
+    "CAMPAIGN_MAIL_RATE": str,
+    "CAMPAIGN_MAIL_ATTEMPTS": int,
     "GIFTCARD_EXPIRY_POLICY": str,
     "GIFTCARD_EXPIRY_ASSOCIATION": str,
     "GIFTCARD_LIMITED_NETWORK_THRESHOLD_CENTS": int,
@@ -263,6 +266,9 @@ def _init_extensions(app: Flask) -> None:
     from marketplace.notifications import services as notifications
 
     notifications.init_app(app)
+    # The ways a works council pays a campaign through the gateway, and their receivers of the
+    # orders' and campaigns' signals (registered at import).
+    from marketplace.campaigns import card_payment  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:

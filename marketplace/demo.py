@@ -283,7 +283,7 @@ def seed() -> SeedReport:
     from marketplace.demo_campaigns import seed_campaigns
 
     report.created += seed_campaigns("cse-manufacture-lyonnaise",
-                                     _user("elodie.perrin", "Élodie Perrin", report))
+                                     _user("elodie.perrin", "Élodie Perrin", report), admin)
     db.session.flush()
 
     from marketplace.demo_money import seed_money

@@ -39,6 +39,9 @@ def init_celery(app: Flask) -> None:
     celery.conf.broker_transport_options = {
         "visibility_timeout": app.config["CELERY_VISIBILITY_TIMEOUT"]}
     celery.conf.beat_schedule = beat_schedule(app.config["JOB_SCHEDULE"])
+    # Campaign cards leave at a pace the mail server accepts.
+    celery.conf.task_annotations = {
+        "campaigns.send_card": {"rate_limit": app.config["CAMPAIGN_MAIL_RATE"]}}
     celery.flask_app = app
     app.extensions["celery"] = celery
 
@@ -51,6 +54,7 @@ PERIODIC_JOBS = {
     "deliver-gift-cards": "giftcards.deliver_due",
     "expire-gift-cards": "giftcards.expire_due",
     "run-payouts": "ledger.run_payouts",
+    "send-campaign-cards": "campaigns.send_due",
 }
 
 

@@ -133,9 +133,10 @@ def test_the_demo_works_council_has_a_christmas_campaign_with_two_lines_at_risk(
 
     runner = app.test_cli_runner()
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
-    assert runner.invoke(args=["seed-demo"]).exit_code == 0  # still one campaign
-    (campaign,) = db.session.scalars(sa.select(Campaign)).all()
-    assert campaign.status == CampaignStatus.BENEFICIARIES_IMPORTED
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0  # still the same two campaigns
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Campaign)) == 2
+    (campaign,) = db.session.scalars(sa.select(Campaign).where(
+        Campaign.status == CampaignStatus.BENEFICIARIES_IMPORTED)).all()
     assert services.totals(campaign)[0] == 30
     check = urssaf.check_campaign(campaign)
     assert check.lines_at_risk == 2 and check.at_risk_cents > 0
@@ -188,3 +189,25 @@ def test_every_command_runs_as_a_unit_of_work(app):
             f"flask {name} does not run as a unit of work")
         checked.add(name)
     assert {"seed-demo", "create-admin", "pickup generate-slots", "payouts run"} <= checked
+
+
+def test_the_works_council_has_a_paid_campaign_whose_cards_exist(app):
+    """Quoted, accepted, paid by a transfer the admin recorded: the campaign is paid (the
+    invoicing's proforma_paid -> campaigns.billing -> mark_paid), and campaign_paid had its
+    cards issued (campaigns.issuance), which then issued the invoice."""
+    from marketplace.campaigns import billing
+    from marketplace.campaigns.models import Beneficiary, Campaign, CampaignStatus
+    from marketplace.invoicing.models import PaymentStatus
+
+    assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
+    db.session.expire_all()
+    paid = db.session.scalars(sa.select(Campaign).where(
+        Campaign.status.in_([CampaignStatus.PAID, CampaignStatus.ISSUED]))).all()
+    assert len(paid) == 1
+    campaign = paid[0]
+    proforma = billing.proforma_of(billing.current_quote(campaign))
+    assert proforma.payment_status == PaymentStatus.PAID and proforma.transfers
+    beneficiaries = db.session.scalars(
+        sa.select(Beneficiary).where(Beneficiary.campaign_id == campaign.id)).all()
+    assert len(beneficiaries) == 12
+    assert all(b.card_id is not None for b in beneficiaries)  # issued by campaigns.issuance

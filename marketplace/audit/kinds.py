@@ -719,4 +719,52 @@ def _campaign_risk_acknowledged(f: Facts):
             "amount": f.money("at_risk_cents")}
 
 
+CAMPAIGN_PAYMENT_METHODS = {"card": _l("by card"),
+                            "stripe_transfer": _l("by bank transfer through Stripe")}
+
+
+@kind("campaign.payment_started", _l("Campaign payment started"),
+      _l("At %(organization)s, %(actor)s started paying the campaign “%(name)s” %(method)s: "
+         "order %(reference)s, %(amount)s"),
+      example={"name": "Noël 2026", "method": "card", "reference": "ESS-2026-000042",
+               "amount_cents": 151200, "proforma": "PF-2026-00003"})
+def _campaign_payment_started(f: Facts):
+    f.detail(_l("Pro-forma: %(number)s"), number=f.text("proforma"))
+    return {"organization": f.organization(), "name": f.text("name"),
+            "method": f.label("method", CAMPAIGN_PAYMENT_METHODS),
+            "reference": f.text("reference"), "amount": f.money("amount_cents")}
+
+
+@kind("campaign.paid_online", _l("Campaign paid online"),
+      _l("The campaign “%(name)s” of %(organization)s was paid %(method)s: %(amount)s "
+         "(order %(reference)s)"),
+      example={"name": "Noël 2026", "method": "stripe_transfer", "reference": "ESS-2026-000042",
+               "amount_cents": 151200, "proforma": "PF-2026-00003"})
+def _campaign_paid_online(f: Facts):
+    f.detail(_l("Pro-forma: %(number)s"), number=f.text("proforma"))
+    return {"organization": f.organization(), "name": f.text("name"),
+            "method": f.label("method", CAMPAIGN_PAYMENT_METHODS),
+            "reference": f.text("reference"), "amount": f.money("amount_cents")}
+@kind("campaign.sending_queued", _l("Cards queued for sending"),
+      _l("The cards of the campaign “%(name)s” of %(organization)s were queued for sending by "
+         "email: %(count)s (%(actor)s)"),
+      example={"name": "Noël 2026", "count": 30})
+def _campaign_sending_queued(f: Facts):
+    count = f.number("count")
+    return {"organization": f.organization(), "name": f.text("name"),
+            "count": None if count is None else ngettext("%(num)d card", "%(num)d cards", count)}
+
+
+@kind("campaign.card_resent", _l("Card sent again"),
+      _l("At %(organization)s, %(actor)s sent again the card of line %(line)s to %(to)s"),
+      example={"line": 12, "new_code": True, "last4": "8WHN", "from": "lea@exmaple.org",
+               "to": "lea@example.org"})
+def _campaign_card_resent(f: Facts):
+    if f.data.get("new_code"):
+        f.detail(_l("New address (before: %(before)s): the card got a new code, ending in "
+                    "%(last4)s; the old code no longer works"),
+                 before=f.text("from"), last4=f.text("last4"))
+    return {"organization": f.organization(), "line": f.number("line"), "to": f.text("to")}
+
+
 __all__ = ["GROUPS", "KINDS"]

@@ -126,3 +126,35 @@ class CancelForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A button that changes something: only the CSRF token travels."""
+
+
+class PaymentForm(FlaskForm):
+    """Accept the quote and choose how to pay it: the methods registered in
+    campaigns.payment_methods, in their order."""
+
+    method = RadioField(_l("How do you pay?"), validators=[InputRequired()])
+
+    def __init__(self, *args, **kwargs):
+        from marketplace.campaigns import payment_methods
+
+        super().__init__(*args, **kwargs)
+        self.method.choices = [(name, label) for name, label, _start in
+                               payment_methods.available()]
+        if not self.is_submitted() and len(self.method.choices) == 1:
+            self.method.data = self.method.choices[0][0]
+
+
+class CancelCardForm(FlaskForm):
+    reason = StringField(_l("Why is this card cancelled?"), filters=[_strip],
+                         validators=[DataRequired(), Length(max=200)])
+
+
+class ResendForm(FlaskForm):
+    """A card sent again, to the address typed (corrected, or the same)."""
+
+    email = StringField(_l("Email address"), filters=[_strip],
+                        validators=[DataRequired(), Length(max=254)])
+
+
+class SendForm(FlaskForm):
+    """Send the cards not sent yet (a button)."""

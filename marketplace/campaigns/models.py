@@ -106,6 +106,7 @@ class Beneficiary(db.Model):
         sa.CheckConstraint("children >= 0", name="children_not_negative"),
         sa.UniqueConstraint("campaign_id", "email"),
         sa.Index("ix_campaign_beneficiary_campaign_line", "campaign_id", "line"),
+        sa.Index("ix_campaign_beneficiary_campaign_sent", "campaign_id", "sent_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -120,6 +121,13 @@ class Beneficiary(db.Model):
     # The card issued to them (campaigns.issuance): set once, so issuing twice issues nothing.
     card_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("gift_card.id", ondelete="RESTRICT"), unique=True)
+
+    # Sending the card by email (campaigns.sending): queued, sent, or failing with the last
+    # error (a refused address); the employee's language when known (their account's).
+    send_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    send_failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    send_error: Mapped[str | None] = mapped_column(sa.String(300))
 
     campaign = relationship("Campaign")
     card = relationship("GiftCard")
@@ -168,3 +176,25 @@ class PendingLine(db.Model):
     children: Mapped[str] = mapped_column(sa.String(100), default="")
     # What the line holds in the file's unknown columns, by header (shown with the problem).
     extra: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+
+class CampaignPayment(db.Model):
+    """A payment of a campaign's pro-forma started through the payment gateway
+    (campaigns.card_payment): by card, or by bank transfer to Stripe's virtual IBAN, each with
+    the order it opened. Every attempt is kept, so that a payment still arriving for an older
+    one is known to be the campaign's (and refunded when the campaign was settled otherwise)."""
+
+    __tablename__ = "campaign_payment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("campaign.id", ondelete="CASCADE"), index=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("order.id"), unique=True)
+    proforma_id: Mapped[int] = mapped_column(sa.ForeignKey("invoicing_document.id"), index=True)
+    method: Mapped[str] = mapped_column(sa.String(20))  # "card" or "stripe_transfer"
+    by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    campaign = relationship("Campaign")
+    order = relationship("Order")
+    proforma = relationship("Document")

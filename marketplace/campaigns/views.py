@@ -16,26 +16,42 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_decimal, get_locale
+from flask_babel import format_decimal, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from marketplace.campaigns import compliance, importing, services, urssaf
+# billing: imported here, at app start, so that its receivers (payment, issuance) are connected.
+from marketplace.campaigns import (
+    billing,
+    compliance,
+    importing,
+    printing,
+    sending,
+    services,
+    urssaf,
+)
 from marketplace.campaigns.forms import (
     CampaignForm,
+    CancelCardForm,
     CancelForm,
     ConfirmForm,
     LineForm,
+    PaymentForm,
+    ResendForm,
+    SendForm,
     UploadForm,
 )
 from marketplace.campaigns.labels import register_filters
-from marketplace.campaigns.models import AmountMode, Campaign
+from marketplace.campaigns.models import AmountMode, Beneficiary, Campaign, CampaignStatus
 from marketplace.campaigns.restrictions import SUGGESTED_CATEGORIES
 from marketplace.campaigns.services import CampaignError
 from marketplace.campaigns.spreadsheet import SpreadsheetError, read
 from marketplace.catalog.models import Category
 from marketplace.db import db
 from marketplace.exports import amount
+from marketplace.i18n import format_day
+from marketplace.invoicing.pdf import document_pdf
+from marketplace.invoicing.references import printed as printed_reference
 from marketplace.organizations.access import WORKS_COUNCILS, member_required, owned_or_404
 from marketplace.organizations.models import (
     SELLER_KINDS,
@@ -44,6 +60,7 @@ from marketplace.organizations.models import (
     OrganizationStatus,
     Role,
 )
+from marketplace.urls import external_url
 
 bp = Blueprint("campaigns", __name__)
 bp.record_once(register_filters)
@@ -120,12 +137,30 @@ def new(organization, membership):
 @member_required(Role.COUNTER, kinds=WORKS_COUNCILS)
 def campaign(organization, membership, campaign_id):
     found = _campaign(organization, campaign_id)
+    return _campaign_page(organization, membership, found)
+
+
+def _campaign_page(organization, membership, found: Campaign, *, payment_form=None,
+                   status: int = 200):
     count, total = services.totals(found)
+    quote = billing.current_quote(found)
+    proforma = billing.proforma_of(quote)
     return render_template(
         "campaigns/campaign.html", organization=organization, membership=membership,
         campaign=found, count=count, total=total, pending=importing.pending_of(found),
-        missing=services.ready_for_quote(found) if count else [],
-        editable=found.status in services.EDITABLE, cancel_form=CancelForm())
+        missing=services.ready_for_quote(found)
+        if count and found.status in services.EDITABLE else [],
+        cancellable=billing.may_cancel(found),
+        editable=found.status in services.EDITABLE, cancel_form=CancelForm(),
+        confirm_form=ConfirmForm(), payment_form=payment_form or PaymentForm(formdata=None),
+        quote=quote, proforma=proforma, invoice=billing.invoice_of(found),
+        documents=billing.documents(found),
+        fee_rate=billing.service_fee_bp(),
+        payment_message=billing.payment_message(proforma) if proforma else None,
+        sending=sending.progress(found) if found.status == CampaignStatus.ISSUED else None,
+        send_form=SendForm(), may_send_now=found.send_on <= sending.local_today(),
+        transfer_reference=printed_reference(proforma.transfer_reference)
+        if proforma is not None and proforma.transfer_reference else ""), status
 
 
 @bp.route("/orgs/<int:org_id>/campaigns/<int:campaign_id>/edit", methods=["GET", "POST"])
@@ -162,7 +197,7 @@ def cancel(organization, membership, campaign_id):
     form = CancelForm()
     if not form.validate_on_submit():
         abort(400)
-    services.cancel(found, by=current_user, reason=form.reason.data)
+    billing.cancel(found, by=current_user, reason=form.reason.data)
     importing.discard(found)
     flash(_("The campaign was cancelled."), "success")
     return redirect(url_for(".campaign", org_id=organization.id, campaign_id=found.id))
@@ -297,8 +332,90 @@ def beneficiaries(organization, membership, campaign_id):
     found = _campaign(organization, campaign_id)
     page = db.paginate(services.beneficiaries(found), page=request.args.get("page", 1, type=int),
                        per_page=PER_PAGE, error_out=False)
+    cards = {b.card_id: b.card for b in page.items if b.card_id is not None}
     return render_template("campaigns/beneficiaries.html", organization=organization,
-                           membership=membership, campaign=found, page=page)
+                           membership=membership, campaign=found, page=page, cards=cards,
+                           cancellable=billing.cancellable(found) and bool(cards),
+                           card_cancelled=billing.card_cancelled,
+                           cancel_card_form=CancelCardForm(formdata=None))
+
+
+# --- quote, payment, invoice -----------------------------------------------------------------
+
+def _back_to(organization, found: Campaign):
+    return redirect(url_for(".campaign", org_id=organization.id, campaign_id=found.id), 303)
+
+
+@bp.post("/orgs/<int:org_id>/campaigns/<int:campaign_id>/quote")
+@member_required(Role.MANAGER, kinds=WORKS_COUNCILS)
+def get_quote(organization, membership, campaign_id):
+    found = _campaign(organization, campaign_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    quote = billing.get_quote(found, by=current_user)
+    flash(_("Quote %(number)s is ready: download it, then accept it to pay.",
+            number=quote.number), "success")
+    return _back_to(organization, found)
+
+
+@bp.post("/orgs/<int:org_id>/campaigns/<int:campaign_id>/quote/withdraw")
+@member_required(Role.MANAGER, kinds=WORKS_COUNCILS)
+def withdraw_quote(organization, membership, campaign_id):
+    found = _campaign(organization, campaign_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    billing.withdraw_quote(found, by=current_user)
+    flash(_("The quote was withdrawn: you may change the campaign, then get a new quote."),
+          "info")
+    return _back_to(organization, found)
+
+
+@bp.post("/orgs/<int:org_id>/campaigns/<int:campaign_id>/quote/accept")
+@member_required(Role.MANAGER, kinds=WORKS_COUNCILS)
+def accept_quote(organization, membership, campaign_id):
+    found = _campaign(organization, campaign_id)
+    form = PaymentForm()
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400)
+        return _campaign_page(organization, membership, found, payment_form=form, status=400)
+    back = external_url("campaigns.campaign", org_id=organization.id, campaign_id=found.id)
+    target = billing.start_payment(found, form.method.data, return_url=back, by=current_user)
+    if target:
+        return redirect(target, 303)
+    flash(_("The quote is accepted. Transfer the amount with the reference below: the campaign "
+            "is paid once the transfer is received."), "success")
+    return _back_to(organization, found)
+
+
+@bp.get("/orgs/<int:org_id>/campaigns/<int:campaign_id>/documents/<int:document_id>.pdf")
+@member_required(Role.COUNTER, kinds=WORKS_COUNCILS)
+def document_file(organization, membership, campaign_id, document_id):
+    found = _campaign(organization, campaign_id)
+    document = billing.document_of(found, document_id) or abort(404)
+    return Response(document_pdf(document), mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{document.number}.pdf"'})
+
+
+@bp.post("/orgs/<int:org_id>/campaigns/<int:campaign_id>/beneficiaries/<int:beneficiary_id>"
+         "/cancel-card")
+@member_required(Role.MANAGER, kinds=WORKS_COUNCILS)
+def cancel_card(organization, membership, campaign_id, beneficiary_id):
+    found = _campaign(organization, campaign_id)
+    beneficiary = db.session.get(Beneficiary, beneficiary_id)
+    if beneficiary is None or beneficiary.campaign_id != found.id:
+        abort(404)
+    form = CancelCardForm()
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400)
+        raise CampaignError(_("Say why the card is cancelled (200 characters at most)."),
+                            status_code=400)
+    note = billing.cancel_card(found, beneficiary, reason=form.reason.data, by=current_user)
+    flash(_("The card of %(name)s is cancelled; credit note %(number)s is in the campaign's "
+            "documents.", name=beneficiary.full_name, number=note.number), "success")
+    return redirect(url_for(".beneficiaries", org_id=organization.id, campaign_id=found.id,
+                            page=request.args.get("page", 1, type=int)), 303)
 
 
 # --- URSSAF ----------------------------------------------------------------------------------
@@ -347,3 +464,97 @@ def compliance_pdf(organization, membership, campaign_id):
                                      site_name=current_app.config["SITE_NAME"])
     return Response(data, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="conformite-urssaf-{found.id}.pdf"'})
+
+
+# --- sending the cards -----------------------------------------------------------------------
+
+@bp.post("/orgs/<int:org_id>/campaigns/<int:campaign_id>/send")
+@member_required(Role.MANAGER, kinds=WORKS_COUNCILS)
+def send(organization, membership, campaign_id):
+    """Send now the cards not sent yet (the sending date has come; the job does it hourly)."""
+    found = _campaign(organization, campaign_id)
+    if not SendForm().validate_on_submit():
+        abort(400)
+    if found.send_on > sending.local_today():
+        raise CampaignError(_("The cards leave on %(date)s, the sending date of the campaign.",
+                              date=format_day(found.send_on, "long")), status_code=409)
+    count = sending.queue_sending(found, by=current_user)
+    flash(ngettext("%(num)d card is on its way.", "%(num)d cards are on their way.", count)
+          if count else _("Every card is sent or on its way already."), "success")
+    return redirect(url_for(".sent", org_id=organization.id, campaign_id=found.id), 303)
+
+
+@bp.get("/orgs/<int:org_id>/campaigns/<int:campaign_id>/sending")
+@member_required(Role.COUNTER, kinds=WORKS_COUNCILS)
+def sent(organization, membership, campaign_id):
+    """Where the sending stands, and the addresses to correct."""
+    found = _campaign(organization, campaign_id)
+    return _sending_page(organization, membership, found)
+
+
+def _sending_page(organization, membership, found: Campaign, *, forms: dict | None = None,
+                  status: int = 200):
+    failed = list(db.session.scalars(sending.failed(found).limit(500)))
+    forms = forms or {}
+    return render_template(
+        "campaigns/sending.html", organization=organization, membership=membership,
+        campaign=found, progress=sending.progress(found), failed=failed,
+        forms={b.id: forms.get(b.id) or ResendForm(formdata=None, email=b.email) for b in failed},
+        send_form=SendForm(), may_send_now=found.send_on <= sending.local_today()), status
+
+
+@bp.post("/orgs/<int:org_id>/campaigns/<int:campaign_id>/beneficiaries/<int:beneficiary_id>"
+         "/resend")
+@member_required(Role.MANAGER, kinds=WORKS_COUNCILS)
+def resend(organization, membership, campaign_id, beneficiary_id):
+    found = _campaign(organization, campaign_id)
+    beneficiary = db.session.get(Beneficiary, beneficiary_id)
+    if beneficiary is None or beneficiary.campaign_id != found.id:
+        abort(404)
+    form = ResendForm()
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400)
+        return _sending_page(organization, membership, found, forms={beneficiary.id: form},
+                             status=400)
+    try:
+        changed = sending.resend(beneficiary, form.email.data, by=current_user)
+    except CampaignError as exc:
+        if exc.field != "email":
+            raise
+        form.email.errors.append(str(exc.message))
+        return _sending_page(organization, membership, found, forms={beneficiary.id: form},
+                             status=exc.status_code or 400)
+    flash(_("The card of %(name)s is on its way to %(email)s with a new code; the old one no "
+            "longer works.", name=beneficiary.full_name, email=beneficiary.email) if changed
+          else _("The card of %(name)s is on its way again to %(email)s.",
+                 name=beneficiary.full_name, email=beneficiary.email), "success")
+    return redirect(url_for(".sent", org_id=organization.id, campaign_id=found.id), 303)
+
+
+@bp.get("/orgs/<int:org_id>/campaigns/<int:campaign_id>/cards.pdf")
+@member_required(Role.MANAGER, kinds=WORKS_COUNCILS)
+def cards_file(organization, membership, campaign_id):
+    """The campaign's cards to print and hand over: ?layout=a6 (one per page) or a4x4."""
+    found = _campaign(organization, campaign_id)
+    layout = request.args.get("layout", "a6")
+    if layout not in printing.LAYOUTS:
+        abort(400)
+    if found.status != CampaignStatus.ISSUED:
+        raise CampaignError(_("The cards of this campaign are not issued yet."), status_code=409)
+    return Response(printing.cards_pdf(found, layout=layout), mimetype="application/pdf",
+                    headers={"Content-Disposition":
+                             f'attachment; filename="cartes-{found.id}-{layout}.pdf"',
+                             "Cache-Control": "no-store"})
+
+
+@bp.get("/orgs/<int:org_id>/campaigns/<int:campaign_id>/signature-sheet.pdf")
+@member_required(Role.MANAGER, kinds=WORKS_COUNCILS)
+def signature_sheet(organization, membership, campaign_id):
+    found = _campaign(organization, campaign_id)
+    if found.status != CampaignStatus.ISSUED:
+        raise CampaignError(_("The cards of this campaign are not issued yet."), status_code=409)
+    return Response(printing.signature_sheet_pdf(found, site_name=current_app.config["SITE_NAME"]),
+                    mimetype="application/pdf", headers={
+                        "Content-Disposition":
+                        f'attachment; filename="emargement-{found.id}.pdf"'})

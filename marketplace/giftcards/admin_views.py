@@ -2,7 +2,6 @@
 lost card, adjust a balance with a reason. Admins only, like every /admin page."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -11,7 +10,7 @@ from marketplace import uow
 from marketplace.accounts.access import admins_only
 from marketplace.db import db
 from marketplace.errors import DomainError
-from marketplace.giftcards import figures
+from marketplace.giftcards import figures, queries
 from marketplace.giftcards import services as cards
 from marketplace.giftcards.models import GiftCard
 from marketplace.money import parse_amount
@@ -26,16 +25,7 @@ def admin_cards():
     found = []
     if query:
         card = cards.by_code(query)
-        if card is not None:
-            found = [card]
-        else:
-            like = query.lower()
-            found = db.session.scalars(
-                sa.select(GiftCard).where(sa.or_(
-                    sa.func.lower(GiftCard.buyer_email) == like,
-                    sa.func.lower(GiftCard.recipient_email) == like))
-                .order_by(GiftCard.id.desc()).limit(100)
-            ).all()
+        found = [card] if card is not None else queries.cards_of_email(query)
     return render_template("giftcards/admin_cards.html", query=query, found=found)
 
 

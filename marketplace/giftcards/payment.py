@@ -13,10 +13,11 @@ import sqlalchemy as sa
 
 from marketplace import audit
 from marketplace.db import db, lock_rows, utcnow
-from marketplace.giftcards import codes, throttle
+from marketplace.giftcards import codes, restrictions, throttle
 from marketplace.giftcards import services as cards
 from marketplace.giftcards.models import GiftCard, OrderCardPayment, TransactionKind
 from marketplace.i18n import lazy_gettext as _l
+from marketplace.i18n import money_filter
 
 MAX_CARDS_PER_ORDER = 5
 
@@ -60,20 +61,72 @@ def find_cards(text: str | None) -> list[GiftCard]:
 
 
 def pay_with_cards(order, found: list[GiftCard], payable_cents: int) -> int:
-    """Debit the cards, in id order, for up to `payable_cents`; returns what they paid."""
+    """Debit the cards for up to `payable_cents`; returns what they paid.
+
+    Cards without a restriction pay in id order, as much as they hold. A restricted card
+    (giftcards.restrictions) pays only for the order's lines it allows (sellers, categories),
+    and before the others, so that what it cannot pay is left to them; it is refused with its
+    reason (CardRestricted) when it allows no line at all. The cards are locked in id order."""
+    allowed = restrictions.of_cards(found)
+    if not allowed:
+        return _debit(order, sorted(found, key=lambda c: c.id), payable_cents)
+    lines = _lines(order)
+    for card in sorted(found, key=lambda c: c.id):
+        restriction = allowed.get(card.id)
+        if restriction is not None and not any(restriction.allows(organization_id, categories)
+                                               for organization_id, categories, _ in lines):
+            raise cards.CardRestricted(restriction)
+    lock_rows(GiftCard, [card.id for card in found])  # in id order; paid in another order below
+    left = [amount for _, _, amount in lines]
+
+    def cap(card) -> int:
+        restriction = allowed.get(card.id)
+        return sum(left[i] for i, (organization_id, categories, _) in enumerate(lines)
+                   if restriction is None or restriction.allows(organization_id, categories))
+
+    def spent(card, amount: int) -> None:  # what the card paid comes off the lines it allows
+        restriction = allowed.get(card.id)
+        for i, (organization_id, categories, _) in enumerate(lines):
+            if amount <= 0:
+                break
+            if restriction is None or restriction.allows(organization_id, categories):
+                take = min(left[i], amount)
+                left[i] -= take
+                amount -= take
+
+    ordered = sorted(found, key=lambda c: (c.id not in allowed, c.id))
+    return _debit(order, ordered, payable_cents, cap=cap, spent=spent)
+
+
+def _lines(order) -> list[tuple[int, tuple[int, ...], int]]:
+    """The order's goods as (seller, (category, parent), amount): gift cards bought with the
+    order are no line here, no card pays for them."""
+    rows = [(part.organization_id, line.product_id, line.unit_price_cents * line.quantity)
+            for part in order.parts for line in part.lines]
+    categories = restrictions.categories_of_products(product_id for _, product_id, _ in rows)
+    return [(organization_id, categories.get(product_id, ()), amount)
+            for organization_id, product_id, amount in rows]
+
+
+def _debit(order, ordered: list[GiftCard], payable_cents: int, *, cap=None, spent=None) -> int:
+    """Debit the cards in this order, each for what it holds up to what is left to pay (and up
+    to `cap(card)`, what its restriction lets it pay)."""
     left = payable_cents
     paid = 0
     now = utcnow()
-    for card in sorted(found, key=lambda c: c.id):
+    for card in ordered:
         if left <= 0:
             break
+        limit = left if cap is None else min(left, cap(card))
+        if limit <= 0:
+            continue
 
-        def take(locked, now, left=left):
+        def take(locked, now, limit=limit):
             cards.check_spendable(locked, now)
             if locked.balance_cents <= 0:
                 raise cards.CardError(_l("The gift card %(code)s has nothing left on it.",
                                          code=locked.display_code))
-            return -min(locked.balance_cents, left)
+            return -min(locked.balance_cents, limit)
 
         move = cards.move_balance(card.id, TransactionKind.REDEEM, order_id=order.id,
                                   nonce=f"order-{order.id}", now=now, check=take,
@@ -84,11 +137,35 @@ def pay_with_cards(order, found: list[GiftCard], payable_cents: int) -> int:
             audit.record("giftcard.paid_order", move.card, by=order.user, data=cards.audit_data(
                 move.card.code, order_id=order.id, amount_cents=amount,
                 balance_after_cents=move.transaction.balance_after_cents))
+        if spent is not None:
+            spent(card, amount)
         left -= amount
         paid += amount
     order.gift_cards_cents = paid
     db.session.flush()
     return paid
+
+
+def restriction_notes(order, found: list[GiftCard]) -> list:
+    """Why restricted cards paid only part of the order (for the shopper, when something is
+    left to pay by other means): one sentence per such card, with its reason."""
+    if amount_due(order) <= 0:
+        return []
+    allowed = restrictions.of_cards(found)
+    if not allowed:
+        return []
+    lines = _lines(order)
+    paid = {payment.card_id: payment.amount_cents for payment in payments_of(order.id)}
+    notes = []
+    for card in sorted(found, key=lambda c: c.id):
+        restriction = allowed.get(card.id)
+        if restriction is None or all(restriction.allows(organization_id, categories)
+                                      for organization_id, categories, _ in lines):
+            continue
+        notes.append(_l("The gift card %(code)s paid %(amount)s, only the goods it allows. "
+                        "%(reason)s", code=card.masked_code,
+                        amount=money_filter(paid.get(card.id, 0)), reason=restriction.reason))
+    return notes
 
 
 def payments_of(order_id: int) -> list[OrderCardPayment]:

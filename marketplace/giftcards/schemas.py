@@ -26,11 +26,14 @@ class CounterBody(ma.Schema):
 
 
 class DebitBody(CounterBody):
-    """POST /orgs/<id>/counter/cards/debit: {"q", "amount_cents", "nonce"}."""
+    """POST /orgs/<id>/counter/cards/debit: {"q", "amount_cents", "nonce"}, and "category"
+    (the slug of what is bought) for a works council's restricted card."""
 
     q = fields.String(required=True)
     amount_cents = StrictInteger(required=True)
     nonce = fields.String(required=True, validate=validate.Length(min=1, max=NONCE_MAX))
+    category = fields.String(load_default=None, allow_none=True,
+                             validate=validate.Length(max=40))
 
 
 def wrong_fields(error: ma.ValidationError) -> list[str]:

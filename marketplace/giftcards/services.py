@@ -19,7 +19,7 @@ from marketplace import audit
 from marketplace.audit.models import AuditEntry
 from marketplace.db import db, lock_rows, lock_waits, utcnow
 from marketplace.errors import DomainError
-from marketplace.giftcards import codes, rules
+from marketplace.giftcards import codes, restrictions, rules
 from marketplace.giftcards.models import CardStatus, CardTransaction, GiftCard, TransactionKind
 from marketplace.i18n import lazy_gettext as _l
 from marketplace.i18n import money_filter
@@ -36,6 +36,29 @@ class CardError(DomainError):
 
 class CardNotFound(CardError):
     status_code = 404
+
+
+class CardRestricted(CardError):
+    """The card's restriction profile does not allow this payment (giftcards.restrictions):
+    409 with the reason, or 400 when the counter did not say what is being bought."""
+
+    def __init__(self, restriction: restrictions.Restriction, *, stated: bool = True):
+        self.restriction = restriction
+        if stated:
+            super().__init__(restriction.reason)
+        else:
+            super().__init__(_l("%(reason)s Choose what is being bought.",
+                                reason=restriction.reason), status_code=400)
+
+
+def check_restriction(card: GiftCard, organization_id: int, category_ids) -> None:
+    """CardRestricted unless the card may pay at this seller for goods of `category_ids`
+    (a category and its parent; None: not said)."""
+    restriction = restrictions.of_card(card)
+    if restriction is None or restriction.allows(organization_id, category_ids):
+        return
+    stated = category_ids is not None or not restriction.allows_seller(organization_id)
+    raise CardRestricted(restriction, stated=stated)
 
 
 def add_months(moment: datetime, months: int) -> datetime:
@@ -177,10 +200,14 @@ def move_balance(card_id: int, kind: TransactionKind, delta: int | None = None, 
 
 def redeem(card_id: int, amount_cents: int, *, organization: Organization, by=None,
            nonce: str | None = None, order_id=None, now: datetime | None = None,
-           chained: bool | None = None) -> Move:
+           chained: bool | None = None, category: int | str | None = None) -> Move:
     """Spend `amount_cents` of the card at a seller's counter, once per `nonce`. The seller is
     credited in the ledger, less its commission, and the audit log says who cashed how much
     where (giftcard.redeemed), in the same transaction.
+
+    `category` (an id or a slug): what is being bought, which a restricted card needs (its
+    profile's categories; a subcategory counts as its parent). The restriction is checked in
+    the same UPDATE (`restrictions.allows_sql`); a card without a profile ignores it.
 
     The hottest row of the system (every till of a busy day may debit one card): the lock is
     taken by the UPDATE that checks and changes the balance (`_debit_statements`). On
@@ -198,8 +225,9 @@ def redeem(card_id: int, amount_cents: int, *, organization: Organization, by=No
             return Move(first, first.card, replayed=True)
     if chained is None:
         chained = db.session.get_bind().dialect.name == "postgresql"
+    category_ids = None if category is None else restrictions.category_path(category)
     debit = _Debit(card_id, amount_cents, organization=organization, by=by, nonce=nonce,
-                   order_id=order_id, now=now)
+                   order_id=order_id, now=now, category_ids=category_ids)
     try:
         with lock_waits():
             written = debit.run_chained() if chained else debit.run_in_sequence()
@@ -207,7 +235,7 @@ def redeem(card_id: int, amount_cents: int, *, organization: Organization, by=No
         raise CardError(_l("This payment is being recorded: scan the card again to see it.")) \
             from exc
     if written is None:
-        _why_not_spendable(card_id, amount_cents, now)
+        _why_not_spendable(card_id, amount_cents, now, organization.id, category_ids)
     transaction = CardTransaction(  # what was written, for the answer (not added to the session)
         id=written.id, card_id=card_id, kind=K.REDEEM, amount_cents=-amount_cents,
         balance_after_cents=written.balance_after_cents, nonce=nonce,
@@ -230,24 +258,27 @@ class _Debit:
     PostgreSQL) or one after the other, each reading the row the last one returned."""
 
     def __init__(self, card_id: int, amount_cents: int, *, organization, by, nonce, order_id,
-                 now):
+                 now, category_ids=None):
         from marketplace.ledger import services as ledger
 
         self.ledger = ledger
         self.card_id, self.amount, self.now = card_id, amount_cents, now
         self.organization_id, self.by_id = organization.id, getattr(by, "id", None)
         self.nonce, self.order_id = nonce, order_id
+        self.category_ids = category_ids
         self.commission = ledger.card_commission(amount_cents, organization)
         self.audit = audit.values("giftcard.redeemed", subject_type="GiftCard",
                                   subject_id=card_id, by=by, organization_id=organization.id,
                                   data={})
 
     def debit_card(self):
-        """RETURNING id, balance_cents, code; no row when the card cannot pay."""
+        """RETURNING id, balance_cents, code; no row when the card cannot pay (not spendable,
+        not enough on it, or its restriction does not allow this seller or these goods)."""
         return (
             sa.update(_CARD)
             .where(_CARD.c.id == self.card_id, rules.spendable(self.now, _CARD),
-                   _CARD.c.balance_cents >= self.amount)
+                   _CARD.c.balance_cents >= self.amount,
+                   restrictions.allows_sql(self.organization_id, self.category_ids, _CARD))
             .values(balance_cents=_CARD.c.balance_cents - self.amount, updated_at=self.now)
             .returning(_CARD.c.id, _CARD.c.balance_cents, _CARD.c.code)
         )
@@ -337,11 +368,13 @@ def _first_with_nonce(card_id: int, nonce: str) -> CardTransaction | None:
         CardTransaction.card_id == card_id, CardTransaction.nonce == nonce))
 
 
-def _why_not_spendable(card_id: int, amount_cents: int, now: datetime):
+def _why_not_spendable(card_id: int, amount_cents: int, now: datetime, organization_id: int,
+                       category_ids):
     card = db.session.get(GiftCard, card_id, populate_existing=True)
     if card is None:
         raise CardNotFound(_l("No gift card has this code."))
     check_spendable(card, now)
+    check_restriction(card, organization_id, category_ids)
     raise CardError(_l("Only %(balance)s left on this card.", balance=money_filter(card.balance_cents)))
 
 

@@ -27,7 +27,7 @@ from marshmallow import ValidationError
 from marketplace import uow
 from marketplace.db import db, utcnow
 from marketplace.errors import DomainError, render_error
-from marketplace.giftcards import codes, pdf, qr, throttle
+from marketplace.giftcards import codes, pdf, qr, restrictions, throttle
 from marketplace.giftcards import services as cards
 from marketplace.giftcards.models import CardStatus, GiftCard
 from marketplace.giftcards.schemas import DebitBody, wrong_fields
@@ -105,6 +105,7 @@ def _card_page(card: GiftCard, *, gift_error=None, gift=None, status: int = 200)
                     "nonce": secrets.token_urlsafe(12)}
     response = Response(render_template(
         "giftcards/card.html", card=card, transactions=cards.history(card.id),
+        restriction=restrictions.of_card(card),
         associations=cards.participating_associations(), expired=card.is_expired(),
         holder=_holds(card), gift=gift, gift_error=gift_error,
     ), status=status)
@@ -279,7 +280,10 @@ def card_delivery_note(line, order) -> str:
 @bp.get("/account/cards")
 @login_required
 def my_cards():
-    return render_template("giftcards/my_cards.html", cards=cards.cards_of(current_user))
+    held = cards.cards_of(current_user)
+    restricted = restrictions.of_cards(held)
+    return render_template("giftcards/my_cards.html", cards=held,
+                           restricted={card.id: restricted.get(card.id) for card in held})
 
 
 # --- the counter -----------------------------------------------------------------------------
@@ -289,6 +293,9 @@ def my_cards():
 # ticket, never the card's id. Staff pages show the code's last 4 characters only.
 
 CARD_TICKET = "giftcard"
+# The counter's choice "something else" for a restricted card: no category has this id, so the
+# card refuses it with its reason.
+OTHER_CATEGORY = "0"
 
 
 @dataclass
@@ -303,11 +310,20 @@ class CounterPayment:
 
 
 def _counter_page(organization, membership, *, card=None, ticket=None, error=None, result=None,
-                  status=200, query="", amount="", purchase_cents=None):
+                  status=200, query="", amount="", purchase_cents=None, category=""):
+    """The counter; a restricted card shows what it is for (before any amount is typed), is
+    refused at once at a seller its profile does not name, and its payment form asks what is
+    being bought, among the profile's categories."""
+    restriction = restrictions.of_card(card)
+    refused_here = restriction is not None and not restriction.allows_seller(organization.id)
+    if refused_here and error is None:
+        error = restriction.reason
     return render_template(
         "giftcards/counter.html", organization=organization, membership=membership, card=card,
         ticket=ticket, error=error, result=result, query=query, amount=amount,
         purchase_cents=purchase_cents, nonce=secrets.token_urlsafe(12),
+        restriction=restriction, refused_here=refused_here, category=category,
+        other_category=OTHER_CATEGORY,
     ), status
 
 
@@ -358,26 +374,30 @@ def pay(organization, membership):
             "counter."))
     amount_text = request.form.get("amount", "")[:20]
     purchase_text = request.form.get("purchase", "")[:20]
+    category = request.form.get("category", "").strip()[:40]
     try:
         amount = parse_amount(amount_text)
         purchase = parse_amount(purchase_text) if purchase_text else 0
     except ValueError:
         return _counter_page(organization, membership, card=card, ticket=ticket,
-                             amount=amount_text, status=400,
+                             amount=amount_text, status=400, category=category,
                              error=_("Type an amount in euros, for example 12,50."))
     try:
         move = cards.redeem(card_id, amount, organization=organization, by=current_user,
-                            nonce=(request.form.get("nonce") or "")[:64] or None)
+                            nonce=(request.form.get("nonce") or "")[:64] or None,
+                            category=_category_key(category))
     except DomainError as exc:  # refused before anything is written; the 4xx rolls back
         card = db.session.get(GiftCard, card_id, populate_existing=True)
         error, short = exc.message, None
         if card is not None and exc.status_code == 409 and 0 < card.balance_cents < amount \
-                and card.status == CardStatus.ACTIVE and not card.is_expired():
+                and card.status == CardStatus.ACTIVE and not card.is_expired() \
+                and not isinstance(exc, cards.CardRestricted):
             error, short = _("The purchase is %(purchase)s and the card has %(balance)s left.",
                              purchase=money_filter(amount, card.currency),
                              balance=money_filter(card.balance_cents, card.currency)), amount
         return _counter_page(organization, membership, card=card, ticket=ticket, error=error,
-                             status=exc.status_code, amount=amount_text, purchase_cents=short)
+                             status=exc.status_code, amount=amount_text, purchase_cents=short,
+                             category=category)
     paid = -move.transaction.amount_cents
     result = CounterPayment(amount_cents=paid, balance_cents=move.transaction.balance_after_cents,
                             masked_code=card.masked_code, currency=card.currency,
@@ -385,11 +405,21 @@ def pay(organization, membership):
     return _counter_page(organization, membership, result=result)
 
 
+def _category_key(text: str) -> int | str | None:
+    """What the counter said is being bought: a category id (the form), a slug (scanner apps),
+    or None when nothing was said."""
+    if not text:
+        return None
+    return int(text) if text.isdigit() else text
+
+
 @bp.post("/orgs/<int:org_id>/counter/cards/debit")
 @member_required(Role.COUNTER)
 def debit_json(organization, membership):
     """One request per debit (scanner apps, benchmarks): {"q": code or card URL,
-    "amount_cents": int, "nonce": text}; the CSRF token in the X-CSRFToken header."""
+    "amount_cents": int, "nonce": text, "category": slug of what is bought (a works council's
+    restricted card needs it)}; the CSRF token in the X-CSRFToken header. A restricted card's
+    refusal says why and lists the slugs it allows ("allowed_categories")."""
     try:
         body = DebitBody().load(request.get_json(silent=True))
     except ValidationError as exc:
@@ -398,10 +428,15 @@ def debit_json(organization, membership):
     try:
         card_id = cards.card_id_for(body["q"][:codes.INPUT_MAX])
         move = cards.redeem(card_id, body["amount_cents"], organization=organization,
-                            by=current_user, nonce=body["nonce"])
+                            by=current_user, nonce=body["nonce"],
+                            category=_category_key(body.get("category") or ""))
     except DomainError as exc:
-        return jsonify(result="refused" if exc.status_code == 409 else "invalid",
-                       message=str(exc.message)), exc.status_code
+        answer = {"result": "refused" if exc.status_code == 409 else "invalid",
+                  "message": str(exc.message)}
+        if isinstance(exc, cards.CardRestricted):
+            answer["allowed_categories"] = [c.slug for c in exc.restriction.categories]
+            answer["allowed_sellers"] = [name for _id, name in exc.restriction.sellers]
+        return jsonify(answer), exc.status_code
     payload = {"result": "debited", "replayed": move.replayed,
                "amount_cents": -move.transaction.amount_cents,
                "balance_cents": move.transaction.balance_after_cents,

@@ -16,6 +16,7 @@ from marketplace.i18n import lazy_gettext as _l
 from marketplace.invoicing.models import Document, DocumentKind, VatTreatment
 from marketplace.invoicing.references import printed
 from marketplace.invoicing.services import totals_of
+from marketplace.invoicing.transfers import paid_by_card
 from marketplace.pdf import A4Document
 
 GREEN = (18, 61, 50)
@@ -214,6 +215,9 @@ def _payment(pdf: A4Document, doc: Document) -> None:
         pdf.paragraph(gettext(
             "Payment by bank transfer on a pro-forma invoice, or by card, once the quote is "
             "accepted; the invoice is issued once payment is received."), size=9, height=4.5)
+    elif doc.paid_on and doc.related is not None and paid_by_card(doc.related):
+        pdf.paragraph(gettext("Paid on %(date)s by card: nothing is left to pay.",
+                              date=_day(doc.paid_on)), size=9, height=4.5, style="B")
     elif doc.paid_on:
         pdf.paragraph(gettext("Paid on %(date)s by bank transfer: nothing is left to pay.",
                               date=_day(doc.paid_on)), size=9, height=4.5, style="B")

@@ -45,6 +45,26 @@ def record_transfer(proforma: Document, *, amount_cents: int, received_on: date,
     return _record(proforma, amount_cents, received_on, bank_reference, by, refund=False)
 
 
+# The label of a card payment recorded against a pro-forma (record_card_payment): money that
+# came through the card gateway rather than the bank; the invoice then says "paid by card".
+CARD_PAYMENT_LABEL = "Paiement par carte"
+
+
+def record_card_payment(proforma: Document, *, amount_cents: int, paid_on: date,
+                        reference: str = "", by=None) -> TransferOutcome:
+    """A card payment of the pro-forma (the gateway's), recorded as money received like a
+    transfer, labelled CARD_PAYMENT_LABEL and the payment's reference."""
+    label = f"{CARD_PAYMENT_LABEL} {(reference or '').strip()}".strip()[:140]
+    return _record(proforma, amount_cents, paid_on, label, by, refund=False)
+
+
+def paid_by_card(proforma: Document) -> bool:
+    """Every payment received on the pro-forma came by card (record_card_payment)."""
+    received = [t for t in proforma.transfers if t.amount_cents > 0]
+    return bool(received) and all(t.bank_reference.startswith(CARD_PAYMENT_LABEL)
+                                  for t in received)
+
+
 def record_refund(proforma: Document, *, amount_cents: int, sent_on: date,
                   bank_reference: str = "", by=None) -> TransferOutcome:
     """Money the platform sent back to the customer (an excess returned): it comes off what

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import asdict, dataclass, field
 
 from flask import Flask, current_app, render_template
@@ -48,6 +49,9 @@ class OutgoingEmail:
         return cls(**data)
 
 
+_ONE_LINE = re.compile(r"[ \t\r\n\f\v]+")
+
+
 def render_email(template: str, *, to: str | list[str], locale: str | None = None, **context):
     """Render templates/emails/<template>.{subject,txt,html} in the recipient's language."""
     recipients = [to] if isinstance(to, str) else list(to)
@@ -56,7 +60,9 @@ def render_email(template: str, *, to: str | list[str], locale: str | None = Non
     with force_locale(locale):
         # One line: a name or title holding a line break must neither end the header nor
         # make the mail impossible to send.
-        subject = " ".join(render_template(f"emails/{template}.subject.txt", **context).split())
+        # (Only ASCII blanks are folded: the no-break spaces of French typography stay.)
+        subject = _ONE_LINE.sub(" ", render_template(f"emails/{template}.subject.txt",
+                                                      **context)).strip()
         body = render_template(f"emails/{template}.txt", **context)
         try:
             html = render_template(f"emails/{template}.html", **context)

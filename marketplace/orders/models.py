@@ -94,6 +94,10 @@ class Order(TimestampMixin, db.Model):
     amount_refunded_cents: Mapped[int] = mapped_column(default=0)
     # What gift cards paid at checkout (giftcards.payment); the gateway charges the rest.
     gift_cards_cents: Mapped[int] = mapped_column(default=0, server_default="0")
+    # What an order with no goods pays for, said by the domain that opened it
+    # (orders.services.open_payment_order, the only one to set it): a works council's campaign
+    # of gift cards. Such an order is not a cart's: a checkout never replaces it.
+    description: Mapped[str | None] = mapped_column(sa.String(250))
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     user = relationship("User")

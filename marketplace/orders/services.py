@@ -32,6 +32,7 @@ from marketplace.orders.models import (
     OrderStatus,
     expired_places,
 )
+from marketplace.orders.signals import order_paid, payment_refused
 from marketplace.orders.status import transition
 from marketplace.pickup import services as pickup
 from marketplace.pickup.models import PickupLocation, PickupSlot
@@ -267,6 +268,42 @@ def _checkout(
     return order
 
 
+def open_payment_order(buyer: Buyer, *, total_cents: int, description: str,
+                       hold_until) -> Order:
+    """An order with no goods (no parts, lines, holds or pickup) for something a higher domain
+    sells, paid through the same gateway and fulfilment as a cart: a works council's campaign
+    of gift cards. `hold_until` is how long it may be paid; the sweeper then expires it like
+    any unpaid order. `description` names what it pays for (the payment page's line, the
+    order page, the confirmation). Whoever opened it learns of its payment through
+    `orders.signals` (order_paying, order_paid). Flushes."""
+    if not isinstance(total_cents, int) or total_cents <= 0:
+        raise CheckoutError(_l("There is nothing to pay."))
+    now = utcnow()
+    order_id = _next_order_id()
+    order = Order(
+        id=order_id,
+        reference=order_reference(order_id, year=now.year) if order_id else None,
+        user_id=buyer.user_id,
+        email=buyer.email.strip().lower(),
+        name=buyer.name.strip(),
+        phone=(buyer.phone or "").strip(),
+        locale=buyer.locale,
+        total_cents=total_cents,
+        description=description.strip()[:250] or None,
+        hold_expires_at=hold_until,
+        terms_accepted_at=now,
+    )
+    db.session.add(order)
+    db.session.flush()
+    if order.reference is None:
+        order.reference = order_reference(order.id, year=now.year)
+    audit.record("order.placed", order, by=order.user if buyer.user_id else None, data={
+        "reference": order.reference, "total_cents": order.total_cents,
+    })
+    db.session.flush()
+    return order
+
+
 @dataclass
 class PaymentOutcome:
     order: Order
@@ -291,51 +328,97 @@ def mark_paid(order: Order, *, amount_paid_cents: int, payment_intent_id: str | 
         # Released meanwhile: the cards got their money back, this payment cannot be enough.
         return _unfulfillable(order, amount_paid_cents, payment_intent_id)
     now = utcnow()
-    holds = list(order.holds)
-    product_holds = [h for h in holds if h.product_id is not None and h.state != HoldState.CONSUMED]
-    slot_holds = [h for h in holds if h.slot_id is not None and h.state != HoldState.CONSUMED]
-    products = {p.id: p for p in lock_rows(Product, [h.product_id for h in product_holds])}
-    slots = {s.id: s for s in lock_rows(PickupSlot, [h.slot_id for h in slot_holds])}
+    holds = _OpenHolds.locked(order)
+    if not holds.goods_still_there(now):
+        return _unfulfillable(order, amount_paid_cents, payment_intent_id)
+    if payment_refused(order):  # what it pays for was settled otherwise meanwhile
+        return _unfulfillable(order, amount_paid_cents, payment_intent_id)
+    holds.consume(order.reference)
+    _record_payment(order, now=now, amount_paid_cents=amount_paid_cents, cards_paid=cards_paid,
+                    payment_intent_id=payment_intent_id)
+    _after_payment(order)
+    return PaymentOutcome(order, newly_paid=True)
 
-    # The seller may have changed the stock while the shopper paid (sold the item in the shop,
-    # switched to unlimited): units that are no longer on the shelf cannot be sold.
-    for hold in product_holds:
-        stock = products[hold.product_id].stock
-        if stock is not None and stock < hold.quantity:
-            return _unfulfillable(order, amount_paid_cents, payment_intent_id)
 
-    # Holds that lapsed must be re-taken against what others hold now.
-    lapsed = [h for h in product_holds if h.state == HoldState.RELEASED or h.expires_at <= now]
-    if lapsed:
+@dataclass
+class _OpenHolds:
+    """An order's holds not consumed yet, with their products and slots locked."""
+
+    products_held: list[Hold]
+    slots_held: list[Hold]
+    products: dict[int, Product]
+    slots: dict[int, PickupSlot]
+
+    @classmethod
+    def locked(cls, order: Order) -> _OpenHolds:
+        holds = [h for h in order.holds if h.state != HoldState.CONSUMED]
+        products_held = [h for h in holds if h.product_id is not None]
+        slots_held = [h for h in holds if h.slot_id is not None]
+        return cls(
+            products_held, slots_held,
+            {p.id: p for p in lock_rows(Product, [h.product_id for h in products_held])},
+            {s.id: s for s in lock_rows(PickupSlot, [h.slot_id for h in slots_held])},
+        )
+
+    def goods_still_there(self, now) -> bool:
+        """Whether every held unit and place can still be sold: the stock still covers each
+        hold, and the holds that lapsed can be re-taken against what others hold now."""
+        # The seller may have changed the stock while the shopper paid (sold the item in the
+        # shop, switched to unlimited): units that are no longer on the shelf cannot be sold.
+        for hold in self.products_held:
+            stock = self.products[hold.product_id].stock
+            if stock is not None and stock < hold.quantity:
+                return False
+        return self._lapsed_units_free(now) and self._lapsed_places_free(now)
+
+    def _lapsed_units_free(self, now) -> bool:
+        lapsed = [h for h in self.products_held if _lapsed(h, now)]
+        if not lapsed:
+            return True
         others = available_quantities([h.product_id for h in lapsed], now=now)
         for hold in lapsed:
             own = hold.quantity if hold.state == HoldState.HELD and hold.expires_at > now else 0
             left = others[hold.product_id]
             if left is not None and left + own < hold.quantity:
-                return _unfulfillable(order, amount_paid_cents, payment_intent_id)
-    lapsed_slots = [h for h in slot_holds if h.state == HoldState.RELEASED or h.expires_at <= now]
-    if lapsed_slots:
-        held = slot_places_held([h.slot_id for h in lapsed_slots], now=now)
-        for hold in lapsed_slots:
-            slot = slots[hold.slot_id]
+                return False
+        return True
+
+    def _lapsed_places_free(self, now) -> bool:
+        lapsed = [h for h in self.slots_held if _lapsed(h, now)]
+        if not lapsed:
+            return True
+        held = slot_places_held([h.slot_id for h in lapsed], now=now)
+        for hold in lapsed:
+            slot = self.slots[hold.slot_id]
             if slot.booked + held.get(slot.id, 0) + 1 > slot.capacity or slot.is_closed:
-                return _unfulfillable(order, amount_paid_cents, payment_intent_id)
+                return False
+        return True
 
-    for hold in product_holds:
-        product = products[hold.product_id]
-        if product.stock is not None:  # unlimited since the checkout: no count
-            catalog.adjust_stock(product, delta=-hold.quantity,
-                                 reason=StockReason.SALE, reference=order.reference)
-        if hold.state == HoldState.HELD:  # a released hold was no longer counted
-            product.held_units -= hold.quantity
-        hold.state = HoldState.CONSUMED
-    for hold in slot_holds:
-        slot = slots[hold.slot_id]
-        slot.booked += hold.quantity
-        if hold.state == HoldState.HELD:
-            slot.held_places -= hold.quantity
-        hold.state = HoldState.CONSUMED
+    def consume(self, reference: str) -> None:
+        """The held units leave the stock (a sale) and the held places are booked."""
+        for hold in self.products_held:
+            product = self.products[hold.product_id]
+            if product.stock is not None:  # unlimited since the checkout: no count
+                catalog.adjust_stock(product, delta=-hold.quantity,
+                                     reason=StockReason.SALE, reference=reference)
+            if hold.state == HoldState.HELD:  # a released hold was no longer counted
+                product.held_units -= hold.quantity
+            hold.state = HoldState.CONSUMED
+        for hold in self.slots_held:
+            slot = self.slots[hold.slot_id]
+            slot.booked += hold.quantity
+            if hold.state == HoldState.HELD:
+                slot.held_places -= hold.quantity
+            hold.state = HoldState.CONSUMED
 
+
+def _lapsed(hold: Hold, now) -> bool:
+    return hold.state == HoldState.RELEASED or hold.expires_at <= now
+
+
+def _record_payment(order: Order, *, now, amount_paid_cents: int, cards_paid: int,
+                    payment_intent_id: str | None) -> None:
+    """Each part's commission fixed and the parts and the order paid, then audited."""
     from marketplace.ledger import services as ledger  # the ledger builds on orders
 
     for part in order.parts:
@@ -351,6 +434,13 @@ def mark_paid(order: Order, *, amount_paid_cents: int, payment_intent_id: str | 
     db.session.flush()
     audit.record("order.paid", order, data={"reference": order.reference,
                                             "amount_paid_cents": amount_paid_cents})
+
+
+def _after_payment(order: Order) -> None:
+    """What a paid order starts: the sellers credited, the gift cards it bought issued, the
+    shopper's confirmation (with the vouchers) queued, and the domains above told
+    (orders.signals.order_paid: a works council's campaign paid by card)."""
+    from marketplace.ledger import services as ledger  # the ledger builds on orders
     from marketplace.vouchers import notify  # vouchers build on orders, not the reverse
 
     for part in order.parts:
@@ -360,7 +450,7 @@ def mark_paid(order: Order, *, amount_paid_cents: int, payment_intent_id: str | 
     purchase.issue_for_order(order)
 
     notify.queue_confirmation(order)
-    return PaymentOutcome(order, newly_paid=True)
+    order_paid.send(order)
 
 
 def _unfulfillable(order: Order, amount_paid_cents: int, payment_intent_id) -> PaymentOutcome:
@@ -421,7 +511,9 @@ def get_by_reference(reference: str) -> Order | None:
 
 def unpaid_orders(*, user_id: int | None, guest_references, now=None) -> list[Order]:
     """Orders of this account, or placed as a guest under these references, still waiting for
-    payment with their items still kept."""
+    payment with their items still kept. Not the orders without goods that another domain
+    opened (open_payment_order: a works council's campaign, whose bank transfer may be on its
+    way): a new checkout replaces the unpaid cart orders listed here."""
     mine = []
     if user_id is not None:
         mine.append(Order.user_id == user_id)
@@ -432,7 +524,7 @@ def unpaid_orders(*, user_id: int | None, guest_references, now=None) -> list[Or
     return db.session.scalars(
         sa.select(Order)
         .where(sa.or_(*mine), Order.status == OrderStatus.PENDING_PAYMENT,
-               Order.hold_expires_at > (now or utcnow()))
+               Order.hold_expires_at > (now or utcnow()), Order.description.is_(None))
         .order_by(Order.id.desc())
     ).all()
 

@@ -6,13 +6,9 @@ only on a manager's or an owner's word.
 """
 from __future__ import annotations
 
-from datetime import timedelta
-
-import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.orm import contains_eager
 from wtforms.fields.choices import SelectChoice
 
 from marketplace import audit
@@ -21,7 +17,8 @@ from marketplace.audit.sentences import Described
 from marketplace.db import db, utcnow
 from marketplace.errors import DomainError
 from marketplace.i18n import format_period, format_rate, money_filter
-from marketplace.orders.models import Order, OrderPart, OrderStatus
+from marketplace.orders import queries
+from marketplace.orders.models import OrderPart, OrderStatus
 from marketplace.orders.staff_forms import (
     ALL_STATUSES,
     DEFAULT_FILTER,
@@ -35,8 +32,7 @@ from marketplace.orders.status import REFUNDABLE
 from marketplace.organizations.access import member_required, owned_or_404
 from marketplace.organizations.models import Role
 from marketplace.payments import services as payments
-from marketplace.payments.models import Refund
-from marketplace.pickup.models import PickupLocation, PickupSlot
+from marketplace.pickup.models import PickupSlot
 
 bp = Blueprint("orders_staff", __name__)
 
@@ -54,28 +50,17 @@ def orders(organization, membership):
     form = OrderFilterForm(
         request.args, slot_choices=_slot_choices(organization, parse_id(request.args.get("slot")))
     )
-    stmt = (
-        sa.select(OrderPart)
-        .join(OrderPart.order)
-        .join(OrderPart.slot)
-        .options(contains_eager(OrderPart.order), contains_eager(OrderPart.slot))
-        .where(OrderPart.organization_id == organization.id)
-    )
     status = form.chosen_status
     if status == DEFAULT_FILTER:
-        stmt = stmt.where(OrderPart.status.in_(PAID_AND_LATER))
+        statuses = PAID_AND_LATER
     elif status != ALL_STATUSES:
-        stmt = stmt.where(OrderPart.status == OrderStatus(status))
-    if form.chosen_slot_id:
-        stmt = stmt.where(OrderPart.slot_id == form.chosen_slot_id)
-    if form.query:
-        stmt = stmt.where(sa.or_(
-            Order.reference.icontains(form.query, autoescape=True),
-            Order.name.icontains(form.query, autoescape=True),
-        ))
+        statuses = [OrderStatus(status)]
+    else:
+        statuses = None
+    stmt = queries.seller_parts(organization.id, statuses=statuses,
+                                slot_id=form.chosen_slot_id, text=form.query)
     page = db.paginate(
-        stmt.order_by(PickupSlot.starts_at.desc(), OrderPart.id.desc()),
-        page=min(request.args.get("page", 1, type=int), MAX_PAGE), per_page=PER_PAGE,
+        stmt, page=min(request.args.get("page", 1, type=int), MAX_PAGE), per_page=PER_PAGE,
         error_out=False,
     )
     return render_template(
@@ -87,19 +72,9 @@ def orders(organization, membership):
 
 def _slot_choices(organization, chosen_slot_id: int | None) -> list[SelectChoice]:
     """The organization's recent and coming slots (and the one asked for, if older)."""
-    now = utcnow()
-    window = sa.and_(
-        PickupSlot.starts_at >= now - timedelta(days=SLOT_CHOICE_DAYS_BACK),
-        PickupSlot.starts_at < now + timedelta(days=SLOT_CHOICE_DAYS_AHEAD),
-    )
-    if chosen_slot_id:
-        window = sa.or_(window, PickupSlot.id == chosen_slot_id)
-    slots = db.session.scalars(
-        sa.select(PickupSlot)
-        .join(PickupSlot.location)
-        .where(PickupLocation.organization_id == organization.id, window)
-        .order_by(PickupSlot.starts_at, PickupSlot.id)
-    ).all()
+    slots = queries.seller_slots_around(
+        organization.id, utcnow(), days_back=SLOT_CHOICE_DAYS_BACK,
+        days_ahead=SLOT_CHOICE_DAYS_AHEAD, also_slot_id=chosen_slot_id)
     return [SelectChoice(str(slot.id), _slot_label(slot)) for slot in slots]
 
 
@@ -184,21 +159,10 @@ def _history(part: OrderPart) -> list[Described]:
 
     Entries about the whole order are kept, but never those about another seller's part
     (payments' refund entries name their part, or only their refund)."""
-    stmt = (
-        audit.search()
-        .where(sa.or_(
-            sa.and_(AuditEntry.subject_type == "Order", AuditEntry.subject_id == part.order_id),
-            sa.and_(AuditEntry.subject_type == "OrderPart", AuditEntry.subject_id == part.id),
-        ))
-        .order_by(None)
-        .order_by(AuditEntry.id)
-    )
-    entries = db.session.scalars(stmt).all()
+    entries = queries.audit_entries_of_part(part)
     refund_ids = {entry.data["refund_id"] for entry in entries
                   if (entry.data or {}).get("refund_id") and "part_id" not in entry.data}
-    refund_parts = dict(db.session.execute(
-        sa.select(Refund.id, Refund.part_id).where(Refund.id.in_(refund_ids))
-    ).all()) if refund_ids else {}
+    refund_parts = payments.parts_of_refunds(refund_ids)
     return audit.describe(
         [entry for entry in entries
          if entry.organization_id in (None, part.organization_id)

@@ -335,6 +335,8 @@ def checkout():
         _remove_ordered_lines(order)  # now, not after a payment page
         flash(_("Paid with your gift cards: thank you!"), "success")
         return redirect(_order_url(order), 303)
+    for note in card_payment.restriction_notes(order, gift_cards) if gift_cards else ():
+        flash(str(note), "info")  # a works council's card paid only the goods it allows
     _end(replacing, keep=True)
     # Named durable step: the order and its holds are on disk, and the stock and slot rows they
     # locked released, before the gateway is asked for a payment page (docs/architecture.md).

@@ -92,6 +92,9 @@ class Organization(TimestampMixin, db.Model):
     # The seller's Stripe connected account (Express), where payouts are sent.
     stripe_account_id: Mapped[str | None] = mapped_column(sa.String(255))
     payouts_enabled: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # The payer at Stripe of a works council paying by bank transfer (its virtual IBAN is
+    # Stripe's, kept for all its payments): created once, by campaigns.card_payment.
+    stripe_customer_id: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
 
     applied_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
     reviewed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))

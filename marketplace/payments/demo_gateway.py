@@ -39,8 +39,12 @@ class DemoGateway:
     name = "demo"
 
     def create_checkout_session(
-        self, order, *, success_url: str, cancel_url: str, idempotency_key: str
+        self, order, *, success_url: str, cancel_url: str, idempotency_key: str,
+        bank_transfer_customer: str | None = None,
     ) -> CheckoutSession:
+        if bank_transfer_customer:  # only Stripe matches transfers to a virtual IBAN
+            raise GatewayError(_l("Payment by bank transfer through the payment provider is "
+                                  "not available on this site."))
         # Idempotent like Stripe's: while this order has an open session, it is given again.
         row = db.session.scalar(
             sa.select(DemoCheckoutSession)
@@ -130,6 +134,9 @@ class DemoGateway:
 
     # Connect, simulated: an account that is ready at once, and transfers that always succeed
     # (the same key gives the same id, as Stripe's idempotency would).
+
+    def create_customer(self, *, email: str, name: str, idempotency_key: str) -> str:
+        return "demo_cus_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:16]
 
     def create_connected_account(self, *, email: str, name: str, idempotency_key: str) -> str:
         return "demo_acct_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:16]

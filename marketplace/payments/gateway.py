@@ -58,8 +58,15 @@ class PaymentGateway(Protocol):
     name: str  # stored in Order.payment_gateway ("stripe", "demo")
 
     def create_checkout_session(
-        self, order, *, success_url: str, cancel_url: str, idempotency_key: str
-    ) -> CheckoutSession: ...
+        self, order, *, success_url: str, cancel_url: str, idempotency_key: str,
+        bank_transfer_customer: str | None = None,
+    ) -> CheckoutSession:
+        """A payment page for `order`. With `bank_transfer_customer` (a customer id from
+        create_customer), the page offers a bank transfer to a virtual IBAN instead of a card:
+        the session completes unpaid, and is paid when the transfer arrives (Stripe only)."""
+
+    def create_customer(self, *, email: str, name: str, idempotency_key: str) -> str:
+        """A customer of the gateway (a works council paying by transfer); returns its id."""
 
     def retrieve_session(self, session_id: str) -> SessionState: ...
 

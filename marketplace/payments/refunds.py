@@ -75,6 +75,14 @@ def cancel_part(part: OrderPart, *, by, reason: str) -> Refund:
     return refund_part(part, quantities=None, by=by, reason=reason)
 
 
+def parts_of_refunds(refund_ids) -> dict[int, int | None]:
+    """{refund id: the order part it refunded (None: the whole order's)} for `refund_ids`."""
+    if not refund_ids:
+        return {}
+    return {row.id: row.part_id for row in db.session.execute(
+        sa.select(Refund.id, Refund.part_id).where(Refund.id.in_(refund_ids)))}
+
+
 def _pending(order_id: int) -> list[Refund]:
     return list(db.session.scalars(
         sa.select(Refund).where(Refund.order_id == order_id, Refund.status == RefundStatus.PENDING)
@@ -82,26 +90,53 @@ def _pending(order_id: int) -> list[Refund]:
 
 
 def _record_part_refund(part_id: int, quantities, *, by, reason: str, goods_returned: bool) -> Refund:
+    """The pending refund of `quantities` of the part's lines (all that is left when None),
+    checked under the order's, the part's and its lines' locks against what is left to refund
+    (the pending refunds counted); RefundError saying why when it cannot be made."""
     part = db.session.get(OrderPart, part_id)
     (order,) = lock_rows(Order, [part.order_id])
     (part,) = lock_rows(OrderPart, [part_id])
     lines = {line.id: line for line in lock_rows(OrderLine, [line.id for line in part.lines])}
+    _check_refundable(part)
+    pending = _pending(order.id)
+    wanted = _quantities_to_refund(quantities, lines, _left_per_line(lines, pending))
+    amount = sum(lines[line_id].unit_price_cents * n for line_id, n in wanted.items())
+    card_cents = _cards_share(order, amount, pending)
+    refund = _new_refund(
+        order, part_id=part.id, amount_cents=amount, reason=reason, by=by,
+        detail={"lines": {str(k): v for k, v in wanted.items()},
+                "restock": _restock_reason(part, goods_returned),
+                "note": (reason or "").strip()[:500], "card_cents": card_cents},
+    )
+    refund.idempotency_key = f"refund-{refund.id}-{int(refund.created_at.timestamp())}"
+    db.session.flush()
+    return refund
+
+
+def _check_refundable(part: OrderPart) -> None:
     if part.status == S.REFUNDED:
         raise RefundError(_l("There is nothing left to refund on this order."))
     if part.status not in REFUNDABLE:
         raise RefundError(_l("Only a paid order can be refunded."))
-    pending = _pending(order.id)
-    # What gift cards paid goes back to them first; the gateway refunds the rest.
-    card_left = (card_payment.cards_left_to_refund(order.id) if order.gift_cards_cents else 0) - sum(
-        int((other.detail or {}).get("card_cents", 0)) for other in pending)
+
+
+def _left_per_line(lines: dict[int, OrderLine], pending: list[Refund]) -> dict[int, int]:
+    """{line id: units that may still be refunded}: neither refunded nor in a pending refund."""
     in_progress: dict[int, int] = {}
     for other in pending:
         for line_id, quantity in (other.detail or {}).get("lines", {}).items():
             in_progress[int(line_id)] = in_progress.get(int(line_id), 0) + int(quantity)
-    left = {
+    return {
         line_id: line.quantity - line.refunded_quantity - in_progress.get(line_id, 0)
         for line_id, line in lines.items()
     }
+
+
+def _quantities_to_refund(quantities, lines: dict[int, OrderLine],
+                          left: dict[int, int]) -> dict[int, int]:
+    """{line id: units} asked for (everything left when `quantities` is None), each checked
+    against what is left of its line; RefundError when a line is not the part's, a quantity is
+    negative or too large, or nothing is left."""
     wanted: dict[int, int] = {}
     if quantities is None:
         wanted = {line_id: n for line_id, n in left.items() if n > 0}
@@ -122,27 +157,31 @@ def _record_part_refund(part_id: int, quantities, *, by, reason: str, goods_retu
                 wanted[line_id] = quantity
     if not wanted:
         raise RefundError(_l("There is nothing left to refund on this order."))
-    amount = sum(lines[line_id].unit_price_cents * n for line_id, n in wanted.items())
+    return wanted
+
+
+def _cards_share(order: Order, amount: int, pending: list[Refund]) -> int:
+    """What of `amount` goes back to the gift cards that paid the order (first, up to what they
+    paid and is not refunded or pending); the gateway refunds the rest. RefundError when the
+    amount is more than is left of the payment, or the order has no payment for the rest."""
     left_paid = (order.amount_paid_cents - order.amount_refunded_cents
                  - sum(other.amount_cents for other in pending))
     if amount > left_paid:
         raise RefundError(_l("This refund is larger than what is left of the payment."))
+    card_left = (card_payment.cards_left_to_refund(order.id) if order.gift_cards_cents else 0) - sum(
+        int((other.detail or {}).get("card_cents", 0)) for other in pending)
     card_cents = max(0, min(amount, card_left))
     if card_cents < amount and (not order.payment_intent_id or not order.payment_gateway):
         raise RefundError(_l("This order has no payment to refund."))
+    return card_cents
 
+
+def _restock_reason(part: OrderPart, goods_returned: bool) -> str | None:
+    """Goods not collected go back on sale (cancellation); collected goods only when brought
+    back (return)."""
     if part.collected_at is None and part.status != S.COLLECTED:
-        restock = StockReason.CANCELLATION.value
-    else:
-        restock = StockReason.RETURN.value if goods_returned else None
-    refund = _new_refund(
-        order, part_id=part.id, amount_cents=amount, reason=reason, by=by,
-        detail={"lines": {str(k): v for k, v in wanted.items()}, "restock": restock,
-                "note": (reason or "").strip()[:500], "card_cents": card_cents},
-    )
-    refund.idempotency_key = f"refund-{refund.id}-{int(refund.created_at.timestamp())}"
-    db.session.flush()
-    return refund
+        return StockReason.CANCELLATION.value
+    return StockReason.RETURN.value if goods_returned else None
 
 
 def _new_refund(order: Order, *, amount_cents: int, reason: str, by=None, part_id=None,

@@ -35,7 +35,12 @@ from marketplace.payments.gateway import (
 from marketplace.payments.models import RefundStatus
 
 # Re-exported: the staff pages call payments.services.refund_part / cancel_part.
-from marketplace.payments.refunds import RefundError, cancel_part, refund_part  # noqa: F401
+from marketplace.payments.refunds import (  # noqa: F401
+    RefundError,
+    cancel_part,
+    parts_of_refunds,
+    refund_part,
+)
 from marketplace.urls import external_url
 
 log = logging.getLogger(__name__)
@@ -62,8 +67,12 @@ def _stamp(order: Order) -> int:
     return int(order.created_at.timestamp())
 
 
-def start_payment(order: Order) -> CheckoutSession:
-    """Open (or give again) the gateway's payment page for `order`. Flushes.
+def start_payment(order: Order, *, bank_transfer_customer: str | None = None,
+                  return_url: str | None = None) -> CheckoutSession:
+    """Open (or give again) the gateway's payment page for `order`. Flushes. With
+    `bank_transfer_customer` (gateway.create_customer), the page takes a bank transfer. With
+    `return_url`, the page sends the payer back there rather than to the order's pages (a bank
+    transfer is paid days later: the success page would have nothing to confirm).
 
     Never called under a row lock (it calls the gateway): the checkout makes its order and
     holds durable first (a named durable step, orders.views.checkout). While the order's session is still open, the same session is given again.
@@ -79,11 +88,14 @@ def start_payment(order: Order) -> CheckoutSession:
         if state.status == "open" and state.url:
             return CheckoutSession(id=state.id, url=state.url)
         if state.status == "complete":
-            raise PaymentError(_l("This order has already been paid."))
+            raise PaymentError(_l("This order has already been paid.") if state.is_paid else
+                               _l("The payment of this order is on its way (a bank transfer): "
+                                  "the order is paid when the money arrives."))
         key = f"{key}-after-{order.checkout_session_id}"  # a new attempt, a new key
-    success_url, cancel_url = checkout_urls(order)
+    success_url, cancel_url = (return_url, return_url) if return_url else checkout_urls(order)
     session = gateway.create_checkout_session(
-        order, success_url=success_url, cancel_url=cancel_url, idempotency_key=key
+        order, success_url=success_url, cancel_url=cancel_url, idempotency_key=key,
+        bank_transfer_customer=bank_transfer_customer,
     )
     order.checkout_session_id = session.id
     order.payment_gateway = gateway.name

@@ -94,7 +94,8 @@ class StripeGateway:
         return cls(stripe_client())
 
     def create_checkout_session(
-        self, order, *, success_url: str, cancel_url: str, idempotency_key: str
+        self, order, *, success_url: str, cancel_url: str, idempotency_key: str,
+        bank_transfer_customer: str | None = None,
     ) -> CheckoutSession:
         metadata = {"order_id": str(order.id), "reference": order.reference}
         currency = order.currency.lower()
@@ -108,6 +109,9 @@ class StripeGateway:
             # Gift cards paid part of it: Stripe takes no negative line, so one line for the rest.
             line_items = [item(str(_l("Order %(reference)s, after gift cards",
                                       reference=order.reference)), due)]
+        elif not order.parts and order.description:
+            # No goods (a works council's campaign of gift cards): one line, what it pays for.
+            line_items = [item(order.description[:250], due)]
         else:
             line_items = [
                 item(f"{line.title} — {part.organization.name}"[:250], line.unit_price_cents,
@@ -128,6 +132,18 @@ class StripeGateway:
             "success_url": success_url,
             "cancel_url": cancel_url,
         }
+        if bank_transfer_customer:
+            # A transfer to the customer's virtual IBAN (FR), matched by Stripe: the session
+            # completes unpaid when the customer has the bank details, and is paid
+            # (checkout.session.async_payment_succeeded) when the money arrives. Checkout takes
+            # a customer or an email, not both.
+            del params["customer_email"]
+            params["customer"] = bank_transfer_customer
+            params["payment_method_types"] = ["customer_balance"]
+            params["payment_method_options"] = {"customer_balance": {
+                "funding_type": "bank_transfer",
+                "bank_transfer": {"type": "eu_bank_transfer", "eu_bank_transfer": {"country": "FR"}},
+            }}
         try:
             session = self.client.v1.checkout.sessions.create(
                 params=params, options={"idempotency_key": idempotency_key}
@@ -163,6 +179,17 @@ class StripeGateway:
         except stripe.StripeError as exc:
             raise _error(exc, _l("The payment provider refused the refund.")) from exc
         return refund.id
+
+    def create_customer(self, *, email: str, name: str, idempotency_key: str) -> str:
+        try:
+            customer = self.client.v1.customers.create(
+                params={"email": email or None, "name": name[:250]},
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as exc:
+            raise _error(exc, _l("The payment provider could not register the payer. "
+                                 "Please try again.")) from exc
+        return customer.id
 
     # Connect: the sellers' Express accounts and the transfers of their payouts.
 

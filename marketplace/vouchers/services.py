@@ -6,7 +6,6 @@ what was already handed over; UNIQUE(order_line_id) on collected lines is the la
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -15,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import audit, uow
+from marketplace.audit.models import AuditEntry
 from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Product, StockReason
 from marketplace.db import db, lock_rows, lock_waits, utcnow
@@ -23,7 +23,7 @@ from marketplace.i18n import format_clock, format_day
 from marketplace.i18n import lazy_gettext as _l
 from marketplace.orders.models import Order, OrderLine, OrderPart, OrderStatus
 from marketplace.orders.status import IllegalTransition, can_transition, transition
-from marketplace.pickup.models import PickupSlot
+from marketplace.pickup.models import PickupLocation, PickupSlot
 from marketplace.vouchers import codes
 from marketplace.vouchers.models import CollectedLine, Collection, Voucher
 
@@ -218,6 +218,8 @@ _collection = Collection.__table__
 _collected_line = CollectedLine.__table__
 _part = OrderPart.__table__
 _order = Order.__table__
+_order_line = OrderLine.__table__
+_audit_entry = AuditEntry.__table__
 
 
 @cache
@@ -253,42 +255,136 @@ _PARTS = (
     .where(OrderPart.order_id == sa.bindparam("order_id"))
     .order_by(OrderPart.id, OrderLine.id)
 )
-_INSERT_COLLECTION = sa.insert(_collection).returning(_collection.c.id)
-_INSERT_LINES = sa.insert(_collected_line)
-_PART_COLLECTED = (
-    sa.update(_part).where(_part.c.id == sa.bindparam("part_id"))
-    .values(status=S.COLLECTED, collected_at=sa.bindparam("now"))
-)
-_ORDER_COLLECTED = (
-    sa.update(_order).where(_order.c.id == sa.bindparam("order_id"))
-    .values(status=S.COLLECTED, updated_at=sa.bindparam("now"))
-)
+
+
+def _param(name: str, column: sa.Column) -> sa.BindParameter:
+    """A named parameter typed as `column` (an enum member is written as the enum's value, a
+    dict as the column's JSON)."""
+    return sa.bindparam(name, type_=column.type)
+
+
+def _value(value, column: sa.Column) -> sa.BindParameter:
+    """A fixed value typed as `column`: the models' enums, never their values as SQL text."""
+    return sa.literal(value, column.type)
+
+
+class _Writes:
+    """What a collection writes, defined once as SQLAlchemy Core statements built from the
+    models' tables and enums: the collection, its lines (each the order line's quantity less
+    what was refunded: read under the order's lock, so what the counter showed), the part and
+    the order marked collected when `complete` / `order_complete` say so, and the audit line.
+
+    `run_chained()` runs them as one statement (data-modifying CTEs, PostgreSQL): the voucher's
+    and the order's locks are then held for two statements and the commit. `run_in_sequence()`
+    runs the same statements one after the other (SQLite, which has no data-modifying CTEs);
+    the lines' statement then reads the collection's id from a parameter instead of the first
+    statement's row. Each statement is built once: SQLAlchemy caches its compiled form. Both take the same parameters (`parameters()`), named after no column of
+    the tables they write: Core would add such a key to an UPDATE's SET clause."""
+
+    c, line, part, order = _collection.c, _order_line.c, _part.c, _order.c
+    now = _param("now", c.created_at)
+
+    insert_collection = (
+        sa.insert(_collection)
+        .values(voucher_id=_param("voucher_id", c.voucher_id), nonce=_param("nonce", c.nonce),
+                collected_by_id=_param("by_id", c.collected_by_id),
+                collected_by_name=_param("by_name", c.collected_by_name), created_at=now)
+        .returning(c.id)
+    )
+
+    @classmethod
+    def insert_lines(cls, collection_id: sa.ColumnElement[int]) -> sa.Insert:
+        """The chosen lines (`line_ids`) of the collection whose id `collection_id` gives."""
+        line = cls.line
+        return sa.insert(_collected_line).from_select(
+            ["collection_id", "order_line_id", "quantity"],
+            sa.select(collection_id, line.id, line.quantity - line.refunded_quantity)
+            .where(line.id.in_(sa.bindparam("line_ids", expanding=True)))
+            .order_by(line.id),
+        )
+
+    mark_part = (
+        sa.update(_part)
+        .where(part.id == _param("part", part.id), sa.bindparam("complete", type_=sa.Boolean))
+        .values(status=_value(S.COLLECTED, part.status), collected_at=now)
+    )
+    mark_order = (
+        sa.update(_order)
+        .where(order.id == _param("order", order.id),
+               sa.bindparam("order_complete", type_=sa.Boolean))
+        .values(status=_value(S.COLLECTED, order.status), updated_at=now)
+    )
+    insert_audit = sa.insert(_audit_entry).values(
+        {column: _param(f"audit_{column.name}", column)
+         for column in _audit_entry.c if column.name != "id"})
+
+    @staticmethod
+    def parameters(*, voucher_id, nonce, by, now, chosen, part_id, complete, order_id,
+                   order_complete, audit_values) -> dict:
+        return {
+            "voucher_id": voucher_id, "nonce": nonce, "by_id": by.id, "by_name": by.name,
+            "now": now, "line_ids": [h.line_id for h in chosen], "part": part_id,
+            "complete": complete, "order": order_id, "order_complete": order_complete,
+            **{f"audit_{key}": value for key, value in audit_values.items()},
+        }
+
+    @classmethod
+    @cache
+    def chained(cls) -> sa.Select:
+        """Every write in one statement, the collection's id as its row."""
+        collection = cls.insert_collection.cte("collection_row")
+        return sa.select(collection.c.id).add_cte(
+            cls.insert_lines(sa.select(collection.c.id).scalar_subquery()).cte("line_rows"),
+            cls.mark_part.cte("part_row"),
+            cls.mark_order.cte("order_row"),
+            cls.insert_audit.cte("audit_row"),
+        )
+
+    @classmethod
+    def run_chained(cls, connection, parameters: dict) -> int:
+        return connection.execute(cls.chained(), parameters).scalar_one()
+
+    @classmethod
+    @cache
+    def insert_lines_of_given_collection(cls) -> sa.Insert:
+        return cls.insert_lines(_param("collection_id", _collected_line.c.collection_id))
+
+    @classmethod
+    def run_in_sequence(cls, connection, parameters: dict) -> int:
+        collection_id = connection.execute(cls.insert_collection, parameters).scalar_one()
+        connection.execute(cls.insert_lines_of_given_collection(),
+                           {**parameters, "collection_id": collection_id})
+        for statement in (cls.mark_part, cls.mark_order, cls.insert_audit):
+            connection.execute(statement, parameters)
+        return collection_id
 
 
 def collect(voucher_id: int, *, organization, by, nonce: str,
-            line_ids: set[int] | None = None) -> CollectResult:
+            line_ids: set[int] | None = None, chained: bool | None = None) -> CollectResult:
     """Hand over `line_ids` of the voucher (all that are left when None), once.
 
     The same `nonce` again returns the first result; a new scan of a voucher with nothing left
     raises AlreadyCollected; the voucher of another seller or of an order that is not paid (or
-    was cancelled, refunded) raises Refused and changes nothing."""
+    was cancelled, refunded) raises Refused and changes nothing. `chained` forces one way of
+    writing (tests): see _Writes."""
     return _collect("id", voucher_id, organization=organization, by=by, nonce=nonce,
-                    line_ids=line_ids)
+                    line_ids=line_ids, chained=chained)
 
 
 def collect_scanned(text: str | None, *, organization, by, nonce: str,
-                    line_ids: set[int] | None = None) -> CollectResult:
+                    line_ids: set[int] | None = None, chained: bool | None = None
+                    ) -> CollectResult:
     """collect() for what a scanner read or a person typed (the voucher URL, token or code):
     the voucher is found and locked by the same statement."""
     column, key = _scanned_key(text)
     return _collect(column, key, organization=organization, by=by, nonce=nonce,
-                    line_ids=line_ids)
+                    line_ids=line_ids, chained=chained)
 
 
-def _collect(column: str, key, *, organization, by, nonce: str,
-             line_ids: set[int] | None) -> CollectResult:
+def _collect(column: str, key, *, organization, by, nonce: str, line_ids: set[int] | None,
+             chained: bool | None) -> CollectResult:
     """The counter's hot path, without the ORM's unit of work: three statements on PostgreSQL
-    (lock, read, one write), up to seven on SQLite, which writes one table at a time.
+    (lock, read, one write), seven elsewhere (the same writes one by one: _Writes).
 
     The voucher row and its order are locked first, by one statement (the voucher's lock
     serialises the scans of one voucher; every change of an order's parts takes the order's
@@ -301,32 +397,64 @@ def _collect(column: str, key, *, organization, by, nonce: str,
     The statements are Core statements: they run on the session's connection (its
     transaction), which skips the ORM's execution layer (a tenth of a millisecond of CPU each).
     Whatever the ORM has pending is flushed first, as session.execute would."""
-    nonce = (nonce or "").strip()
-    if not nonce or len(nonce) > 64:
-        raise DomainError(_l("This page is out of date. Scan the voucher again."))
+    nonce = _checked_nonce(nonce)
     session = db.session
     session.flush()
     connection = session.connection()
+    locked = _lock_voucher(connection, column, key, organization)
+    # Read after the locks: a collection committed while this request waited is seen here.
+    rows = connection.execute(_PARTS, {"part_id": locked.part_id, "order_id": locked.order_id,
+                                       "voucher_id": locked.voucher_id}).all()
+    lines = [r for r in rows if r.part_id == locked.part_id and r.line_id is not None]
+    first = next((line.collection_id for line in lines if line.nonce == nonce), None)
+    if first is not None:
+        return _first_answer(first, locked.voucher_id, locked.reference, locked.name)
+    part_row = next(r for r in rows if r.part_id == locked.part_id)
+    chosen, complete = _lines_to_collect(part_row, lines, line_ids)
+    order_complete = complete and _order_done(locked, rows)
+    now = utcnow()
+    parameters = _Writes.parameters(
+        voucher_id=locked.voucher_id, nonce=nonce, by=by, now=now, chosen=chosen,
+        part_id=locked.part_id, complete=complete, order_id=locked.order_id,
+        order_complete=order_complete,
+        audit_values=_audit_values(locked, chosen, complete, organization=organization, by=by))
+    if chained is None:
+        chained = connection.dialect.name == "postgresql"
+    if chained:
+        collection_id = _Writes.run_chained(connection, parameters)
+    else:
+        collection_id = _Writes.run_in_sequence(connection, parameters)
+    return CollectResult(collection_id, locked.voucher_id, now, chosen, replayed=False,
+                         complete=complete, reference=locked.reference, name=locked.name)
+
+
+def _checked_nonce(nonce: str | None) -> str:
+    """The counter page's nonce, or DomainError when the page sent none (or a forged one)."""
+    nonce = (nonce or "").strip()
+    if not nonce or len(nonce) > 64:
+        raise DomainError(_l("This page is out of date. Scan the voucher again."))
+    return nonce
+
+
+def _lock_voucher(connection, column: str, key, organization):
+    """The voucher's and its order's row (see _locking), locked; NotFound, or Refused when the
+    voucher is another seller's."""
     with lock_waits():
         row = connection.execute(_locking(column), {"key": key}).one_or_none()
     if row is None:
         raise _no_voucher()
-    voucher_id, part_id, order_id = row.voucher_id, row.part_id, row.order_id
-    reference, name = row.reference, row.name
     if row.seller_id != organization.id:
-        check_seller(session.get(Voucher, voucher_id), organization)
+        check_seller(db.session.get(Voucher, row.voucher_id), organization)
+    return row
 
-    # Read after the locks: a collection committed while this request waited is seen here.
-    rows = connection.execute(_PARTS, {"part_id": part_id, "order_id": order_id,
-                                    "voucher_id": voucher_id}).all()
-    lines = [r for r in rows if r.part_id == part_id and r.line_id is not None]
-    for line in lines:
-        if line.nonce == nonce:
-            return _first_answer(line.collection_id, voucher_id, reference, name)
-    part_row = next(r for r in rows if r.part_id == part_id)
+
+def _lines_to_collect(part_row, lines, line_ids: set[int] | None
+                      ) -> tuple[list[HandedOver], bool]:
+    """The lines to hand over now (those of `line_ids` still due; all still due when None) and
+    whether they complete the part; Refused (AlreadyCollected) or DomainError when none."""
     status = part_row.status
     if refuses(status, part_row.no_show_restocked_at):
-        raise refusal(session.get(OrderPart, part_id))
+        raise refusal(db.session.get(OrderPart, part_row.part_id))
     remaining = [HandedOver(r.line_id, r.title, r.quantity - r.refunded_quantity)
                  for r in lines
                  if r.collected_line_id is None and r.quantity > r.refunded_quantity]
@@ -336,81 +464,32 @@ def _collect(column: str, key, *, organization, by, nonce: str,
             raise DomainError(_l("Tick at least one line to hand over."))
         last = max((r.collection_id for r in lines if r.collection_id is not None), default=None)
         if last is not None:
-            raise AlreadyCollected(session.get(Collection, last))
+            raise AlreadyCollected(db.session.get(Collection, last))
         raise Refused(_l("Nothing is left to hand over on this voucher."))
     complete = len(chosen) == len(remaining)
     if complete and not can_transition(status, S.COLLECTED):
         raise IllegalTransition(_l("This order cannot go from %(current)s to %(new)s.",
                                    current=status.value, new=S.COLLECTED.value))
+    return chosen, complete
 
-    now = utcnow()
-    others = [r.status for r in rows if r.part_id != part_id]
-    order_complete = complete and can_transition(row.order_status, S.COLLECTED) and all(
-        s in (S.COLLECTED, S.REFUNDED, S.CANCELLED) for s in others)
-    audit_values = audit.values(
-        "voucher.collected", subject_type="OrderPart", subject_id=part_id, by=by,
+
+def _order_done(locked, rows) -> bool:
+    """Whether the order is collected once the scanned part is: every other part is collected,
+    refunded or cancelled."""
+    return can_transition(locked.order_status, S.COLLECTED) and all(
+        r.status in (S.COLLECTED, S.REFUNDED, S.CANCELLED)
+        for r in rows if r.part_id != locked.part_id)
+
+
+def _audit_values(locked, chosen: list[HandedOver], complete: bool, *, organization, by) -> dict:
+    return audit.values(
+        "voucher.collected", subject_type="OrderPart", subject_id=locked.part_id, by=by,
         organization_id=organization.id, data={
-            "reference": reference,
-            "voucher": row.code,
+            "reference": locked.reference,
+            "voucher": locked.code,
             "lines": [{"title": h.title, "quantity": h.quantity} for h in chosen],
             "complete": complete,
         })
-    if connection.dialect.name == "postgresql":
-        collection_id = connection.execute(_WRITE_COLLECTION, {
-            "voucher_id": voucher_id, "nonce": nonce, "by_id": by.id, "by_name": by.name,
-            "now": now, "line_ids": [h.line_id for h in chosen],
-            "quantities": [h.quantity for h in chosen], "part_id": part_id,
-            "complete": complete, "order_id": order_id, "order_complete": order_complete,
-            **{f"audit_{key}": value for key, value in audit_values.items()},
-            "audit_data": json.dumps(audit_values["data"]),
-        }).scalar_one()
-        return CollectResult(collection_id, voucher_id, now, chosen, replayed=False,
-                             complete=complete, reference=reference, name=name)
-    collection_id = connection.execute(_INSERT_COLLECTION, {
-        "voucher_id": voucher_id, "nonce": nonce, "collected_by_id": by.id,
-        "collected_by_name": by.name, "created_at": now,
-    }).scalar_one()
-    connection.execute(_INSERT_LINES, [
-        {"collection_id": collection_id, "order_line_id": h.line_id, "quantity": h.quantity}
-        for h in chosen])
-    if complete:
-        connection.execute(_PART_COLLECTED, {"part_id": part_id, "now": now})
-    if order_complete:
-        connection.execute(_ORDER_COLLECTED, {"order_id": order_id, "now": now})
-    audit.insert_values(audit_values)
-    return CollectResult(collection_id, voucher_id, now, chosen, replayed=False,
-                         complete=complete, reference=reference, name=name)
-
-
-# PostgreSQL: what a collection writes, in ONE statement (the SQLite path above runs the same
-# writes one by one): the collection, its lines, the part and the order marked collected when
-# they are, and the audit line. The voucher's and the order's locks, taken by _locking, are
-# then held for two statements and the commit.
-_WRITE_COLLECTION = sa.text("""
-WITH collection_row AS (
-    INSERT INTO collection (voucher_id, nonce, collected_by_id, collected_by_name, created_at)
-    VALUES (:voucher_id, :nonce, :by_id, :by_name, :now)
-    RETURNING id
-), line_rows AS (
-    INSERT INTO collected_line (collection_id, order_line_id, quantity)
-    SELECT collection_row.id, handed.line_id, handed.quantity
-    FROM collection_row,
-         unnest(CAST(:line_ids AS integer[]), CAST(:quantities AS integer[]))
-             AS handed(line_id, quantity)
-), part_row AS (
-    UPDATE order_part SET status = 'collected', collected_at = :now
-    WHERE id = :part_id AND :complete
-), order_row AS (
-    UPDATE "order" SET status = 'collected', updated_at = :now
-    WHERE id = :order_id AND :order_complete
-), audit_row AS (
-    INSERT INTO audit_entry (created_at, action, actor_id, organization_id, subject_type,
-                             subject_id, data, ip_address)
-    VALUES (:audit_created_at, :audit_action, :audit_actor_id, :audit_organization_id,
-            :audit_subject_type, :audit_subject_id, CAST(:audit_data AS json), :audit_ip_address)
-)
-SELECT id FROM collection_row
-""")
 
 
 def _first_answer(collection_id, voucher_id, reference, name) -> CollectResult:
@@ -431,6 +510,26 @@ def _first_answer(collection_id, voucher_id, reference, name) -> CollectResult:
 
 
 # --- slots and no-shows ----------------------------------------------------------------
+
+def slots_with_paid_parts(organization_id: int, *, since: datetime, until: datetime) -> list:
+    """The seller's slots that end after `since` and start before `until`, in time order, each
+    with the number of its parts in the slot's list (paid and later), as rows (slot, parts);
+    slots with no such part are left out."""
+    counts = (
+        sa.select(OrderPart.slot_id, sa.func.count().label("parts"))
+        .where(OrderPart.status.in_(IN_SLOT_LIST), OrderPart.organization_id == organization_id)
+        .group_by(OrderPart.slot_id)
+        .subquery()
+    )
+    return db.session.execute(
+        sa.select(PickupSlot, counts.c.parts)
+        .join(PickupSlot.location)
+        .join(counts, counts.c.slot_id == PickupSlot.id)
+        .where(PickupLocation.organization_id == organization_id,
+               PickupSlot.ends_at >= since, PickupSlot.starts_at < until)
+        .order_by(PickupSlot.starts_at, PickupSlot.id)
+    ).all()
+
 
 def slot_parts(slot: PickupSlot) -> list[OrderPart]:
     return list(db.session.scalars(

@@ -4,7 +4,6 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     Response,
@@ -29,12 +28,11 @@ from marketplace.extensions import limiter
 from marketplace.giftcards import codes as card_codes
 from marketplace.giftcards import views as card_views
 from marketplace.giftcards.schemas import wrong_fields
-from marketplace.orders.models import OrderPart
 from marketplace.orders.staff_forms import STATUS_LABELS
 from marketplace.organizations import tickets
 from marketplace.organizations.access import member_required
 from marketplace.organizations.models import Role
-from marketplace.pickup.models import PickupLocation, PickupSlot
+from marketplace.pickup.models import PickupSlot
 from marketplace.security import private
 from marketplace.vouchers import decode, pdf, qr
 from marketplace.vouchers import services as vouchers
@@ -253,22 +251,9 @@ def decode_frame(organization, membership):
 @member_required(Role.COUNTER)
 def slots(organization, membership):
     now = utcnow()
-    counts = (
-        sa.select(OrderPart.slot_id, sa.func.count().label("parts"))
-        .where(OrderPart.status.in_(vouchers.IN_SLOT_LIST),
-               OrderPart.organization_id == organization.id)
-        .group_by(OrderPart.slot_id)
-        .subquery()
-    )
-    rows = db.session.execute(
-        sa.select(PickupSlot, counts.c.parts)
-        .join(PickupSlot.location)
-        .join(counts, counts.c.slot_id == PickupSlot.id)
-        .where(PickupLocation.organization_id == organization.id,
-               PickupSlot.ends_at >= now - timedelta(days=SLOT_LIST_DAYS_BACK),
-               PickupSlot.starts_at < now + timedelta(days=SLOT_LIST_DAYS_AHEAD))
-        .order_by(PickupSlot.starts_at, PickupSlot.id)
-    ).all()
+    rows = vouchers.slots_with_paid_parts(
+        organization.id, since=now - timedelta(days=SLOT_LIST_DAYS_BACK),
+        until=now + timedelta(days=SLOT_LIST_DAYS_AHEAD))
     return render_template("vouchers/slots.html", organization=organization,
                            membership=membership, rows=rows, now=now)
 

@@ -1,7 +1,7 @@
 """An in-process fake of the few Stripe endpoints we use, plugged into the real SDK through its
 http_client hook (a stripe.HTTPClient subclass): no network, ever.
 
-It implements Checkout Sessions (create, retrieve, expire) and refunds, honours idempotency
+It implements Checkout Sessions (create, retrieve, expire), refunds and customers, honours idempotency
 keys as Stripe does (same key and parameters: the first answer again; same key, other
 parameters: an idempotency error), and records every request so tests can assert on the
 parameters the SDK really sent. Test helpers play the shopper and the dashboard (pay, expire,
@@ -63,6 +63,7 @@ class FakeStripe(stripe.HTTPClient):
         self.refunds: dict[str, dict[str, Any]] = {}
         self.accounts: dict[str, dict[str, Any]] = {}  # Connect Express accounts
         self.transfers: dict[str, dict[str, Any]] = {}
+        self.customers: dict[str, dict[str, Any]] = {}
         self._answers: dict[str, tuple[dict, tuple[str, int, dict]]] = {}
         self._failures: list[tuple[str, str, int, dict]] = []
         self._ids = itertools.count(1)
@@ -162,6 +163,11 @@ class FakeStripe(stripe.HTTPClient):
             return self._ok(session)
         if method == "post" and path == "/v1/refunds":
             return self._create_refund(params)
+        if method == "post" and path == "/v1/customers":
+            customer = {"id": f"cus_test_{next(self._ids):06d}", "object": "customer",
+                        "email": params.get("email"), "name": params.get("name")}
+            self.customers[customer["id"]] = customer
+            return self._ok(customer)
         if method == "post" and path == "/v1/accounts":
             account_id = f"acct_test_{next(self._ids):06d}"
             self.accounts[account_id] = {"id": account_id, "object": "account", "type": "express",
