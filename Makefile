@@ -12,7 +12,7 @@ SERVER_BASE_URL := http://127.0.0.1:$(PORT)
 endif
 export SERVER_BASE_URL
 
-.PHONY: run test install install-dev translations lint worker two-nodes db-upgrade clean
+.PHONY: run test install install-dev translations lint worker two-nodes db-upgrade clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,3 +60,10 @@ two-nodes: install
 
 clean:
 	rm -rf $(VENV) instance
+
+# The benchmarks of issue 16 (bench/run_all.py): the public catalogue under wrk with the page
+# cache off and on, next to a bare Flask app serving the same bytes, then the write paths;
+# writes bench/RESULTS.md. Needs PostgreSQL on 127.0.0.1, Redis and wrk (apt-get install wrk).
+# BENCH_ARGS=--quick for a short run.
+bench: install
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)

@@ -102,6 +102,16 @@ JOB_SCHEDULE = {
     "remind-campaign-cards": 24 * 3600,  # campaigns.remind
 }
 
+# The public catalogue's page cache (marketplace/caching.py): anonymous visitors' home,
+# products, product and shopfront pages and the API's products, for this many seconds at most
+# (how stale the stock shown may be; a seller's change ends them at once). 0 turns it off.
+# Shared in Redis when REDIS_URL is set, else kept by each process.
+CATALOG_CACHE_SECONDS = 5
+CACHE_TYPE = None  # resolved in create_app: RedisCache with REDIS_URL, else SimpleCache
+# With Redis, each process keeps its own copies and reads the version (a seller's change) at
+# most this many seconds late: another node's change shows within this delay.
+CATALOG_CACHE_LOCAL_SECONDS = 1
+
 # Uploads (used by the catalogue)
 UPLOAD_DIR = None  # resolved in create_app: instance/uploads
 

@@ -101,6 +101,8 @@ ENV_OVERRIDES = {
     "LOG_REQUESTS": lambda v: v.lower() in {"1", "true", "yes", "on"},
     "METRICS_TOKEN": str,
     "SENTRY_DSN": str,
+    "CATALOG_CACHE_SECONDS": int,
+    "CATALOG_CACHE_LOCAL_SECONDS": float,
 }
 
 MEDIATOR_SETTINGS = ("CONSUMER_MEDIATOR_NAME", "CONSUMER_MEDIATOR_ADDRESS", "CONSUMER_MEDIATOR_WEBSITE")
@@ -114,6 +116,9 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
         static_folder=str(ROOT / "static"),
     )
     _configure(app, config_name or os.environ.get("MARKETPLACE_CONFIG", "development"), overrides)
+    from marketplace.fastjson import OrjsonProvider
+
+    app.json = OrjsonProvider(app)
     if app.config["PROXY_COUNT"]:
         # Behind a reverse proxy (TLS ends there): trust its X-Forwarded-* headers.
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -124,6 +129,9 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     _register_blueprints(app)
     _register_cli(app)
     _register_error_handlers(app)
+    from marketplace import caching
+
+    caching.install_lookup(app)  # last: it places its hook before those registered above
     return app
 
 
@@ -219,7 +227,7 @@ def _configure(app: Flask, config_name: str, overrides: dict | None) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
-    from marketplace import i18n, observability, security, uow
+    from marketplace import caching, i18n, observability, security, uow
     from marketplace.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
     from marketplace.jobs import init_celery
 
@@ -246,6 +254,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message = i18n.lazy_gettext("Please log in to see this page.")
     login_manager.localize_callback = gettext
     init_celery(app)
+    caching.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     from marketplace import payments

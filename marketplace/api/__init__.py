@@ -114,6 +114,12 @@ def init_app(app: Flask) -> None:
         api.register_blueprint(blueprint)
     app.extensions["marketplace_api"] = api
     app.before_request(_choose_language)
+    from marketplace import caching
+
+    # The same answer for every client: served from the shared cache (marketplace/caching.py),
+    # by language, logged in or not.
+    for endpoint in ("api_products.products", "api_products.product"):
+        caching.cacheable(endpoint, variant=api_locale, anonymous_only=False, forced_locale=True)
     app.after_request(_say_language)
 
 

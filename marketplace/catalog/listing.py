@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from sqlalchemy.orm import lazyload
+from sqlalchemy.orm import joinedload, lazyload
 
 from marketplace.catalog import search
 from marketplace.catalog.models import Category, Product, ProductStatus
@@ -108,6 +108,9 @@ def list_products(filters: ProductFilters) -> ProductPage:
     table = Product.__table__
     stmt = (
         sa.select(Product)
+        # The parent category with each product's category: the API names it for every item
+        # (one query per parent otherwise: bench/RESULTS.md, "make bench").
+        .options(joinedload(Product.category).joinedload(Category.parent))
         .join(Organization, Organization.id == Product.organization_id)
         .where(
             Product.status == ProductStatus.ACTIVE,

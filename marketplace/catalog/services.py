@@ -4,7 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from marketplace import audit
+from marketplace import audit, caching
 from marketplace.catalog import images, search
 from marketplace.catalog.categories import category_rows
 from marketplace.catalog.models import (
@@ -23,6 +23,9 @@ from marketplace.organizations.signals import organization_updated
 
 MAX_PHOTOS = 6
 MAX_PRICE_CENTS = 100_000_00
+# Stock changes that a seller makes (the cached pages end at once: marketplace/caching.py);
+# sales, cancellations and returns change it too often, and the pages' short life covers them.
+SELLER_STOCK_REASONS = frozenset({StockReason.INITIAL, StockReason.MANUAL, StockReason.UNLIMITED})
 
 
 class CatalogError(DomainError):
@@ -125,6 +128,7 @@ def create_product(
         )
     )
     search.reindex(product)
+    caching.catalog_changed()
     audit.record("product.created", product, by=by, organization=organization,
                  data={"title": product.title, "price_cents": price_cents, "stock": stock})
     return product
@@ -158,6 +162,7 @@ def update_product(
     db.session.flush()
     if changes:
         search.reindex(product)
+        caching.catalog_changed()
         audit.record("product.updated", product, by=by, organization=product.organization,
                      data={k: v for k, v in changes.items() if k != "description"})
     return product
@@ -168,6 +173,7 @@ def set_status(product: Product, status: ProductStatus, *, by) -> None:
         return
     product.status = status
     db.session.flush()
+    caching.catalog_changed()
     action = "product.archived" if status == ProductStatus.ARCHIVED else "product.restored"
     audit.record(action, product, by=by, organization=product.organization)
 
@@ -204,6 +210,8 @@ def adjust_stock(
     )
     db.session.add(movement)
     db.session.flush()
+    if reason in SELLER_STOCK_REASONS:
+        caching.catalog_changed()
     if reason == StockReason.MANUAL:
         audit.record("stock.adjusted", locked, by=by, organization=locked.organization,
                      data={"delta": delta, "stock_after": after, "note": note})
@@ -223,6 +231,7 @@ def set_unlimited(product: Product, unlimited: bool, *, by, stock: int = 0) -> N
                       reason=StockReason.UNLIMITED, by_id=getattr(by, "id", None))
     )
     db.session.flush()
+    caching.catalog_changed()
     audit.record("stock.unlimited" if unlimited else "stock.counted", locked, by=by,
                  organization=locked.organization, data={"stock": locked.stock})
 
@@ -254,6 +263,7 @@ def add_photo(product: Product, data: bytes, *, alt_text: str = "", by) -> Produ
     )
     db.session.add(photo)
     db.session.flush()
+    caching.catalog_changed()
     audit.record("product.photo_added", product, by=by, organization=product.organization)
     return photo
 
@@ -264,6 +274,7 @@ def remove_photo(photo: ProductPhoto, *, by) -> list[str]:
     names = [photo.filename, photo.thumbnail]
     product.photos.remove(photo)
     db.session.flush()
+    caching.catalog_changed()
     audit.record("product.photo_removed", product, by=by, organization=product.organization)
     return names
 
@@ -274,6 +285,7 @@ def make_main_photo(photo: ProductPhoto) -> None:
     for position, item in enumerate(ordered):
         item.position = position
     db.session.flush()
+    caching.catalog_changed()
 
 
 # The seller's name and town are part of each of its products' search text.
@@ -283,7 +295,9 @@ SELLER_SEARCH_FIELDS = frozenset({"name", "town"})
 @organization_updated.connect
 def reindex_seller_products(organization, *, changed, **_) -> None:
     """After a seller's name or town changed (in the same unit of work): its products are found
-    by the new words, no longer by the old ones."""
+    by the new words, no longer by the old ones. Any change of its details is on its
+    shopfront and product pages: the cached ones end."""
+    caching.catalog_changed()
     if not SELLER_SEARCH_FIELDS & set(changed):
         return
     products = db.session.scalars(

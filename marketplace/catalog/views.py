@@ -19,6 +19,7 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from marketplace import caching
 from marketplace.catalog import listing, search
 from marketplace.catalog.listing import InvalidCursor, ProductFilters
 from marketplace.catalog.services import category_tree
@@ -34,6 +35,10 @@ MAX_TEXT_LENGTH = 100
 LOW_STOCK = 3  # "only 3 left" and below
 TRUE_VALUES = {"1", "on", "true", "yes", "y"}
 FILTER_FIELDS = ("q", "category", "place", "seller", "in_stock", "min_price", "max_price", "sort")
+
+# Anonymous visitors get these from the shared cache (marketplace/caching.py).
+caching.cacheable("catalog.products", variant=caching.visitor_language)
+caching.cacheable("catalog.product", variant=caching.visitor_language)
 
 
 def clean_text(value: str | None) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from marketplace import audit, uow
+from marketplace import audit, caching, uow
 from marketplace.accounts.models import User, normalize_email
 from marketplace.db import db, lock_rows, utcnow
 from marketplace.i18n import lazy_gettext as _l
@@ -196,6 +196,7 @@ def approve(organization: Organization, *, by: User, seen_version: str | None = 
     (ApplicationChanged) when the application changed since."""
     _lock_pending(organization, seen_version)
     organization.status = OrganizationStatus.APPROVED
+    caching.catalog_changed()  # its shopfront and products are public from the commit on
     organization.reviewed_by = by
     organization.reviewed_at = utcnow()
     organization.rejection_reason = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from marketplace import caching
 from marketplace.catalog import listing
 from marketplace.catalog.services import category_tree
 from marketplace.db import db
@@ -18,6 +19,10 @@ LEGAL_PAGES = ("notice", "terms", "privacy", "accessibility")
 FEATURED_PRODUCTS = 8
 SEARCH_PRODUCTS = 12
 SHOPFRONT_PAGE_SIZE = 24
+
+# Anonymous visitors get these from the shared cache (marketplace/caching.py).
+caching.cacheable("site.home", variant=caching.visitor_language)
+caching.cacheable("site.seller", variant=caching.visitor_language)
 
 
 @bp.get("/")
