@@ -24,6 +24,7 @@ from flask_login import current_user
 from marketplace.campaigns import (
     billing,
     compliance,
+    dashboard,
     importing,
     printing,
     reminders,
@@ -579,3 +580,80 @@ def reminders_off(token: str):
         done = True
     return private(Response(render_template("campaigns/reminders_off.html",
                                             beneficiary=beneficiary, done=done)))
+
+
+# --- the dashboard -----------------------------------------------------------------------------
+
+@bp.get("/orgs/<int:org_id>/campaigns/<int:campaign_id>/dashboard")
+@member_required(Role.COUNTER, kinds=WORKS_COUNCILS)
+def follow(organization, membership, campaign_id):
+    """Cards sent, opened, spent; spending per day and per kind of seller (charts drawn on the
+    server, with the same figures as tables); the balances employees agreed to show."""
+    from marketplace.organizations.labels import ESS_STATUS_LABELS
+
+    found = _campaign(organization, campaign_id)
+    days = dashboard.spending_by_day(found)
+    kinds = dashboard.spending_by_kind(found)
+    shared = [line for line in dashboard.lines(found) if line.shared]
+    return render_template(
+        "campaigns/dashboard.html", organization=organization, membership=membership,
+        campaign=found, figures=dashboard.figures(found), days=days, kinds=kinds,
+        kind_labels=ESS_STATUS_LABELS, shared=shared,
+        day_chart=dashboard.bar_chart([(format_day(d.day, "medium"), d.cents) for d in days]),
+        kind_chart=dashboard.bar_chart([(str(ESS_STATUS_LABELS[k.kind]), k.cents)
+                                        for k in kinds]),
+        failed=sending.progress(found).failed)
+
+
+def _dashboard_rows(found: Campaign):
+    header = [_("Line"), _("Last name"), _("First name"), _("Email"), _("Employee number"),
+              _("Amount"), _("Sent"), _("Opened"), _("Balance (if the employee agreed)")]
+    rows = [[line.beneficiary.line, line.beneficiary.last_name, line.beneficiary.first_name,
+             line.beneficiary.email, line.beneficiary.employee_number or "",
+             line.beneficiary.amount_cents, bool(line.beneficiary.sent_at), line.opened,
+             line.balance_cents] for line in dashboard.lines(found)]
+    return header, rows
+
+
+@bp.get("/orgs/<int:org_id>/campaigns/<int:campaign_id>/dashboard.csv")
+@member_required(Role.MANAGER, kinds=WORKS_COUNCILS)
+def follow_csv(organization, membership, campaign_id):
+    from marketplace.exports import csv_response
+
+    found = _campaign(organization, campaign_id)
+    header, rows = _dashboard_rows(found)
+    yes, no = _("yes"), _("no")
+    return csv_response(header, ([r[0], r[1], r[2], r[3], r[4], amount(r[5]), yes if r[6] else no,
+                                  yes if r[7] else no, amount(r[8])] for r in rows),
+                        filename=f"operation-{found.id}-suivi.csv")
+
+
+@bp.get("/orgs/<int:org_id>/campaigns/<int:campaign_id>/dashboard.xlsx")
+@member_required(Role.MANAGER, kinds=WORKS_COUNCILS)
+def follow_xlsx(organization, membership, campaign_id):
+    import io
+
+    from openpyxl import Workbook
+
+    found = _campaign(organization, campaign_id)
+    header, rows = _dashboard_rows(found)
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title=_("Follow-up")[:31])
+    sheet.append([str(title) for title in header])
+    yes, no = _("yes"), _("no")
+    for r in rows:
+        # Texts a person typed start with a quote if a spreadsheet would run them as formulas.
+        sheet.append([r[0], *(_safe(value) for value in r[1:5]), r[5] / 100,
+                      yes if r[6] else no, yes if r[7] else no,
+                      None if r[8] is None else r[8] / 100])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return Response(buffer.getvalue(), headers={
+        "Content-Disposition": f'attachment; filename="operation-{found.id}-suivi.xlsx"'},
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def _safe(value):
+    from marketplace.exports import cell
+
+    return cell(value)
