@@ -100,6 +100,7 @@ JOB_SCHEDULE = {
     "run-payouts": 7 * 24 * 3600,  # ledger.run_payouts (weekly)
     "send-campaign-cards": 3600,  # campaigns.send_due
     "remind-campaign-cards": 24 * 3600,  # campaigns.remind
+    "close-campaigns": 24 * 3600,  # campaigns.close
 }
 
 # The public catalogue's page cache (marketplace/caching.py): anonymous visitors' home,

@@ -789,4 +789,13 @@ def _campaign_reminders_off(f: Facts):
     return {"organization": f.organization(), "name": f.text("name"), "line": f.number("line")}
 
 
+@kind("campaign.closed", _l("Campaign closed"),
+      _l("The cards of the campaign “%(name)s” of %(organization)s have all expired: %(spent)s "
+         "spent, %(left)s left at expiry"),
+      example={"name": "Noël 2026", "spent_cents": 120000, "left_cents": 3000})
+def _campaign_closed(f: Facts):
+    return {"organization": f.organization(), "name": f.text("name"),
+            "spent": f.money("spent_cents"), "left": f.money("left_cents")}
+
+
 __all__ = ["GROUPS", "KINDS"]

@@ -88,6 +88,8 @@ class Campaign(TimestampMixin, db.Model):
         sa.ForeignKey("order.id", ondelete="SET NULL"), unique=True)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Every card expired and its unspent value dealt with (campaigns.closing); the report sent.
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     organization = relationship("Organization", foreign_keys=[organization_id])
     unspent_association = relationship("Organization", foreign_keys=[unspent_association_id])
@@ -218,3 +220,21 @@ class Reminder(db.Model):
     # "unopened-3", "unopened-10", "unopened-month-<n>", "expiry-30", "expiry-7"
     kind: Mapped[str] = mapped_column(sa.String(30))
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CampaignCredit(db.Model):
+    """Value left on a campaign's cards at expiry that goes back to the works council, as a
+    credit for its next campaign (UnspentPolicy.CREDIT): one row per card expired."""
+
+    __tablename__ = "campaign_credit"
+    __table_args__ = (sa.CheckConstraint("amount_cents > 0", name="amount_positive"),
+                      sa.UniqueConstraint("card_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("organization.id", ondelete="CASCADE"), index=True)
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaign.id", ondelete="CASCADE"),
+                                             index=True)
+    card_id: Mapped[int] = mapped_column(sa.ForeignKey("gift_card.id", ondelete="CASCADE"))
+    amount_cents: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -37,3 +37,11 @@ def remind() -> int:
     from marketplace.campaigns.reminders import send_due as run
 
     return run()
+
+
+@celery.task(name="campaigns.close")
+def close() -> int:
+    """Close the campaigns whose cards are all over, each report emailed (daily by default)."""
+    from marketplace.campaigns.closing import close_finished
+
+    return close_finished()

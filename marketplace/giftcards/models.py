@@ -131,6 +131,11 @@ class GiftCard(TimestampMixin, db.Model):
     # The holder of a named card lets the works council that offered it see its balance (off
     # by default: the council sees totals only).
     balance_shared_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Where what is left goes at expiry, when the issuer chose (a works council's campaign):
+    # this association; None: the platform's setting (GIFTCARD_EXPIRY_POLICY) for an anonymous
+    # card, kept for a named card (its issuer decides what becomes of it: campaigns.closing).
+    expiry_association_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organization.id", ondelete="SET NULL"))
 
     restriction_profile = relationship("RestrictionProfile")
     transactions = relationship(

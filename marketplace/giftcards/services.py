@@ -21,6 +21,7 @@ from marketplace.db import db, lock_rows, lock_waits, utcnow
 from marketplace.errors import DomainError
 from marketplace.giftcards import codes, restrictions, rules
 from marketplace.giftcards.models import CardStatus, CardTransaction, GiftCard, TransactionKind
+from marketplace.giftcards.signals import card_expired
 from marketplace.i18n import lazy_gettext as _l
 from marketplace.i18n import money_filter
 from marketplace.orders.models import Order
@@ -485,22 +486,42 @@ def expire_due(*, now: datetime | None = None, limit: int = 500) -> int:
         sa.select(GiftCard.id).where(GiftCard.expires_at <= now, GiftCard.balance_cents > 0)
         .order_by(GiftCard.id).limit(limit)
     ).all()
-    association = expiry_association() if current_app.config["GIFTCARD_EXPIRY_POLICY"] == "donate" else None
+    default = expiry_association() if current_app.config["GIFTCARD_EXPIRY_POLICY"] == "donate" else None
     from marketplace.ledger import services as ledger
 
     def take_all(card, now):
         return -card.balance_cents
 
+    chosen = _expiry_associations(ids)
     for card_id in ids:
+        association = chosen.get(card_id, default)
         if association is not None:
             move = move_balance(card_id, K.DONATE, organization_id=association.id, now=now,
                                 reason="expiry", check=take_all)
             ledger.credit_donation(move.transaction, association)
         else:
             move = move_balance(card_id, K.EXPIRE, now=now, reason="expiry", check=take_all)
+        amount = -move.transaction.amount_cents
         audit.record("giftcard.expired", move.card, organization=association, data=audit_data(
-            move.card.code, amount_cents=-move.transaction.amount_cents))
+            move.card.code, amount_cents=amount))
+        card_expired.send(move.card, amount_cents=amount,
+                          association_id=association.id if association is not None else None)
     return len(ids)
+
+
+def _expiry_associations(card_ids) -> dict[int, Organization | None]:
+    """{card id: where its value goes} for the cards whose issuer chose: the association named
+    on the card, or None (kept) for a named card without one. Other cards are absent (they
+    follow the platform's setting)."""
+    rows = db.session.execute(
+        sa.select(GiftCard.id, GiftCard.expiry_association_id, GiftCard.holder_email)
+        .where(GiftCard.id.in_(card_ids),
+               sa.or_(GiftCard.expiry_association_id.is_not(None),
+                      GiftCard.holder_email.is_not(None)))).all()
+    associations = {o.id: o for o in db.session.scalars(sa.select(Organization).where(
+        Organization.id.in_({row.expiry_association_id for row in rows
+                             if row.expiry_association_id})))}
+    return {row.id: associations.get(row.expiry_association_id) for row in rows}
 
 
 # --- lists -------------------------------------------------------------------------------------
