@@ -37,3 +37,11 @@ def remind() -> int:
     from marketplace.campaigns.reminders import send_due as run
 
     return run()
+
+
+@celery.task(name="campaigns.issue_cards")
+def issue_cards(campaign_id: int) -> int:
+    """Issue the cards of a paid campaign (queued when it is paid); nothing if already issued."""
+    from marketplace.campaigns.issuance import issue_campaign
+
+    return issue_campaign(campaign_id)
