@@ -232,12 +232,12 @@ def test_the_command_issues_with_a_progress_bar_then_says_there_is_nothing_left(
 
 
 def test_the_command_refuses_an_unknown_or_unpaid_campaign(app, make_campaign):
+    campaign = make_campaign()
+    db.session.commit()
     runner = app.test_cli_runner()
     unknown = runner.invoke(args=["campaigns", "issue", "999"])
     assert unknown.exit_code == 1 and "No campaign has the id 999." in unknown.output
 
-    campaign = make_campaign()
-    db.session.commit()
     unpaid = runner.invoke(args=["campaigns", "issue", str(campaign.id)])
     assert unpaid.exit_code == 1
     assert "is not paid (status: draft): its cards cannot be issued yet." in unpaid.output
@@ -301,7 +301,7 @@ def test_two_runs_at_once_issue_each_card_once(app, paid_campaign):
 
     results, errors = at_once(app, run, 2)
     assert errors == []
-    assert sorted(results)[0] >= 0 and sum(results) == 300
+    assert len(results) == 2 and sum(results) == 300
     db.session.expire_all()
     cards = cards_of(db.session.get(Campaign, campaign_id))
     assert len(cards) == 300 == card_count() == len({c.id for c in cards})
