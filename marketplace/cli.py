@@ -106,7 +106,7 @@ def register(app: Flask) -> None:
         """Issue the cards of a paid campaign (safe to run twice: only the missing ones)."""
         from marketplace.campaigns import issuance
         from marketplace.campaigns.models import Campaign, CampaignStatus
-        from marketplace.db import db
+        from marketplace.db import LockTimeout, db
         from marketplace.errors import DomainError
 
         campaign = db.session.get(Campaign, campaign_id)
@@ -135,6 +135,10 @@ def register(app: Flask) -> None:
                 issued = issuance.issue_cards(campaign, batch=batch, progress=advance)
             except DomainError as exc:  # the unit rolls back the batch under way
                 raise click.ClickException(str(exc.message)) from exc
+            except LockTimeout as exc:
+                raise click.ClickException(
+                    f"Campaign {campaign_id} is busy (another run is issuing its cards): "
+                    "run the command again in a moment; the cards issued so far stay.") from exc
         after = issuance.progress_of(campaign_id)
         click.echo(f"{issued} card(s) issued by this run; {after.issued} of {after.total} "
                    f"beneficiaries have their card; campaign status: {campaign.status.value}.")
