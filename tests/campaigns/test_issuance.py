@@ -116,9 +116,15 @@ def test_codes_already_taken_or_drawn_twice_are_drawn_again(app, monkeypatch, pa
     taken = cards_of(campaign)[0].code
     fresh = [codes.new_code() for _ in range(3)]
     draws = iter([taken, fresh[0], fresh[0], fresh[1], fresh[2]])
-    monkeypatch.setattr(codes, "new_code", lambda: next(draws))
+    monkeypatch.setattr(codes, "new_codes", lambda count: [next(draws) for _ in range(count)])
 
     assert sorted(bulk.free_codes(2)) == sorted(fresh[:2])
+
+
+def test_codes_drawn_in_bulk_are_valid_and_use_the_whole_alphabet():
+    drawn = codes.new_codes(2000)
+    assert len(set(drawn)) == 2000 and all(codes.is_valid(code) for code in drawn)
+    assert {code[i] for code in drawn for i in range(codes.RANDOM_LENGTH)} == set(codes.ALPHABET)
 
 
 def test_a_second_run_issues_nothing(paid_campaign, officer):
