@@ -73,7 +73,10 @@ def issue_cards(campaign: Campaign, *, by=None, batch: int = BATCH,
     """Issue the cards of a paid campaign to the beneficiaries who have none yet, `batch` at a
     time, each batch committed; then mark the campaign issued. Returns how many cards this run
     issued (0 when the campaign was already issued). CampaignError (409) when the campaign is
-    not paid. `progress(Progress)` is called after each batch."""
+    not paid. `progress(Progress)` is called after each batch.
+
+    Each batch commits (uow.durable_step) what the unit holds: call it in a unit of its own,
+    as the job and `flask campaigns issue` do, never inside a request's unit."""
     if not 0 < batch <= bulk.MAX_BATCH:
         raise ValueError(f"batch is between 1 and {bulk.MAX_BATCH}")
     campaign_id = campaign.id

@@ -124,7 +124,7 @@ def issue_named(rows: Sequence[NamedCard], *, valid_from: datetime, months: int,
     # parameters per card, a cost that grows faster than the writes themselves.
     session.execute(sa.insert(_CARD), cards)
     id_of = dict(session.execute(
-        sa.select(_CARD.c.code, _CARD.c.id).where(_code_in(card_codes))).tuples().all())
+        sa.select(_CARD.c.code, _CARD.c.id).where(_code_in(card_codes))).all())
     ids = [id_of[code] for code in card_codes]
     session.execute(sa.insert(_TRANSACTION), [
         {"card_id": card_id, "kind": TransactionKind.ISSUE, "amount_cents": row.amount_cents,

@@ -169,6 +169,27 @@ def test_a_run_that_fails_after_a_batch_is_finished_by_the_next_without_duplicat
     assert db.session.get(Campaign, campaign.id).status == CampaignStatus.ISSUED
 
 
+def test_a_beneficiary_given_a_card_meanwhile_undoes_the_batch(monkeypatch, paid_campaign):
+    """Where row locks do not exist (SQLite), another run may give a card between the read of
+    the beneficiaries and their UPDATE: the UPDATE's `card_id IS NULL` sees it, and the batch
+    is undone rather than a second card issued."""
+    campaign = paid_campaign(3)
+    real = bulk.issue_named
+
+    def another_run_was_faster(*args, **kwargs):
+        ids = real(*args, **kwargs)
+        db.session.execute(sa.update(Beneficiary).where(Beneficiary.campaign_id == campaign.id)
+                           .where(Beneficiary.line == 2).values(card_id=ids[0]))
+        return ids
+
+    monkeypatch.setattr(bulk, "issue_named", another_run_was_faster)
+    with pytest.raises(CampaignError) as refused, uow.unit():
+        issuance.issue_cards(campaign)
+    assert refused.value.status_code == 409
+    db.session.expire_all()
+    assert card_count() == 0 and issuance.progress_of(campaign.id).issued == 0
+
+
 def test_progress_is_reported_after_each_batch(paid_campaign):
     campaign = paid_campaign(5)
     seen = []
