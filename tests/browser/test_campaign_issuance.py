@@ -4,17 +4,16 @@ once every card is issued (Playwright driving Debian's Chromium, headless)."""
 from __future__ import annotations
 
 import os
-from datetime import date
 
 import pytest
 
 from marketplace import uow
-from marketplace.campaigns import issuance, services
-from marketplace.campaigns.models import AmountMode, Campaign, CampaignEvent, UnspentPolicy
+from marketplace.campaigns import issuance
+from marketplace.campaigns.models import Campaign
 from marketplace.db import db
-from marketplace.organizations.models import OrganizationKind
 from tests import factories
 from tests.browser.conftest import CHROMIUM
+from tests.campaigns.helpers import paid_campaign, works_council
 
 pytestmark = pytest.mark.english
 
@@ -26,26 +25,9 @@ if not os.path.exists(CHROMIUM):  # CI installs it (.ci/run) and says so with RE
 sync_api = pytest.importorskip("playwright.sync_api")
 
 
-def paid_campaign(officer, cse, n: int) -> Campaign:
-    settings = services.CampaignSettings(
-        name="Noël 2026", event=CampaignEvent.CHRISTMAS, year=2026, send_on=date(2026, 12, 15),
-        validity_months=12, amount_mode=AmountMode.SAME, amount_cents=5000,
-        unspent_policy=UnspentPolicy.CREDIT, category_slugs={"toys", "books"})
-    campaign = services.create_campaign(cse, settings, by=officer, today=date(2026, 1, 1))
-    services.replace_beneficiaries(campaign, [
-        {"last_name": f"Martin{i}", "first_name": "Léa", "email": f"lea.{i}@example.org",
-         "employee_number": f"M{i}", "children": 0, "amount_cents": 5000, "line": i + 2}
-        for i in range(n)], by=officer, filename="salaries.csv")
-    services.mark_quoted(campaign, by=officer)
-    services.mark_paid(campaign, by=officer)
-    return campaign
-
-
 def test_the_campaign_page_follows_the_issuance_then_shows_every_card_issued(live, browser):
     app, base = live
-    officer = factories.make_user(email="nadia@cse-exemple.fr", locale="en")
-    cse = factories.make_organization(kind=OrganizationKind.WORKS_COUNCIL, owner=officer,
-                                      siret="55210055400013")
+    officer, cse = works_council()
     campaign = paid_campaign(officer, cse, 6)
     db.session.commit()  # paid, the job not run: this session ends without a unit's commit
     campaign_id, url = campaign.id, f"{base}/orgs/{cse.id}/campaigns/{campaign.id}"
