@@ -100,6 +100,7 @@ JOB_SCHEDULE = {
     "run-payouts": 7 * 24 * 3600,  # ledger.run_payouts (weekly)
     "send-campaign-cards": 3600,  # campaigns.send_due
     "remind-campaign-cards": 24 * 3600,  # campaigns.remind
+    "issue-campaign-cards": 600,  # campaigns.issue_paid: what a failed issuance left
 }
 
 # Uploads (used by the catalogue)

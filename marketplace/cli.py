@@ -143,6 +143,13 @@ def register(app: Flask) -> None:
         click.echo(f"{issued} card(s) issued by this run; {after.issued} of {after.total} "
                    f"beneficiaries have their card; campaign status: {campaign.status.value}.")
 
+    @campaigns_cli.command("issue-paid")
+    def issue_paid_campaigns():
+        """Finish every paid campaign whose cards are not all issued (for cron, without a worker)."""
+        from marketplace.campaigns.issuance import issue_paid
+
+        click.echo(f"{issue_paid()} card(s) issued.")
+
     @app.cli.command("create-admin")
     @click.argument("email")
     @click.option("--name", default="Administrateur", show_default=True)

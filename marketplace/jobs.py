@@ -56,6 +56,7 @@ PERIODIC_JOBS = {
     "run-payouts": "ledger.run_payouts",
     "send-campaign-cards": "campaigns.send_due",
     "remind-campaign-cards": "campaigns.remind",
+    "issue-campaign-cards": "campaigns.issue_paid",
 }
 
 

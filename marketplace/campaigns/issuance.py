@@ -10,7 +10,8 @@ beneficiaries without a card are taken: a second run, or two at once, issue each
 card the campaign is marked issued (services.mark_issued).
 
 The job starts when the campaign is paid (signals.campaign_paid, queued after the commit);
-`flask campaigns issue <id>` runs it by hand, with a progress bar.
+`flask campaigns issue <id>` runs it by hand, with a progress bar, and the periodic job
+`campaigns.issue_paid` (`flask campaigns issue-paid` from cron) finishes what a failed run left.
 """
 from __future__ import annotations
 
@@ -134,6 +135,15 @@ def issue_campaign(campaign_id: int, *, by=None) -> int:
                  "unknown" if campaign is None else campaign.status.value)
         return 0
     return issue_cards(campaign, by=by)
+
+
+def issue_paid(*, by=None) -> int:
+    """Finish every paid campaign whose cards are not all issued (a job that failed, a worker
+    stopped half-way): the periodic job `campaigns.issue_paid`, and `flask campaigns
+    issue-paid` from cron without a worker. Returns how many cards it issued."""
+    ids = db.session.scalars(sa.select(Campaign.id).where(Campaign.status == CampaignStatus.PAID)
+                             .order_by(Campaign.paid_at, Campaign.id)).all()
+    return sum(issue_campaign(campaign_id, by=by) for campaign_id in ids)
 
 
 @campaign_paid.connect

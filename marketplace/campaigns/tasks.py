@@ -45,3 +45,11 @@ def issue_cards(campaign_id: int) -> int:
     from marketplace.campaigns.issuance import issue_campaign
 
     return issue_campaign(campaign_id)
+
+
+@celery.task(name="campaigns.issue_paid")
+def issue_paid() -> int:
+    """Finish the paid campaigns whose cards are not all issued (a run that failed)."""
+    from marketplace.campaigns.issuance import issue_paid as run
+
+    return run()

@@ -334,3 +334,21 @@ def test_two_runs_at_once_issue_each_card_once(app, paid_campaign):
     assert len(cards) == 300 == card_count() == len({c.id for c in cards})
     assert db.session.get(Campaign, campaign_id).status == CampaignStatus.ISSUED
     assert db.session.scalar(sa.select(sa.func.count(CardTransaction.id))) == 300
+
+
+def test_the_periodic_job_finishes_what_a_failed_run_left(monkeypatch, app, paid_campaign):
+    first, second = paid_campaign(3), paid_campaign(2, name="Fête des mères")
+    issuance.issue_cards(first, batch=2)  # done
+
+    def stopped(*args, **kwargs):
+        raise RuntimeError("the worker was stopped")
+
+    with monkeypatch.context() as patched, pytest.raises(RuntimeError), uow.unit():
+        patched.setattr(bulk, "issue_named", stopped)
+        issuance.issue_cards(db.session.get(Campaign, second.id))
+
+    result = app.test_cli_runner().invoke(args=["campaigns", "issue-paid"])
+    assert result.exit_code == 0 and "2 card(s) issued." in result.output
+    db.session.expire_all()
+    assert db.session.get(Campaign, second.id).status == CampaignStatus.ISSUED
+    assert card_count() == 5
