@@ -115,10 +115,14 @@ def _issue_batch(campaign: Campaign, pending, *, by) -> None:
         buyer_name=organization.name, buyer_email=organization.contact_email or "",
         by=by, subject=campaign, organization=organization,
         audit_data={"campaign": campaign.name})
+    # "No card yet" written as COALESCE(card_id, 0) = 0, which no index answers: the row is
+    # found by its primary key. As `card_id IS NULL`, a generic plan made on statistics of a
+    # table whose cards were all issued read UNIQUE(card_id)'s index for every row, through
+    # every beneficiary still without a card (10,000 cards: 9 s instead of 0.5 s).
     result = db.session.execute(
         sa.update(_BENEFICIARY)
         .where(_BENEFICIARY.c.id == sa.bindparam("beneficiary_id"),
-               _BENEFICIARY.c.card_id.is_(None))
+               sa.func.coalesce(_BENEFICIARY.c.card_id, 0) == 0)
         .values(card_id=sa.bindparam("new_card_id")),
         [{"beneficiary_id": row.id, "new_card_id": card_id}
          for row, card_id in zip(pending, card_ids, strict=True)])
