@@ -291,6 +291,7 @@ def test_the_campaign_page_shows_the_progress_then_the_cards_issued(
     page = client.get(url).get_data(as_text=True)
     assert '<progress id="issuance-bar" max="3" value="3"' in page
     assert "All 3 cards are issued." in page and "data-progress-url" not in page
+    assert "The beneficiaries are not imported." not in page  # what a quote lacks: not shown
 
 
 def test_no_progress_before_the_campaign_is_paid(client, login, cse, officer, make_campaign):
