@@ -101,6 +101,7 @@ JOB_SCHEDULE = {
     "send-campaign-cards": 3600,  # campaigns.send_due
     "remind-campaign-cards": 24 * 3600,  # campaigns.remind
     "close-campaigns": 24 * 3600,  # campaigns.close
+    "issue-campaign-cards": 600,  # campaigns.issue_paid: what a failed issuance left
 }
 
 # The public catalogue's page cache (marketplace/caching.py): anonymous visitors' home,

@@ -33,6 +33,7 @@ BLUEPRINTS = [
     "marketplace.ledger.views",
     "marketplace.invoicing.admin_views",
     "marketplace.campaigns.views",
+    "marketplace.campaigns.issuance_views",
 ]
 
 def _job_schedule(value: str) -> dict:

@@ -95,6 +95,61 @@ def register(app: Flask) -> None:
                    f"{len(result.without_account)} seller(s) without an account, "
                    f"{len(result.below_minimum)} below the minimum.")
 
+    campaigns_cli = UnitOfWorkGroup("campaigns", help="Works-council campaigns: their cards.")
+    app.cli.add_command(campaigns_cli)
+
+    @campaigns_cli.command("issue")
+    @click.argument("campaign_id", type=int)
+    @click.option("--batch", default=500, show_default=True, type=click.IntRange(1, 5000),
+                  help="Cards written (and committed) together.")
+    def issue_campaign_cards(campaign_id: int, batch: int):
+        """Issue the cards of a paid campaign (safe to run twice: only the missing ones)."""
+        from marketplace.campaigns import issuance
+        from marketplace.campaigns.models import Campaign, CampaignStatus
+        from marketplace.db import LockTimeout, db
+        from marketplace.errors import DomainError
+
+        campaign = db.session.get(Campaign, campaign_id)
+        if campaign is None:
+            raise click.ClickException(f"No campaign has the id {campaign_id}.")
+        before = issuance.progress_of(campaign_id)
+        if campaign.status == CampaignStatus.ISSUED:
+            click.echo(f"Campaign {campaign_id} ({campaign.name}) is already issued: "
+                       f"{before.issued} of {before.total} card(s). Nothing to do.")
+            return
+        if campaign.status != CampaignStatus.PAID:
+            raise click.ClickException(
+                f"Campaign {campaign_id} ({campaign.name}) is not paid (status: "
+                f"{campaign.status.value}): its cards cannot be issued yet.")
+        with click.progressbar(length=before.total, label=f"Issuing the cards of {campaign.name}",
+                               show_pos=True) as bar:
+            bar.update(before.issued)
+            shown = before.issued
+
+            def advance(now: issuance.Progress) -> None:
+                nonlocal shown
+                bar.update(now.issued - shown)
+                shown = now.issued
+
+            try:
+                issued = issuance.issue_cards(campaign, batch=batch, progress=advance)
+            except DomainError as exc:  # the unit rolls back the batch under way
+                raise click.ClickException(str(exc.message)) from exc
+            except LockTimeout as exc:
+                raise click.ClickException(
+                    f"Campaign {campaign_id} is busy (another run is issuing its cards): "
+                    "run the command again in a moment; the cards issued so far stay.") from exc
+        after = issuance.progress_of(campaign_id)
+        click.echo(f"{issued} card(s) issued by this run; {after.issued} of {after.total} "
+                   f"beneficiaries have their card; campaign status: {campaign.status.value}.")
+
+    @campaigns_cli.command("issue-paid")
+    def issue_paid_campaigns():
+        """Finish every paid campaign whose cards are not all issued (for cron, without a worker)."""
+        from marketplace.campaigns.issuance import issue_paid
+
+        click.echo(f"{issue_paid()} card(s) issued.")
+
     @app.cli.command("create-admin")
     @click.argument("email")
     @click.option("--name", default="Administrateur", show_default=True)

@@ -57,6 +57,7 @@ PERIODIC_JOBS = {
     "send-campaign-cards": "campaigns.send_due",
     "remind-campaign-cards": "campaigns.remind",
     "close-campaigns": "campaigns.close",
+    "issue-campaign-cards": "campaigns.issue_paid",
 }
 
 

@@ -593,6 +593,22 @@ def _giftcard_expired(f: Facts):
             "organization": f.organization()}
 
 
+@kind("giftcard.issued_named", _l("Named cards issued"),
+      _l("%(count)s issued for %(organization)s, %(total)s in all"),
+      example={"count": 500, "total_cents": 2500000, "campaign": "Noël 2026",
+               "expires_at": "2027-12-17T23:00:00+00:00"},
+      by_someone=_l("%(actor)s issued %(count)s for %(organization)s, %(total)s in all"))
+def _giftcard_issued_named(f: Facts):
+    if f.has_actor:
+        f.use("by_someone")
+    count = f.number("count")
+    f.detail(_l("Campaign: %(name)s"), name=f.text("campaign"))
+    f.detail(_l("Valid until: %(moment)s"), moment=f.moment("expires_at"))
+    return {"organization": f.organization(), "total": f.money("total_cents"),
+            "count": None if count is None else ngettext(
+                "%(num)d named gift card", "%(num)d named gift cards", count)}
+
+
 # --- payouts ---------------------------------------------------------------------------------
 
 @kind("payout.started", _l("Payout started"),

@@ -45,3 +45,19 @@ def close() -> int:
     from marketplace.campaigns.closing import close_finished
 
     return close_finished()
+
+
+@celery.task(name="campaigns.issue_cards")
+def issue_cards(campaign_id: int) -> int:
+    """Issue the cards of a paid campaign (queued when it is paid); nothing if already issued."""
+    from marketplace.campaigns.issuance import issue_campaign
+
+    return issue_campaign(campaign_id)
+
+
+@celery.task(name="campaigns.issue_paid")
+def issue_paid() -> int:
+    """Finish the paid campaigns whose cards are not all issued (a run that failed)."""
+    from marketplace.campaigns.issuance import issue_paid as run
+
+    return run()

@@ -17,6 +17,7 @@ from marketplace.campaigns import card_payment, payment_methods, services
 from marketplace.campaigns.models import Campaign, CampaignPayment, CampaignStatus
 from marketplace.campaigns.services import CampaignError
 from marketplace.db import db, utcnow
+from marketplace.giftcards.models import GiftCard
 from marketplace.invoicing import services as invoicing
 from marketplace.orders import services as orders
 from marketplace.orders.models import Order, OrderStatus
@@ -173,7 +174,8 @@ def test_paid_by_card_on_the_demo_page(client, login, quoted, officer, outbox, p
     order = reload(Order, order.id)
     campaign = reload(Campaign, campaign.id)
     assert order.status == OrderStatus.PAID and order.amount_paid_cents == due
-    assert campaign.status == CampaignStatus.PAID and campaign.paid_at is not None
+    # Paid, then its cards issued by the job queued after the payment's commit.
+    assert campaign.status == CampaignStatus.ISSUED and campaign.paid_at is not None
     assert campaign.order_id == order.id
     assert paid_orders == [order.reference]
     assert audit_count("campaign.paid_online") == 1
@@ -208,7 +210,7 @@ def test_an_unpaid_card_order_that_expires_leaves_the_campaign_payable(client, q
     assert second != first and len(attempts(campaign)) == 2
     client.post(f"{second}/pay")
     campaign = reload(Campaign, campaign.id)
-    assert campaign.status == CampaignStatus.PAID
+    assert campaign.status == CampaignStatus.ISSUED  # paid, its cards issued after the commit
     assert campaign.order_id == attempts(campaign)[1].order_id
 
 
@@ -303,7 +305,7 @@ def test_money_for_a_campaign_paid_meanwhile_goes_back(client, fake_stripe, quot
     (refund,) = db.session.scalars(sa.select(Refund).where(Refund.order_id == order.id))
     assert refund.amount_cents == proforma.total_incl_vat_cents
     assert len(fake_stripe.refunds) == 1
-    assert reload(Campaign, campaign.id).status == CampaignStatus.PAID
+    assert reload(Campaign, campaign.id).status == CampaignStatus.ISSUED  # paid by the transfer
     assert audit_count("campaign.paid_online") == 0
 
 
@@ -379,13 +381,14 @@ def test_the_transfer_arrives(client, fake_stripe, quoted, officer, paid_orders)
     campaign = reload(Campaign, campaign.id)
     assert order.status == OrderStatus.PAID
     assert order.amount_paid_cents == proforma.total_incl_vat_cents
-    assert campaign.status == CampaignStatus.PAID and campaign.order_id == order.id
+    # Paid, then its cards issued by the job queued after the payment's commit.
+    assert campaign.status == CampaignStatus.ISSUED and campaign.order_id == order.id
 
     # The same event again, and another delivery saying the same: paid once.
     assert deliver(client, succeeded).json["message"] == "ok"
     assert deliver(client, session_event(fake_stripe, "checkout.session.async_payment_succeeded",
                                          session_id)).status_code == 200
-    assert reload(Campaign, campaign.id).status == CampaignStatus.PAID
+    assert reload(Campaign, campaign.id).status == CampaignStatus.ISSUED
     assert paid_orders == [order.reference]
     assert audit_count("campaign.paid_online") == 1
 
@@ -423,7 +426,10 @@ def test_deliveries_at_once_pay_the_campaign_once(app, fake_stripe, quoted, offi
         WEBHOOK, data=deliveries[i][0], headers=deliveries[i][1]).status_code, 6, timeout=30)
 
     assert errors == [] and results == [200] * 6
-    assert reload(Campaign, campaign.id).status == CampaignStatus.PAID
+    # Paid once, then its cards issued once by the job queued after the payment's commit.
+    assert reload(Campaign, campaign.id).status == CampaignStatus.ISSUED
+    assert db.session.scalar(sa.select(sa.func.count(GiftCard.id))) == \
+        services.totals(campaign)[0]
     assert reload(Order, attempt.order_id).status == OrderStatus.PAID
     assert paid_orders == [attempt.order.reference]
     assert audit_count("campaign.paid_online") == 1
@@ -456,7 +462,7 @@ def test_a_card_payment_and_a_transfer_at_once_pay_once(app, fake_stripe, quoted
 
     assert errors == []
     order = reload(Order, attempt.order_id)
-    assert reload(Campaign, campaign.id).status == CampaignStatus.PAID
+    assert reload(Campaign, campaign.id).status == CampaignStatus.ISSUED  # paid, cards issued
     if "transfer refused" in results:  # the card came first
         assert order.status == OrderStatus.PAID and audit_count("campaign.paid_online") == 1
     else:
