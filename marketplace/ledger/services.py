@@ -135,13 +135,16 @@ def run_payouts(*, gateway=None) -> PayoutRun:
     gateway = gateway or get_gateway()
     minimum = current_app.config["PAYOUT_MINIMUM_CENTS"]
     run = PayoutRun()
-    owed = db.session.execute(
-        sa.select(LedgerEntry.organization_id, sa.func.sum(LedgerEntry.amount_cents))
+    owed = set(db.session.scalars(
+        sa.select(LedgerEntry.organization_id)
         .group_by(LedgerEntry.organization_id)
-        .having(sa.func.sum(LedgerEntry.amount_cents) > 0)
-        .order_by(LedgerEntry.organization_id)
-    ).all()
-    for organization_id, _ in owed:
+        .having(sa.func.sum(LedgerEntry.amount_cents) > 0)))
+    # A run stopped after recording a payout (its amount already taken off the balance) and
+    # before hearing from the gateway left it pending: its seller owes nothing any more, but
+    # the transfer must still be asked for, with the same key.
+    pending = set(db.session.scalars(
+        sa.select(Payout.organization_id).where(Payout.status == PayoutStatus.PENDING)))
+    for organization_id in sorted(owed | pending):
         payout = _start_payout(organization_id, minimum, run)
         if payout is None:
             continue

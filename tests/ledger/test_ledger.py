@@ -86,3 +86,21 @@ def test_counter_staff_do_not_see_the_money_page(app, client, login):
     shop = make_shop()
     login(shop.counter)
     assert client.get(f"/orgs/{shop.organization.id}/payouts").status_code == 403
+
+
+def test_a_payout_recorded_by_a_run_that_died_before_the_transfer_is_paid_by_the_next(app):
+    """The run recorded the payout (the balance is 0 now) and died before asking the gateway:
+    the next run asks for it, with the same key, once."""
+    shop = make_shop()
+    paid_order([(make_product(shop.organization, price_cents=3000, stock=3), 1)])
+    shop.organization.stripe_account_id, shop.organization.payouts_enabled = "demo_acct_x", True
+    db.session.commit()
+    payout = ledger._start_payout(shop.organization.id, 100, ledger.PayoutRun())
+    db.session.commit()  # the first durable step, then the worker was killed
+    assert ledger.balance(shop.organization.id) == 0 and payout.status.value == "pending"
+
+    run = ledger.run_payouts(gateway=DemoGateway())
+    assert [p.id for p in run.paid] == [payout.id]
+    assert reload(payout).status.value == "paid"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Payout)) == 1
+    assert ledger.run_payouts(gateway=DemoGateway()).paid == []
