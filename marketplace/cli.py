@@ -143,6 +143,60 @@ def register(app: Flask) -> None:
         click.echo(f"{issued} card(s) issued by this run; {after.issued} of {after.total} "
                    f"beneficiaries have their card; campaign status: {campaign.status.value}.")
 
+    @campaigns_cli.command("send")
+    @click.argument("campaign_id", type=int)
+    def send_campaign_cards(campaign_id: int):
+        """Queue the emails of the campaign's cards not sent yet (once its sending date has
+        come; the hourly job does it too). They leave when the command ends: through the
+        worker with a broker, from this command without one. Follow them with `follow`."""
+        from marketplace.campaigns import sending
+        from marketplace.campaigns.models import Campaign
+        from marketplace.db import db
+        from marketplace.errors import DomainError
+
+        campaign = db.session.get(Campaign, campaign_id)
+        if campaign is None:
+            raise click.ClickException(f"No campaign has the id {campaign_id}.")
+        if campaign.send_on > sending.local_today():
+            raise click.ClickException(
+                f"Campaign {campaign_id} sends its cards on {campaign.send_on:%d/%m/%Y}, not before.")
+        try:
+            queued = sending.queue_sending(campaign)
+        except DomainError as exc:
+            raise click.ClickException(str(exc.message)) from exc
+        click.echo(f"{queued} card(s) queued for sending.")
+
+    @campaigns_cli.command("follow")
+    @click.argument("campaign_id", type=int)
+    @click.option("--timeout", default=3600, show_default=True, help="Seconds to wait at most.")
+    def follow_campaign_sending(campaign_id: int, timeout: int):
+        """A progress bar of the campaign's emails until none is waiting (sent or refused)."""
+        import time
+
+        from marketplace.campaigns import sending
+        from marketplace.campaigns.models import Campaign
+        from marketplace.db import db
+
+        campaign = db.session.get(Campaign, campaign_id)
+        if campaign is None:
+            raise click.ClickException(f"No campaign has the id {campaign_id}.")
+        now = sending.progress(campaign)
+        deadline = time.monotonic() + timeout
+        with click.progressbar(length=now.total, label=f"Sending the cards of {campaign.name}",
+                               show_pos=True) as bar:
+            bar.update(now.sent + now.failed)
+            done = now.sent + now.failed
+            while now.waiting and time.monotonic() < deadline:
+                time.sleep(1)
+                db.session.expire_all()  # each read sees what the workers committed
+                now = sending.progress(campaign)
+                bar.update(now.sent + now.failed - done)
+                done = now.sent + now.failed
+        click.echo(f"{now.sent} sent, {now.failed} refused (to correct on the campaign's "
+                   f"sending page), {now.waiting} waiting.")
+        if now.waiting:
+            raise click.ClickException("Some cards are still waiting: is a worker running?")
+
     @campaigns_cli.command("issue-paid")
     def issue_paid_campaigns():
         """Finish every paid campaign whose cards are not all issued (for cron, without a worker)."""

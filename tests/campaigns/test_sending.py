@@ -199,3 +199,23 @@ def test_the_email_has_the_qr_inline_and_a_link_to_the_card(app, make_campaign):
     assert f"/cards/{beneficiary.card.code}" in message.html
     assert f"/cards/{beneficiary.card.code}" in message.body
     assert "Hello Prénom0," in message.body
+
+
+def test_the_commands_send_then_follow_with_a_progress_bar(app, make_campaign, outbox,
+                                                           monkeypatch):
+    campaign = issued_campaign(make_campaign(send_on=SEND_DAY), count=4)
+    runner = app.test_cli_runner()
+    monkeypatch.setattr(sending, "local_today", lambda: date(2026, 12, 1))
+    early = runner.invoke(args=["campaigns", "send", str(campaign.id)])
+    assert early.exit_code == 1 and "sends its cards on 10/12/2026, not before" in early.output
+    assert outbox == []
+
+    monkeypatch.setattr(sending, "local_today", lambda: SEND_DAY)
+    result = runner.invoke(args=["campaigns", "send", str(campaign.id)])
+    assert result.exit_code == 0, result.output
+    assert "4 card(s) queued for sending." in result.output
+    assert len(outbox) == 4  # no broker: sent when the command's unit committed
+    follow = runner.invoke(args=["campaigns", "follow", str(campaign.id)])
+    assert follow.exit_code == 0, follow.output
+    assert "Sending the cards of Noël" in follow.output and "4 sent, 0 refused" in follow.output
+    assert runner.invoke(args=["campaigns", "send", "999"]).exit_code == 1
