@@ -85,13 +85,17 @@ def figures(campaign: Campaign) -> Figures:
 def spending_by_day(campaign: Campaign) -> list[DaySpending]:
     """Spending at sellers per day (UTC day of the payment), oldest first; refunds, which come
     back later from an order, are not taken off the day the money was spent."""
-    day = sa.func.date(CardTransaction.created_at)
-    rows = db.session.execute(
-        sa.select(day.label("day"), sa.func.sum(CardTransaction.amount_cents))
-        .where(CardTransaction.card_id.in_(_cards(campaign).scalar_subquery()),
-               CardTransaction.kind == TransactionKind.REDEEM)
-        .group_by(day).order_by(day)).all()
+    rows = db.session.execute(spending_by_day_query(campaign)).all()
     return [DaySpending(_as_date(value), -int(cents)) for value, cents in rows if cents]
+
+
+def spending_by_day_query(campaign: Campaign) -> sa.Select:
+    day = sa.func.date(CardTransaction.created_at)
+    return (sa.select(day.label("day"), sa.func.sum(CardTransaction.amount_cents))
+            .join(Beneficiary, Beneficiary.card_id == CardTransaction.card_id)
+            .where(Beneficiary.campaign_id == campaign.id,
+                   CardTransaction.kind == TransactionKind.REDEEM)
+            .group_by(day).order_by(day))
 
 
 def _as_date(value) -> date:
@@ -105,7 +109,8 @@ def spending_by_kind(campaign: Campaign) -> list[KindSpending]:
         sa.select(Organization.ess_status, sa.func.sum(CardTransaction.amount_cents),
                   sa.func.count(sa.distinct(Organization.id)))
         .join(Organization, Organization.id == CardTransaction.organization_id)
-        .where(CardTransaction.card_id.in_(_cards(campaign).scalar_subquery()),
+        .join(Beneficiary, Beneficiary.card_id == CardTransaction.card_id)
+        .where(Beneficiary.campaign_id == campaign.id,
                CardTransaction.kind == TransactionKind.REDEEM)
         .group_by(Organization.ess_status)).all()
     found = [KindSpending(EssStatus(kind), -int(cents), int(sellers))
@@ -123,13 +128,17 @@ class Line:
     balance_cents: int | None
 
 
-def lines(campaign: Campaign) -> list[Line]:
-    rows = db.session.execute(
-        sa.select(Beneficiary, GiftCard.opened_at, GiftCard.balance_shared_at,
-                  GiftCard.balance_cents)
-        .join(GiftCard, GiftCard.id == Beneficiary.card_id)
-        .where(Beneficiary.campaign_id == campaign.id)
-        .order_by(Beneficiary.line, Beneficiary.id)).all()
+def lines(campaign: Campaign, *, shared_only: bool = False, limit: int | None = None) -> list[Line]:
+    """Every employee of the campaign (the exports), or only those who show their balance (the
+    page: a few among thousands, read as such)."""
+    query = (sa.select(Beneficiary, GiftCard.opened_at, GiftCard.balance_shared_at,
+                       GiftCard.balance_cents)
+             .join(GiftCard, GiftCard.id == Beneficiary.card_id)
+             .where(Beneficiary.campaign_id == campaign.id)
+             .order_by(Beneficiary.line, Beneficiary.id))
+    if shared_only:
+        query = query.where(GiftCard.balance_shared_at.is_not(None))
+    rows = db.session.execute(query.limit(limit)).all()
     return [Line(beneficiary, opened_at is not None, shared_at is not None,
                  balance if shared_at is not None else None)
             for beneficiary, opened_at, shared_at, balance in rows]

@@ -70,6 +70,7 @@ bp = Blueprint("campaigns", __name__)
 bp.record_once(register_filters)
 
 PER_PAGE = 50
+SHARED_LIMIT = 500  # balances shown on the follow-up page (all of them in the exports)
 
 
 def _campaign(organization, campaign_id: int) -> Campaign:
@@ -594,7 +595,7 @@ def follow(organization, membership, campaign_id):
     found = _campaign(organization, campaign_id)
     days = dashboard.spending_by_day(found)
     kinds = dashboard.spending_by_kind(found)
-    shared = [line for line in dashboard.lines(found) if line.shared]
+    shared = dashboard.lines(found, shared_only=True, limit=SHARED_LIMIT)
     return render_template(
         "campaigns/dashboard.html", organization=organization, membership=membership,
         campaign=found, figures=dashboard.figures(found), days=days, kinds=kinds,
