@@ -36,6 +36,8 @@ from pg import throwaway_database  # noqa: E402
 def run(database_url: str, redis_url: str, size: int, rounds: int) -> None:
     env = {**os.environ, "DATABASE_URL": database_url, "FLASK_APP": "marketplace:create_app"}
     migrate(env)
+    import logging
+
     import redis
     import sqlalchemy as sa
 
@@ -61,8 +63,6 @@ def run(database_url: str, redis_url: str, size: int, rounds: int) -> None:
         OrganizationStatus,
         Role,
     )
-
-    import logging
 
     logging.basicConfig(level=logging.WARNING)
     broker = redis.Redis.from_url(redis_url)
