@@ -77,6 +77,15 @@ def _campaign(organization, campaign_id: int) -> Campaign:
     return owned_or_404(Campaign, campaign_id, organization)
 
 
+def _campaign_and_beneficiary(organization, campaign_id: int, beneficiary_id: int):
+    """The campaign and one of its beneficiaries, or 404."""
+    found = _campaign(organization, campaign_id)
+    beneficiary = db.session.get(Beneficiary, beneficiary_id)
+    if beneficiary is None or beneficiary.campaign_id != found.id:
+        abort(404)
+    return found, beneficiary
+
+
 def _form(campaign: Campaign | None = None, **kwargs) -> CampaignForm:
     locale = str(get_locale() or "fr")
     categories = db.session.scalars(sa.select(Category).where(Category.parent_id.is_(None))
@@ -406,10 +415,7 @@ def document_file(organization, membership, campaign_id, document_id):
          "/cancel-card")
 @member_required(Role.MANAGER, kinds=WORKS_COUNCILS)
 def cancel_card(organization, membership, campaign_id, beneficiary_id):
-    found = _campaign(organization, campaign_id)
-    beneficiary = db.session.get(Beneficiary, beneficiary_id)
-    if beneficiary is None or beneficiary.campaign_id != found.id:
-        abort(404)
+    found, beneficiary = _campaign_and_beneficiary(organization, campaign_id, beneficiary_id)
     form = CancelCardForm()
     if not form.validate_on_submit():
         if "csrf_token" in form.errors:
@@ -512,10 +518,7 @@ def _sending_page(organization, membership, found: Campaign, *, forms: dict | No
          "/resend")
 @member_required(Role.MANAGER, kinds=WORKS_COUNCILS)
 def resend(organization, membership, campaign_id, beneficiary_id):
-    found = _campaign(organization, campaign_id)
-    beneficiary = db.session.get(Beneficiary, beneficiary_id)
-    if beneficiary is None or beneficiary.campaign_id != found.id:
-        abort(404)
+    found, beneficiary = _campaign_and_beneficiary(organization, campaign_id, beneficiary_id)
     form = ResendForm()
     if not form.validate_on_submit():
         if "csrf_token" in form.errors:
