@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import migrate  # noqa: E402
+from common import bench_works_council, migrate  # noqa: E402
 from pg import throwaway_database  # noqa: E402
 
 
@@ -43,8 +43,6 @@ def run(database_url: str, redis_url: str, size: int, rounds: int) -> None:
 
     from marketplace import create_app, uow
     from marketplace.accounts import sessions
-    from marketplace.accounts.models import User
-    from marketplace.accounts.services import hash_password
     from marketplace.campaigns import sending, services
     from marketplace.campaigns.models import (
         AmountMode,
@@ -57,11 +55,9 @@ def run(database_url: str, redis_url: str, size: int, rounds: int) -> None:
     from marketplace.giftcards.models import CardTransaction, GiftCard, TransactionKind
     from marketplace.organizations.models import (
         EssStatus,
-        Membership,
         Organization,
         OrganizationKind,
         OrganizationStatus,
-        Role,
     )
 
     logging.basicConfig(level=logging.WARNING)
@@ -71,13 +67,7 @@ def run(database_url: str, redis_url: str, size: int, rounds: int) -> None:
     app = create_app("testing", overrides={"SQLALCHEMY_DATABASE_URI": database_url,
                                            "SERVER_NAME": None})
     with app.app_context():
-        officer = User(email="officer@bench.example.org", name="Nadia", locale="fr",
-                       password_hash=hash_password("x" * 12), email_verified_at=utcnow())
-        cse = Organization(kind=OrganizationKind.WORKS_COUNCIL,
-                           status=OrganizationStatus.APPROVED, name="CSE du banc d'essai",
-                           slug="cse-bench", siret="55210055400013", address_line="1 rue A",
-                           postcode="69001", town="Lyon", ess_status=EssStatus.WORKS_COUNCIL,
-                           description="")
+        officer, cse = bench_works_council()
         sellers = [Organization(kind=kind, status=OrganizationStatus.APPROVED, name=name,
                                 slug=name.lower().replace(" ", "-"), address_line="2 rue B",
                                 postcode="69002", town="Lyon", ess_status=status, description="")
@@ -85,9 +75,8 @@ def run(database_url: str, redis_url: str, size: int, rounds: int) -> None:
                        ("Ressourcerie", OrganizationKind.ASSOCIATION, EssStatus.ASSOCIATION),
                        ("Coop Vélo", OrganizationKind.SOCIAL_ENTERPRISE, EssStatus.SCOP),
                        ("Atelier Insertion", OrganizationKind.SOCIAL_ENTERPRISE, EssStatus.SIAE))]
-        db.session.add_all([officer, cse, *sellers])
+        db.session.add_all(sellers)
         db.session.flush()
-        db.session.add(Membership(organization=cse, user=officer, role=Role.OWNER))
         key = sessions.start_session(officer, remembered=False, user_agent="bench")
         db.session.commit()
         rows = [{"last_name": f"Lefèvre{i}", "first_name": "Hélène", "line": i + 2,

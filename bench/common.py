@@ -49,6 +49,33 @@ def bench_seller(name: str):
     return org
 
 
+def bench_works_council():
+    """A works council and its owner, the officer (flushed), in an app context: (officer, cse)."""
+    from marketplace.accounts.models import User
+    from marketplace.accounts.services import hash_password
+    from marketplace.db import db, utcnow
+    from marketplace.organizations.models import (
+        EssStatus,
+        Membership,
+        Organization,
+        OrganizationKind,
+        OrganizationStatus,
+        Role,
+    )
+
+    officer = User(email="officer@bench.example.org", name="Nadia", locale="fr",
+                   password_hash=hash_password("x" * 12), email_verified_at=utcnow())
+    cse = Organization(kind=OrganizationKind.WORKS_COUNCIL, status=OrganizationStatus.APPROVED,
+                       name="CSE du banc d'essai", slug="cse-bench", siret="55210055400013",
+                       address_line="1 rue A", postcode="69001", town="Lyon",
+                       ess_status=EssStatus.WORKS_COUNCIL, description="")
+    db.session.add_all([officer, cse])
+    db.session.flush()
+    db.session.add(Membership(organization=cse, user=officer, role=Role.OWNER))
+    db.session.flush()
+    return officer, cse
+
+
 def counter_staff(org, count: int, *, prefix: str, name: str) -> list[str]:
     """`count` counter volunteers of `org` (password PASSWORD); their emails."""
     from marketplace.accounts.models import User

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import migrate  # noqa: E402
+from common import bench_works_council, migrate  # noqa: E402
 from pg import throwaway_database  # noqa: E402
 
 
@@ -41,8 +41,6 @@ def run(database_url: str, sizes: list[int], repeat: int) -> list[dict]:
     import sqlalchemy as sa
 
     from marketplace import create_app, uow
-    from marketplace.accounts.models import User
-    from marketplace.accounts.services import hash_password
     from marketplace.campaigns import issuance, services
     from marketplace.campaigns.models import (
         AmountMode,
@@ -52,30 +50,13 @@ def run(database_url: str, sizes: list[int], repeat: int) -> list[dict]:
         CampaignStatus,
         UnspentPolicy,
     )
-    from marketplace.db import db, utcnow
+    from marketplace.db import db
     from marketplace.giftcards.models import GiftCard
-    from marketplace.organizations.models import (
-        EssStatus,
-        Membership,
-        Organization,
-        OrganizationKind,
-        OrganizationStatus,
-        Role,
-    )
 
     app = create_app("testing", overrides={"SQLALCHEMY_DATABASE_URI": database_url})
     results = []
     with app.app_context():
-        officer = User(email="officer@bench.example.org", name="Nadia", locale="fr",
-                       password_hash=hash_password("x" * 12), email_verified_at=utcnow())
-        cse = Organization(kind=OrganizationKind.WORKS_COUNCIL,
-                           status=OrganizationStatus.APPROVED, name="CSE du banc d'essai",
-                           slug="cse-bench", siret="55210055400013", address_line="1 rue A",
-                           postcode="69001", town="Lyon", ess_status=EssStatus.WORKS_COUNCIL,
-                           description="")
-        db.session.add_all([officer, cse])
-        db.session.flush()
-        db.session.add(Membership(organization=cse, user=officer, role=Role.OWNER))
+        officer, cse = bench_works_council()
         db.session.commit()
         for size in sizes:
             timings = []
