@@ -162,20 +162,7 @@ def _checkout(
     # Everything that contends with nobody is written first: the order, its parts, lines and
     # holds, the audit entry. The hot rows (the product everyone wants, the slot) are locked
     # last, so each is held for two short UPDATEs and the commit, not for the whole checkout.
-    order_id = _next_order_id()
-    order = Order(
-        id=order_id,
-        reference=order_reference(order_id, year=now.year) if order_id else None,
-        user_id=buyer.user_id,
-        email=buyer.email.strip().lower(),
-        name=buyer.name.strip(),
-        phone=(buyer.phone or "").strip(),
-        locale=buyer.locale,
-        total_cents=cart_view.total_cents,
-        hold_expires_at=hold_until,
-        terms_accepted_at=now,
-    )
-    db.session.add(order)
+    order = _new_order(buyer, total_cents=cart_view.total_cents, hold_until=hold_until, now=now)
     for group in cart_view.groups:
         part = OrderPart(
             organization_id=group.organization.id,
@@ -268,6 +255,27 @@ def _checkout(
     return order
 
 
+def _new_order(buyer: Buyer, *, total_cents: int, hold_until, now, **values) -> Order:
+    """An unpaid order for `buyer` (added to the session): its id and reference drawn at once
+    where the database allows (see _next_order_id)."""
+    order_id = _next_order_id()
+    order = Order(
+        id=order_id,
+        reference=order_reference(order_id, year=now.year) if order_id else None,
+        user_id=buyer.user_id,
+        email=buyer.email.strip().lower(),
+        name=buyer.name.strip(),
+        phone=(buyer.phone or "").strip(),
+        locale=buyer.locale,
+        total_cents=total_cents,
+        hold_expires_at=hold_until,
+        terms_accepted_at=now,
+        **values,
+    )
+    db.session.add(order)
+    return order
+
+
 def open_payment_order(buyer: Buyer, *, total_cents: int, description: str,
                        hold_until) -> Order:
     """An order with no goods (no parts, lines, holds or pickup) for something a higher domain
@@ -279,21 +287,8 @@ def open_payment_order(buyer: Buyer, *, total_cents: int, description: str,
     if not isinstance(total_cents, int) or total_cents <= 0:
         raise CheckoutError(_l("There is nothing to pay."))
     now = utcnow()
-    order_id = _next_order_id()
-    order = Order(
-        id=order_id,
-        reference=order_reference(order_id, year=now.year) if order_id else None,
-        user_id=buyer.user_id,
-        email=buyer.email.strip().lower(),
-        name=buyer.name.strip(),
-        phone=(buyer.phone or "").strip(),
-        locale=buyer.locale,
-        total_cents=total_cents,
-        description=description.strip()[:250] or None,
-        hold_expires_at=hold_until,
-        terms_accepted_at=now,
-    )
-    db.session.add(order)
+    order = _new_order(buyer, total_cents=total_cents, hold_until=hold_until, now=now,
+                       description=description.strip()[:250] or None)
     db.session.flush()
     if order.reference is None:
         order.reference = order_reference(order.id, year=now.year)
