@@ -97,11 +97,10 @@ def show(code: str):
     return _card_page(card)
 
 
-def _spending_categories(card: GiftCard) -> list:
-    """The categories a shopper may look in with this card ("where to spend"): the ones its
+def _spending_categories(restriction) -> list:
+    """The categories a shopper may look in with a card ("where to spend"): the ones its
     restriction allows, else every main category."""
     locale = str(get_locale())
-    restriction = restrictions.of_card(card)
     found = restriction.categories if restriction is not None and restriction.categories \
         else category_tree()
     return [(category.slug, category.name(locale)) for category in found]
@@ -116,10 +115,10 @@ def _card_page(card: GiftCard, *, gift_error=None, gift=None, status: int = 200)
     """The card's page; `gift` is what was typed in its "give to an association" form."""
     gift = gift or {"amount": format_decimal(Decimal(card.balance_cents).scaleb(-2), "0.00"),
                     "nonce": secrets.token_urlsafe(12)}
+    restriction = restrictions.of_card(card)
     response = Response(render_template(
         "giftcards/card.html", card=card, transactions=cards.history(card.id),
-        restriction=restrictions.of_card(card),
-        categories=_spending_categories(card),
+        restriction=restriction, categories=_spending_categories(restriction),
         associations=cards.participating_associations(), expired=card.is_expired(),
         holder=_holds(card), gift=gift, gift_error=gift_error,
     ), status=status)
