@@ -82,12 +82,16 @@ def due(today: date) -> list[Due]:
                   GiftCard.balance_cents)
         .join(GiftCard, GiftCard.id == Beneficiary.card_id)
         .join(Campaign, Campaign.id == Beneficiary.campaign_id)
-        .where(Campaign.status == CampaignStatus.ISSUED, Beneficiary.sent_at.is_not(None),
+        .where(Campaign.status == CampaignStatus.ISSUED, Campaign.closed_at.is_(None),
+               Beneficiary.sent_at.is_not(None),
                Beneficiary.reminders_off_at.is_(None), GiftCard.status == CardStatus.ACTIVE,
                GiftCard.balance_cents > 0)
         .order_by(Beneficiary.id)).all()
     sent = {(row.beneficiary_id, row.kind) for row in db.session.execute(
-        sa.select(Reminder.beneficiary_id, Reminder.kind))}
+        sa.select(Reminder.beneficiary_id, Reminder.kind)
+        .join(Beneficiary, Beneficiary.id == Reminder.beneficiary_id)
+        .join(Campaign, Campaign.id == Beneficiary.campaign_id)
+        .where(Campaign.status == CampaignStatus.ISSUED, Campaign.closed_at.is_(None)))}
     found = []
     for row in rows:
         kinds = [expiry_kind((_day(row.expires_at) - today).days)]
