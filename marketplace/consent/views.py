@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from marketplace import uow
@@ -79,8 +80,9 @@ def write_message(organization, membership):
                     form.form_errors.append(str(exc.message))
                     status = exc.status_code
                 else:
-                    flash(_("Your message is on its way to %(count)d customers.",
-                            count=message.recipients_count), "success")
+                    flash(ngettext("Your message is on its way to %(num)d customer.",
+                                   "Your message is on its way to %(num)d customers.",
+                                   message.recipients_count), "success")
                     return redirect(url_for(".customers", org_id=organization.id), 303)
             else:
                 preview = messages.preview_email(organization, subject=form.subject.data,
