@@ -167,7 +167,7 @@ def preview_email(organization, *, subject: str, body: str, to: str):
     message.organization = organization
     consent = MarketingConsent(email=to, locale=current_locale_code(), given_at=utcnow(),
                                organization_id=organization.id)
-    return message_email(message, consent, stop_url="#")
+    return message_email(message, consent, stop_url=str(_l("(the unsubscribe link)")))
 
 
 def message_email(message: SellerMessage, consent: MarketingConsent, *, stop_url=None):

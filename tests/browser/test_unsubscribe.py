@@ -72,3 +72,71 @@ def test_unsubscribe_with_the_link_of_the_email(live, browser):
     db.session.expire_all()
     assert {(c.email, c.withdrawn_how) for c in db.session.scalars(sa.select(MarketingConsent))} \
         == {("camille@example.org", "link"), ("lea@example.org", "link")}
+
+
+def test_agree_at_checkout_then_the_seller_lists_and_previews(live, browser):
+    """On a phone, in French: the shopper ticks the seller's box at checkout; the seller's
+    manager finds them in "Clients" and previews a message."""
+    from marketplace.organizations.models import Membership, Role
+    from tests.factories import DEFAULT_PASSWORD, make_product, make_user
+    from tests.payments.helpers import make_seller
+
+    app, base = live
+    seller = make_seller("Ressourcerie du Canal")
+    lamp = make_product(seller.organization, title="Lampe de bureau", price_cents=1550, stock=3)
+    manager = make_user(email="gerante@example.org", name="Karim Benali")
+    db.session.add(Membership(organization=seller.organization, user=manager, role=Role.MANAGER))
+    db.session.commit()
+    org_id = seller.organization.id
+    with app.test_request_context():
+        from marketplace.catalog.views import product_url
+
+        lamp_path = product_url(lamp)
+    db.session.remove()
+
+    page = browser.new_context(viewport=PHONE, locale="fr-FR").new_page()
+    page.set_default_timeout(15000)
+    page.goto(base + lamp_path)
+    page.get_by_role("button", name="Ajouter au panier").click()
+    page.goto(base + "/checkout")
+    box = page.locator(f"#consent-{org_id}")
+    assert not box.is_checked()  # never ticked for the shopper
+    page.get_by_label("Votre nom").fill("Camille Martin")
+    page.get_by_label("Adresse e-mail").fill("camille@example.org")
+    page.locator("input[type=radio]").first.check()
+    box.check()
+    page.locator("#accept_terms").check()
+    box.scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "checkout-consent-390.png"), full_page=True)
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= PHONE["width"]
+    page.get_by_role("button", name="Passer au paiement").click()
+    page.wait_for_load_state()
+    page.context.close()
+
+    (consent,) = db.session.scalars(sa.select(MarketingConsent)).all()
+    assert (consent.email, consent.locale, consent.method) == ("camille@example.org", "fr",
+                                                               "checkout")
+    assert consent.wording.startswith("J'accepte de recevoir par e-mail les actualités et offres "
+                                      "du vendeur «\u00a0Ressourcerie du Canal\u00a0».")
+    db.session.remove()
+
+    for viewport in (PHONE, LAPTOP):
+        staff = browser.new_context(viewport=viewport, locale="fr-FR").new_page()
+        staff.set_default_timeout(15000)
+        staff.goto(base + "/login")
+        staff.get_by_label("Adresse e-mail").fill("gerante@example.org")
+        staff.get_by_label("Mot de passe").fill(DEFAULT_PASSWORD)
+        staff.get_by_role("button", name="Se connecter").click()
+        staff.goto(f"{base}/orgs/{org_id}/")
+        staff.get_by_role("link", name="Clients", exact=True).click()
+        assert staff.get_by_role("cell", name="camille@example.org").is_visible()
+        staff.screenshot(path=str(SHOTS / f"customers-{viewport['width']}.png"), full_page=True)
+        staff.get_by_role("link", name="Leur écrire").click()
+        staff.get_by_label("Objet").fill("Portes ouvertes samedi")
+        staff.get_by_label("Texte").fill("Venez découvrir nos lampes réparées.\nÀ samedi !")
+        staff.get_by_role("button", name="Aperçu").click()
+        assert staff.get_by_role("button", name="Envoyer à 1 client").is_visible()
+        assert staff.evaluate("document.scrollingElement.scrollWidth") <= viewport["width"]
+        staff.screenshot(path=str(SHOTS / f"message-preview-{viewport['width']}.png"),
+                         full_page=True)
+        staff.context.close()
