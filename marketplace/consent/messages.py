@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from marketplace import uow
+from marketplace import audit, uow
 from marketplace.consent import services
 from marketplace.consent.models import MarketingConsent, SellerMessage, SellerMessageRecipient
 from marketplace.db import db, lock_rows, utcnow
@@ -105,6 +105,8 @@ def queue_message(organization, *, subject: str, body: str, by=None,
         sa.select(SellerMessageRecipient.id)
         .where(SellerMessageRecipient.message_id == message.id)
         .order_by(SellerMessageRecipient.id)))
+    audit.record("customers.message_sent", message, by=by, organization=organization,
+                 data={"subject": subject, "count": len(consent_ids)})
     uow.after_commit(enqueue_batches, recipient_ids)
     return message
 

@@ -18,6 +18,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
+from marketplace import audit
 from marketplace.accounts import services as accounts
 from marketplace.accounts import sessions
 from marketplace.accounts.models import User, UserSession
@@ -159,6 +160,8 @@ def erase(user: User, *, password: str) -> dict[str, int]:
     _delete_where(MarketingConsent.__table__, sa.or_(MarketingConsent.user_id == user.id,
                                                      MarketingConsent.email == email))
     done["logins"] = sessions.end_all_sessions(user)
+    # Who it was is not written: the entry says only that an account was erased, and when.
+    audit.record("account.erased", user, data={"orders": done["orders"]})
     _delete_where(User.__table__, User.id == user.id, skip={UserSession.__table__.name})
     db.session.expunge(user)
     return done

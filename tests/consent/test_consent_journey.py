@@ -134,6 +134,12 @@ def test_consent_list_csv_message_in_batches_unsubscribe_and_nothing_more(
     assert mail.extra_headers["List-Unsubscribe"].endswith(link + ">")
     assert db.session.scalar(sa.select(sa.func.count(SellerMessageRecipient.sent_at))) == 3
     assert "3 of 3" in text(client.get(f"/orgs/{market.canal.id}/customers"))
+    from marketplace.audit.models import AuditEntry
+
+    (entry,) = db.session.scalars(sa.select(AuditEntry).where(
+        AuditEntry.action == "customers.message_sent")).all()
+    assert entry.organization_id == market.canal.id
+    assert entry.data == {"subject": "Open day on Saturday", "count": 3}
 
     # A second message so soon is refused: nothing is queued.
     first = list(outbox)

@@ -107,6 +107,13 @@ def test_erase_my_account(client, shopper, market):
     (card,) = db.session.scalars(sa.select(GiftCard)).all()
     assert (card.buyer_user_id, card.buyer_name, card.buyer_email) == (None, "", "")
     assert card.initial_cents == 3000
+    # The audit says an account was erased, not whose.
+    from marketplace.audit.models import AuditEntry
+
+    (entry,) = db.session.scalars(sa.select(AuditEntry).where(
+        AuditEntry.action == "account.erased")).all()
+    assert (entry.actor_id, entry.data) == (None, {"orders": 1})
+    assert "camille" not in str(entry.data)
     # Logged out here and on the other device.
     assert client.get("/account").status_code == 302
     assert other_login  # its row is gone with the others (above)
