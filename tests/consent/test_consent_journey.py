@@ -218,3 +218,24 @@ def test_counter_staff_do_not_see_the_list(client, login, market):
     login(user)
     assert client.get(f"/orgs/{market.canal.id}/customers").status_code == 403
     assert client.get(f"/orgs/{market.canal.id}/customers.csv").status_code == 403
+
+
+def test_the_one_click_post_needs_no_csrf_token(make_app):
+    """A mail client posts "List-Unsubscribe=One-Click" with no session and no token."""
+    from marketplace.consent.services import unsubscribe_token
+
+    app = make_app(WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        seller = factories.make_organization(name="Atelier")
+        consent = MarketingConsent(organization_id=seller.id, email="a@example.org",
+                                   wording="w", locale="fr")
+        db.session.add(consent)
+        db.session.commit()
+        with app.test_request_context():
+            token = unsubscribe_token(consent)
+        response = app.test_client().post(f"/unsubscribe/{token}",
+                                          data={"List-Unsubscribe": "One-Click"})
+        assert response.status_code == 200
+        assert response.headers["Cache-Control"] == "private, no-store"
+        db.session.expire_all()
+        assert consent.withdrawn_how == "one-click"
