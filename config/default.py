@@ -199,6 +199,15 @@ CAMPAIGN_MAIL_RATE = "10/s"
 CAMPAIGN_MAIL_ATTEMPTS = 3
 CAMPAIGN_MAIL_RETRY_SECONDS = 300
 CAMPAIGN_MAIL_REQUEUE_MINUTES = 60
+# A seller's message to its opted-in customers (consent domain): one per this many days per
+# seller (against spam), sent in batches of this many addresses, the batches at most at this rate
+# from each worker (Celery's syntax), each address tried this many times, the first retry after
+# this many seconds (then twice as long each time).
+SELLER_MESSAGE_MIN_DAYS = 7
+SELLER_MESSAGE_BATCH = 50
+SELLER_MESSAGE_BATCH_RATE = "6/m"
+SELLER_MESSAGE_ATTEMPTS = 3
+SELLER_MESSAGE_RETRY_SECONDS = 300
 CAMPAIGN_IMPORT_MAX_LINES = 20000  # beneficiaries per spreadsheet
 CAMPAIGN_IMPORT_MAX_BYTES = 8 * 1024 * 1024
 # A campaign paid by bank transfer through Stripe: its order waits this long for the money.

@@ -34,6 +34,8 @@ BLUEPRINTS = [
     "marketplace.invoicing.admin_views",
     "marketplace.campaigns.views",
     "marketplace.campaigns.issuance_views",
+    "marketplace.consent.views",
+    "marketplace.privacy.views",
 ]
 
 def _job_schedule(value: str) -> dict:

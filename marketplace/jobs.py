@@ -40,8 +40,10 @@ def init_celery(app: Flask) -> None:
         "visibility_timeout": app.config["CELERY_VISIBILITY_TIMEOUT"]}
     celery.conf.beat_schedule = beat_schedule(app.config["JOB_SCHEDULE"])
     # Campaign cards leave at a pace the mail server accepts.
+    # So do the batches of the sellers' messages to their customers.
     celery.conf.task_annotations = {
-        "campaigns.send_card": {"rate_limit": app.config["CAMPAIGN_MAIL_RATE"]}}
+        "campaigns.send_card": {"rate_limit": app.config["CAMPAIGN_MAIL_RATE"]},
+        "consent.send_batch": {"rate_limit": app.config["SELLER_MESSAGE_BATCH_RATE"]}}
     celery.flask_app = app
     app.extensions["celery"] = celery
 

@@ -3,6 +3,7 @@ from marketplace.accounts import models as accounts  # noqa: F401
 from marketplace.audit import models as audit  # noqa: F401
 from marketplace.campaigns import models as campaigns  # noqa: F401
 from marketplace.catalog import models as catalog  # noqa: F401
+from marketplace.consent import models as consent  # noqa: F401
 from marketplace.giftcards import models as giftcards  # noqa: F401
 from marketplace.invoicing import models as invoicing  # noqa: F401
 from marketplace.ledger import models as ledger  # noqa: F401

@@ -29,6 +29,7 @@ GROUPS = {
     "payout": _l("Payouts"),
     "invoicing.": _l("Invoicing"),
     "campaign.": _l("Works-council campaigns"),
+    "customers.": _l("Messages to customers"),
 }
 
 # Stored codes, as the audit reads them (the data keeps the codes of the day it was recorded).
@@ -147,6 +148,13 @@ def _account_password_reset(f: Facts):
       _l("%(actor)s changed their password"), example={})
 def _account_password_changed(f: Facts):
     return {}
+
+
+@kind("account.erased", _l("Account erased"),
+      _l("An account was erased at its holder's request (%(orders)s orders kept, anonymised)"),
+      example={"orders": 2})
+def _account_erased(f: Facts):
+    return {"orders": f.number("orders")}
 
 
 # --- products and stock ----------------------------------------------------------------------
@@ -815,3 +823,14 @@ def _campaign_closed(f: Facts):
 
 
 __all__ = ["GROUPS", "KINDS"]
+
+
+# --- messages to customers -------------------------------------------------------------------
+
+@kind("customers.message_sent", _l("Message to customers"),
+      _l("%(actor)s wrote “%(subject)s” to the customers who agreed to hear from "
+         "%(organization)s (%(count)s addresses)"),
+      example={"subject": "Portes ouvertes samedi", "count": 42})
+def _customers_message_sent(f: Facts):
+    return {"organization": f.organization(), "subject": f.text("subject"),
+            "count": f.number("count")}

@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from marketplace import uow
 from marketplace.catalog import listing
 from marketplace.catalog.views import product_url
+from marketplace.consent import services as consents
 from marketplace.db import db
 from marketplace.errors import DomainError
 from marketplace.i18n import current_locale_code
@@ -325,6 +326,9 @@ def checkout():
         read_slot_choices(fresh, request.form)  # keep what was chosen, say what is gone
         return _render_checkout(form, cart_view, fresh, error=exc.message,
                                 status=exc.status_code)
+    consents.record_at_checkout(request.form, organizations=[p.organization for p in order.parts],
+                                email=buyer.email, name=buyer.name, user_id=buyer.user_id,
+                                reference=order.reference)
     if gift_cards and card_payment.amount_due(order) == 0:
         # The cards paid everything: no payment page, the order is paid now.
         services.mark_paid(order, amount_paid_cents=0, payment_intent_id=None)
