@@ -80,8 +80,8 @@ def test_an_employee_spends_a_works_council_card_online_and_at_the_counter(live,
 
     app, base = live
     shop = make_shop("Librairie du Canal")  # click-and-collect in Lyon 3e (69003)
-    book = make_product(shop.organization, title="Le Petit Prince", price_cents=1550, stock=3,
-                        category_slug="books")
+    make_product(shop.organization, title="Le Petit Prince", price_cents=1550, stock=3,
+                 category_slug="books")  # found through "where to spend"
     top = make_product(shop.organization, title="Toupie en bois", price_cents=1200, stock=3,
                        category_slug="toys")
     db.session.commit()
