@@ -115,3 +115,21 @@ def test_a_spent_card_lists_no_seller(client, card):
     page = _text(client.get(f"/cards/{card.code}"))
     assert "Yoyo Lecture" not in page
 
+
+
+def test_the_card_page_and_its_pdf_say_the_campaign_s_rules(client, card):
+    from tests.invoicing.helpers import pdf_text
+
+    page = _text(client.get(f"/cards/{card.code}"))
+    assert "Offered by CSE Textiles" in page and "For: Back to school" in page
+    assert "Left unspent at expiry: Back to the works council, as a credit for its next " \
+        "campaign" in page
+    text = " ".join(pdf_text(client.get(f"/cards/{card.code}/card.pdf").data).split())
+    assert "Offered by CSE Textiles" in text
+
+
+def test_a_card_bought_on_the_site_has_no_campaign_lines(client):
+    from tests.giftcards.helpers import make_card
+
+    card = make_card(3000)
+    assert "Offered by" not in _text(client.get(f"/cards/{card.code}"))
