@@ -173,9 +173,19 @@ def test_an_employee_spends_a_works_council_card_online_and_at_the_counter(live,
     expect(history).to_contain_text("10.00")
     _shot(employee, "5-card-after-390")
     assert _no_sideways_scroll(employee)
+    french = browser.new_context(viewport=PHONE, locale="fr-FR", device_scale_factor=2,
+                                 is_mobile=True, has_touch=True).new_page()
+    french.goto(link + "?near=Lyon")
+    french.locator("#language").select_option("fr")
+    french.locator("form.language-switch button").click()
+    french.goto(link + "?near=Lyon")
+    expect(french.locator("section.where-to-spend")).to_contain_text("Où la dépenser")
+    expect(french.locator("li.place").first).to_contain_text("Retrait en boutique")
+    _shot(french, "6-card-page-fr-390")
+    assert _no_sideways_scroll(french)
     wide = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB").new_page()
     wide.goto(link + "?near=Lyon")
-    _shot(wide, "6-card-page-1280")
+    _shot(wide, "7-card-page-1280")
 
 
 def _checkout(page, base: str, code: str) -> None:
