@@ -151,3 +151,21 @@ def test_two_quotes_at_once_never_spend_the_same_credit(app, make_campaign, offi
     db.session.expire_all()
     assert credit.available_cents(organization_id) == 0
     assert credit.used_cents(organization_id) == 10000
+
+
+def test_the_credit_written_at_expiry_pays_part_of_the_next_campaign(
+        app, make_campaign, officer, outbox):
+    """From end to end: a campaign expires with 80 € left (closing writes the credit), and the
+    works council's next campaign deducts them."""
+    from marketplace.campaigns.models import UnspentPolicy
+    from tests.campaigns.test_closing import _campaign, _expire
+
+    earlier = _campaign(make_campaign, UnspentPolicy.CREDIT)
+    assert _expire() == 1
+    assert credit.available_cents(earlier.organization_id) == 8000
+    following = import_beneficiaries(make_campaign(
+        mode=AmountMode.PER_BENEFICIARY, amount_cents=None, name="Fête des mères"), officer)
+    quote = billing.get_quote(following, by=officer)
+    assert quote.lines[-1].unit_price_cents == -8000
+    assert quote.total_incl_vat_cents == TOTAL - 8000
+    assert credit.available_cents(earlier.organization_id) == 0
