@@ -5,8 +5,10 @@ The invoicing domain (below) numbers and keeps the documents; this module says w
 (the works council as customer, the cards' face value grouped by amount, the platform's service
 fee) and ties them to the campaign's states. Documents carry the subject "campaign:<id>".
 
-- `get_quote` issues the quote and moves the campaign to "quoted"; `withdraw_quote` goes back
-  while the quote is not accepted.
+- `get_quote` issues the quote and moves the campaign to "quoted"; the works council's credit
+  from earlier campaigns (campaigns.credit) is deducted on a line of its own, which the
+  pro-forma and the invoice copy. `withdraw_quote` goes back while the quote is not accepted,
+  and gives the credit back, as cancelling does.
 - `start_payment` accepts the quote: the pro-forma is issued (once per quote) and the chosen
   payment method (`payment_methods`) starts; "transfer", registered here, leaves the manager on
   the campaign page with the bank details and the transfer reference.
@@ -28,7 +30,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from marketplace.campaigns import payment_methods, services
+from marketplace.campaigns import credit, payment_methods, services
 from marketplace.campaigns.labels import STATUS_LABELS
 from marketplace.campaigns.models import Beneficiary, Campaign, CampaignStatus
 from marketplace.campaigns.services import CampaignError
@@ -152,8 +154,15 @@ def get_quote(campaign: Campaign, *, by) -> Document:
     """Issue the numbered quote of a campaign ready for it (services.ready_for_quote) and move
     it to "quoted"."""
     services.mark_quoted(campaign, by=by)  # locks the campaign, refuses one not ready
-    return invoicing.issue_quote(customer_of(campaign.organization), quote_lines(campaign),
-                                 subject=subject_of(campaign), by=by)
+    lines = quote_lines(campaign)
+    deducted = credit.deduction(campaign, lines)  # locks the council's credits
+    if deducted:
+        lines.append(credit.credit_line(deducted))
+    quote = invoicing.issue_quote(customer_of(campaign.organization), lines,
+                                  subject=subject_of(campaign), by=by)
+    if deducted:
+        credit.record(campaign, quote, deducted)
+    return quote
 
 
 def withdraw_quote(campaign: Campaign, *, by) -> None:
@@ -166,6 +175,7 @@ def withdraw_quote(campaign: Campaign, *, by) -> None:
         raise CampaignError(_l("The quote was accepted and its pro-forma issued: it can no longer "
                                "be withdrawn."), status_code=409)
     services.withdraw_quote(campaign, by=by)
+    credit.release(campaign)
 
 
 def may_cancel(campaign: Campaign) -> bool:
@@ -185,6 +195,7 @@ def cancel(campaign: Campaign, *, by, reason: str | None = None) -> None:
         raise CampaignError(_l("Money was received for this campaign: it can no longer be "
                                "cancelled here. Write to the platform's team."), status_code=409)
     services.cancel(campaign, by=by, reason=reason)
+    credit.release(campaign)
 
 
 def accept_quote(campaign: Campaign, *, by, today: date | None = None) -> Document:

@@ -238,3 +238,24 @@ class CampaignCredit(db.Model):
     card_id: Mapped[int] = mapped_column(sa.ForeignKey("gift_card.id", ondelete="CASCADE"))
     amount_cents: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CampaignCreditUse(db.Model):
+    """Credit of the works council (CampaignCredit) deducted from one of its campaigns' quotes,
+    then from its pro-forma and invoice, which copy the quote's lines (campaigns.credit). The
+    credit left is what was credited less the uses not released; a quote withdrawn, or its
+    campaign cancelled before payment, releases its use (the credit is free again)."""
+
+    __tablename__ = "campaign_credit_use"
+    __table_args__ = (sa.CheckConstraint("amount_cents > 0", name="amount_positive"),
+                      sa.UniqueConstraint("quote_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("organization.id", ondelete="CASCADE"), index=True)
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaign.id", ondelete="CASCADE"),
+                                             index=True)
+    quote_id: Mapped[int] = mapped_column(sa.ForeignKey("invoicing_document.id"))
+    amount_cents: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -28,7 +28,7 @@ from marketplace.campaigns.labels import EVENT_LABELS, UNSPENT_LABELS
 from marketplace.campaigns.models import Beneficiary, Campaign, CampaignEvent, CampaignStatus
 from marketplace.campaigns.services import CampaignError
 from marketplace.db import db, lock_rows, utcnow
-from marketplace.giftcards import codes, pdf, qr
+from marketplace.giftcards import card_notes, codes, pdf, qr
 from marketplace.giftcards.models import GiftCard
 from marketplace.i18n import lazy_gettext as _l
 from marketplace.notifications.services import Attachment, render_email, send_now
@@ -208,6 +208,16 @@ def card_lines(campaign: Campaign) -> list:
     else:
         lines.append(_l("Left unspent at expiry: %(policy)s", policy=policy))
     return lines
+
+
+def _notes_of_card(card: GiftCard) -> list:
+    """The campaign's lines for the card's page and its PDF (giftcards.card_notes)."""
+    campaign = db.session.scalar(sa.select(Campaign).join(
+        Beneficiary, Beneficiary.campaign_id == Campaign.id).where(Beneficiary.card_id == card.id))
+    return card_lines(campaign) if campaign is not None else []
+
+
+card_notes.register(_notes_of_card)
 
 
 def allowed_text(card: GiftCard, locale: str):

@@ -24,6 +24,7 @@ from flask_login import current_user
 from marketplace.campaigns import (
     billing,
     compliance,
+    credit,
     dashboard,
     importing,
     printing,
@@ -128,7 +129,9 @@ def campaigns(organization, membership):
     listed = list(db.session.scalars(services.campaigns_of(organization)))
     return render_template("campaigns/list.html", organization=organization,
                            membership=membership, campaigns=listed,
-                           totals=services.totals_of(listed))
+                           totals=services.totals_of(listed),
+                           credit_available=credit.available_cents(organization.id),
+                           credit_used=credit.used_cents(organization.id))
 
 
 @bp.route("/orgs/<int:org_id>/campaigns/new", methods=["GET", "POST"])
@@ -170,6 +173,7 @@ def _campaign_page(organization, membership, found: Campaign, *, payment_form=No
         quote=quote, proforma=proforma, invoice=billing.invoice_of(found),
         documents=billing.documents(found),
         fee_rate=billing.service_fee_bp(),
+        credit_available=credit.available_cents(organization.id), credit_used=credit.used_by(found),
         payment_message=billing.payment_message(proforma) if proforma else None,
         sending=sending.progress(found) if found.status == CampaignStatus.ISSUED else None,
         send_form=SendForm(), may_send_now=found.send_on <= sending.local_today(),

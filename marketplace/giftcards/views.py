@@ -28,7 +28,7 @@ from marketplace import uow
 from marketplace.catalog.services import category_tree
 from marketplace.db import db, utcnow
 from marketplace.errors import DomainError, render_error
-from marketplace.giftcards import codes, pdf, qr, restrictions, throttle
+from marketplace.giftcards import card_notes, codes, pdf, qr, restrictions, throttle, where
 from marketplace.giftcards import services as cards
 from marketplace.giftcards.models import CardStatus, GiftCard
 from marketplace.giftcards.schemas import DebitBody, wrong_fields
@@ -116,9 +116,14 @@ def _card_page(card: GiftCard, *, gift_error=None, gift=None, status: int = 200)
     gift = gift or {"amount": format_decimal(Decimal(card.balance_cents).scaleb(-2), "0.00"),
                     "nonce": secrets.token_urlsafe(12)}
     restriction = restrictions.of_card(card)
+    near = where.read_near(request.args.get("near"))
+    spendable = card.balance_cents > 0 and not card.is_expired() \
+        and card.status == CardStatus.ACTIVE
     response = Response(render_template(
         "giftcards/card.html", card=card, transactions=cards.history(card.id),
         restriction=restriction, categories=_spending_categories(restriction),
+        near=near, places=where.places(restriction, near) if spendable else [],
+        notes=card_notes.of_card(card),
         associations=cards.participating_associations(), expired=card.is_expired(),
         holder=_holds(card), gift=gift, gift_error=gift_error,
     ), status=status)
@@ -147,7 +152,8 @@ def qr_image(code: str):
 @bp.get("/cards/<code>/card.pdf")
 def pdf_file(code: str):
     card = _card_or_404(code)
-    response = Response(pdf.card_pdf(card), mimetype="application/pdf")
+    response = Response(pdf.card_pdf(card, extra=[str(line) for line in card_notes.of_card(card)]),
+                        mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="gift-card-{card.code[-4:]}.pdf"'
     return private(response)
 

@@ -140,7 +140,9 @@ class DocumentLine(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("document_id", "position"),
         sa.CheckConstraint("quantity > 0", name="quantity_positive"),
-        sa.CheckConstraint("unit_price_cents >= 0", name="unit_price_not_negative"),
+        # Negative only for a credit deducted from vouchers (invoicing.services.credit_line).
+        sa.CheckConstraint("unit_price_cents >= 0 OR vat_treatment = 'voucher'",
+                           name="only_a_voucher_credit_is_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

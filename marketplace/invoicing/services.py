@@ -69,6 +69,14 @@ def voucher_line(description: str, *, quantity: int, face_value_cents: int) -> L
     return Line(description, quantity, face_value_cents, VatTreatment.VOUCHER, 0)
 
 
+def credit_line(description: str, *, amount_cents: int) -> Line:
+    """A credit the customer holds, deducted from the vouchers' face value: one line at minus
+    `amount_cents`, without VAT as the vouchers it comes off (their value left unspent on an
+    earlier order's cards). The document's total never goes below zero (the caller keeps the
+    credit within the face value; `_issue` checks)."""
+    return Line(description, 1, -amount_cents, VatTreatment.VOUCHER, 0)
+
+
 def service_fee_line(description: str, *, amount_excl_vat_cents: int, quantity: int = 1) -> Line:
     """The platform's service fee, a service with VAT at INVOICING_SERVICE_FEE_VAT_BP; without
     VAT when the platform has no VAT number (franchise, art. 293 B CGI)."""
@@ -321,12 +329,15 @@ def _check_lines(lines: list[Line]) -> None:
         if not isinstance(line.quantity, int) or isinstance(line.quantity, bool) \
                 or line.quantity < 1:
             raise InvoicingError(_l("A line's quantity is a whole number, 1 or more."))
-        if not isinstance(line.unit_price_cents, int) or line.unit_price_cents < 0:
+        if not isinstance(line.unit_price_cents, int) or isinstance(line.unit_price_cents, bool) \
+                or (line.unit_price_cents < 0 and line.vat != VatTreatment.VOUCHER):
             raise InvoicingError(_l("A line's unit price is an amount in cents, 0 or more."))
         if line.vat == VatTreatment.VAT and not 0 < line.vat_rate_bp <= 10000:
             raise InvoicingError(_l("A line with VAT needs its rate."))
         if line.vat != VatTreatment.VAT and line.vat_rate_bp:
             raise InvoicingError(_l("A line without VAT has no VAT rate."))
+    if totals_of(lines).excl_vat_cents < 0:
+        raise InvoicingError(_l("A credit cannot take a document's total below zero."))
 
 
 def _customer_of(document: Document) -> Customer:

@@ -35,7 +35,7 @@ def employee_card(app, make_organization, make_user):
 def test_where_to_spend_lists_only_what_the_card_allows(client, employee_card):
     html = client.get(f"/cards/{employee_card.code}").get_data(as_text=True)
     assert "Where to spend it" in html and 'action="/products"' in html
-    assert 'name="place"' in html
+    assert 'name="near"' in html  # the place search (tests/campaigns/test_where_to_spend.py)
     options = html[html.index('id="where-category"'):html.index("</select>", html.index('id="where-category"'))]
     assert 'value="books"' in options and 'value="clothing"' in options
     assert 'value="toys"' not in options and 'value="food"' not in options

@@ -145,7 +145,9 @@ def test_a_credit_note_cancels_an_invoice_and_says_why(app):
     (CSE, [], "au moins une ligne"),
     (CSE, [invoicing.Line("", 1, 100, VatTreatment.VOUCHER)], "désignation"),
     (CSE, [invoicing.Line("Cartes", 0, 100, VatTreatment.VOUCHER)], "quantité"),
-    (CSE, [invoicing.Line("Cartes", 1, -5, VatTreatment.VOUCHER)], "prix unitaire"),
+    (CSE, [invoicing.Line("Frais", 1, -5, VatTreatment.VAT, 2000)], "prix unitaire"),
+    # Only a voucher line may be negative (a credit deducted), never below the total's zero.
+    (CSE, [invoicing.Line("Cartes", 1, -5, VatTreatment.VOUCHER)], "rendre négatif"),
     (CSE, [invoicing.Line("Frais", 1, 100, VatTreatment.VAT, 0)], "indiquer son taux"),
     (CSE, [invoicing.Line("Cartes", 1, 100, VatTreatment.VOUCHER, 2000)], "pas de taux de TVA"),
 ])
