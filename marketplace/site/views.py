@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from marketplace import caching
+from marketplace import audience, caching
 from marketplace.catalog import listing
 from marketplace.catalog.services import category_tree
 from marketplace.db import db
@@ -23,6 +23,9 @@ SHOPFRONT_PAGE_SIZE = 24
 # Anonymous visitors get these from the shared cache (marketplace/caching.py).
 caching.cacheable("site.home", variant=caching.visitor_language)
 caching.cacheable("site.seller", variant=caching.visitor_language)
+# The shopfront's views are counted, served from the cache or not (marketplace/audience.py).
+audience.countable("site.seller", audience.PageKind.SHOPFRONT, key=lambda args: args["slug"],
+                   resolve=organizations.ids_of_slugs)
 
 
 @bp.get("/")
