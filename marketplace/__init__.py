@@ -34,6 +34,7 @@ BLUEPRINTS = [
     "marketplace.invoicing.admin_views",
     "marketplace.campaigns.views",
     "marketplace.campaigns.issuance_views",
+    "marketplace.insights.views",
 ]
 
 def _job_schedule(value: str) -> dict:

@@ -9,6 +9,8 @@ from marketplace.catalog import listing
 from marketplace.catalog.services import category_tree
 from marketplace.db import db
 from marketplace.i18n import LANG_COOKIE
+from marketplace.insights import impact
+from marketplace.insights import report as impact_report
 from marketplace.organizations import services as organizations
 from marketplace.pickup import services as pickup
 from marketplace.urls import safe_next
@@ -73,6 +75,7 @@ def seller(slug: str):
         next_url=url_for(".seller", slug=slug, cursor=page.next_cursor) if page.next_cursor else None,
         first_url=url_for(".seller", slug=slug) if cursor else None,
         locations=pickup.locations_of(organization.id, active_only=True),
+        impact_line=impact_report.shopfront_line(impact.seller_impact(organization.id)),
     )
 
 
