@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from babel import Locale
 from babel.numbers import format_percent
 from flask import Blueprint, Response, render_template, request
 from flask_babel import gettext as _
@@ -29,7 +30,10 @@ def today() -> date:
 def percent(value: float | None) -> str:
     if value is None:
         return "—"
-    return format_percent(value, format="#,##0.0 %", locale=current_locale_code())
+    locale = Locale.parse(current_locale_code())
+    pattern = locale.percent_formats[None].pattern.split(";")[0]
+    head, _sep, tail = pattern.rpartition("0")
+    return format_percent(value, format=f"{head}0.0{tail}", locale=locale)
 
 
 def _weekday_name(weekday: int) -> str:
