@@ -11,8 +11,8 @@ from flask_babel import gettext, ngettext
 from marketplace.catalog.models import ImpactKind
 from marketplace.i18n import current_locale_code
 from marketplace.i18n import lazy_gettext as _l
+from marketplace.i18n import money_filter as format_money
 from marketplace.insights.impact import Impact
-from marketplace.money import format_money
 from marketplace.pdf import A4Document
 
 GREEN = (29, 92, 75)
@@ -47,24 +47,24 @@ def shopfront_line(impact: Impact) -> str:
     """The public line of a shopfront; empty when its sales did no measured good yet."""
     parts = []
     if impact.items_reused:
-        parts.append(ngettext("%(num)s object reused", "%(num)s objects reused",
-                              impact.items_reused, num=number(impact.items_reused)))
+        parts.append(ngettext("%(count)s object reused", "%(count)s objects reused",
+                              impact.items_reused, count=number(impact.items_reused)))
     if impact.grams:
         parts.append(gettext("%(weight)s of waste avoided", weight=weight(impact.grams)))
     units = {k.kind: k.units for k in impact.kinds}
     if units.get(ImpactKind.FAIR_TRADE):
         n = units[ImpactKind.FAIR_TRADE]
-        parts.append(ngettext("%(num)s fair-trade product sold", "%(num)s fair-trade products sold",
-                              n, num=number(n)))
+        parts.append(ngettext("%(count)s fair-trade product sold", "%(count)s fair-trade products sold",
+                              n, count=number(n)))
     if units.get(ImpactKind.LOCAL_FOOD):
         n = units[ImpactKind.LOCAL_FOOD]
-        parts.append(ngettext("%(num)s local food product sold", "%(num)s local food products sold",
-                              n, num=number(n)))
+        parts.append(ngettext("%(count)s local food product sold", "%(count)s local food products sold",
+                              n, count=number(n)))
     if units.get(ImpactKind.INTEGRATION):
         n = units[ImpactKind.INTEGRATION]
-        parts.append(ngettext("%(num)s purchase that gives work to people in integration",
-                              "%(num)s purchases that give work to people in integration",
-                              n, num=number(n)))
+        parts.append(ngettext("%(count)s purchase that gives work to people in integration",
+                              "%(count)s purchases that give work to people in integration",
+                              n, count=number(n)))
     return ", ".join(parts)
 
 

@@ -12,9 +12,9 @@ from marketplace.campaigns.models import Campaign
 from marketplace.db import utcnow
 from marketplace.errors import render_error
 from marketplace.i18n import current_locale_code, format_day
+from marketplace.i18n import money_filter as format_money
 from marketplace.insights import charts, impact, queries, report
 from marketplace.insights.periods import PeriodError, read_period
-from marketplace.money import format_money
 from marketplace.organizations.access import WORKS_COUNCILS, member_required, owned_or_404
 from marketplace.organizations.models import Role
 
