@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import atexit
 import enum
+import functools
 import logging
 import os
 import re
@@ -39,13 +40,16 @@ from marketplace.db import db
 
 log = logging.getLogger(__name__)
 
-# What robots, link previews, monitors and command-line tools say they are (case-insensitive).
-BOTS = re.compile(
-    r"bot\b|bot/|crawl|spider|slurp|archiver|scraper|facebookexternalhit|embedly|preview|"
-    r"whatsapp|telegram|discord|slack|skype|pinterest|lighthouse|pagespeed|headless|phantom|"
-    r"pingdom|uptime|monitor|statuscake|semrush|ahrefs|mj12|petal|yandex|baidu|bytespider|"
-    r"curl/|wget/|python-|httpx|aiohttp|go-http|java/|okhttp|libwww|node-fetch|axios|"
-    r"wrk|apachebench|siege|locust|k6/|feed|rss", re.IGNORECASE)
+# What robots, link previews, monitors and command-line tools say they are (in the lower-cased
+# user agent).
+BOT_WORDS = (
+    "bot", "crawl", "spider", "slurp", "archiver", "scraper", "facebookexternalhit", "embedly",
+    "preview", "whatsapp", "telegram", "discord", "slack", "skype", "pinterest", "lighthouse",
+    "pagespeed", "headless", "phantom", "pingdom", "uptime", "monitor", "statuscake", "semrush",
+    "ahrefs", "mj12", "petal", "yandex", "baidu", "bytespider", "curl/", "wget/", "python-",
+    "httpx", "aiohttp", "go-http", "java/", "okhttp", "libwww", "node-fetch", "axios", "wrk",
+    "apachebench", "siege", "locust", "k6/", "feed", "rss",
+)
 DIRECT = ""  # no referrer (typed, bookmarked, or hidden by the browser)
 INTERNAL = "."  # from a page of this site
 _DOMAIN = re.compile(r"[a-z0-9.-]{1,100}")
@@ -105,8 +109,12 @@ def referrer_domain(referrer: str | None, own_host: str) -> str:
     return host if _DOMAIN.fullmatch(host) else DIRECT
 
 
+@functools.lru_cache(maxsize=4096)  # a few user agents make most visits: ~0.1 µs then
 def is_bot(user_agent: str) -> bool:
-    return not user_agent or BOTS.search(user_agent) is not None
+    if not user_agent:
+        return True
+    agent = user_agent.lower()
+    return any(word in agent for word in BOT_WORDS)
 
 
 # Counting ---------------------------------------------------------------------------------
@@ -247,7 +255,8 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("AUDIENCE_FLUSH_SECONDS", 5)
     app.config.setdefault("AUDIENCE_FLUSH_AT", 5000)
     app.extensions["audience"] = _Counts()
-    app.after_request(_count)
+    if app.config.setdefault("AUDIENCE_ENABLED", True):  # off: bench/audience_bench.py's "before"
+        app.after_request(_count)
 
 
 def views_of(kind: PageKind, object_ids: Iterable[int]) -> dict[int, int]:

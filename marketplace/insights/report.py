@@ -82,7 +82,7 @@ def report_pdf(*, title: str, subject: str, period: str, impact: Impact, campaig
         (gettext("Objects reused"), number(impact.items_reused)),
         (gettext("Waste kept out of landfill"), weight(impact.grams)),
         (gettext("Orders"), number(impact.orders)),
-        (gettext("Sellers supported"), number(impact.sellers)),
+        *([(gettext("Sellers supported"), number(impact.sellers))] if campaign else []),
         (gettext("Kinds of impact supported"),
          ", ".join(str(KIND_LABELS[k]) for k in impact.kinds_supported) or "—"),
     ]
