@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import hashlib
 import io
-from datetime import time
+from datetime import UTC, datetime, time, timedelta
 
 import sqlalchemy as sa
 from PIL import Image, ImageDraw, ImageFont
 
+from marketplace.audience import INTERNAL, PageKind, PageViewDay
 from marketplace.catalog import services as catalog
 from marketplace.catalog.models import ImpactKind, Product
 from marketplace.db import db
@@ -191,8 +192,35 @@ def seed_catalog(*, with_photos: bool = True) -> int:
             created += 1
         _seed_impact(org)
         _seed_pickup(org, owner)
+    _seed_views()
     db.session.flush()
     return created
+
+
+def _seed_views(days: int = 30) -> None:
+    """Page views of the last `days` days, so that the sellers' dashboards have something to
+    show (marketplace/audience.py counts the real ones); once."""
+    if db.session.scalar(sa.select(PageViewDay.day).limit(1)) is not None:
+        return
+    today = datetime.now(UTC).date()
+    referrers = ("", INTERNAL, "facebook.com", "google.com", "qwant.com")
+    slugs = list(PRODUCTS)
+    rows = []
+    for kind, object_id, weight in [
+        *[(PageKind.PRODUCT, p.id, 1 + p.id % 5) for p in db.session.scalars(
+            sa.select(Product).join(Organization).where(Organization.slug.in_(slugs)))],
+        *[(PageKind.SHOPFRONT, o.id, 8) for o in db.session.scalars(
+            sa.select(Organization).where(Organization.slug.in_(slugs)))],
+    ]:
+        for n in range(days):
+            day = today - timedelta(days=n)
+            digest = hashlib.sha256(f"{kind}{object_id}{day}".encode()).digest()
+            for i, referrer in enumerate(referrers[: 1 + digest[0] % len(referrers)]):
+                views = (digest[i + 1] % 4) * weight // (i + 1) + (weight if day.weekday() >= 5 else 0)
+                if views:
+                    rows.append(PageViewDay(day=day, kind=kind.value, object_id=object_id,
+                                            referrer=referrer, views=views))
+    db.session.add_all(rows)
 
 
 def _seed_impact(org: Organization) -> None:

@@ -6,17 +6,17 @@ from __future__ import annotations
 WIDTH = 480  # the viewBox: its text stays readable on a 390 px screen
 
 
-def bars(values: list[tuple[str, int, str]], *, bar: int = 20, gap: int = 6,
-         label_width: int = 170) -> dict:
-    """Horizontal bars, one per (label, value, value as text), scaled to the largest."""
+def bars(values: list[tuple[str, int, str]], *, bar: int = 16, gap: int = 10) -> dict:
+    """Horizontal bars, one per (label, value, value as text), scaled to the largest; each
+    label on its own line above its bar, so that long names stay whole on a phone."""
     top = max((value for _label, value, _text in values), default=0) or 1
-    room = WIDTH - label_width - 80
-    items = [{"label": label if len(label) <= 24 else label[:23] + "…", "text": text,
-              "y": i * (bar + gap),
+    room = WIDTH - 90
+    row = 17 + bar + gap
+    items = [{"label": label if len(label) <= 60 else label[:59] + "…", "text": text,
+              "y": i * row, "bar_y": i * row + 17,
               "length": max(1, round(room * value / top)) if value > 0 else 0}
              for i, (label, value, text) in enumerate(values)]
-    return {"bars": items, "width": WIDTH, "height": max(1, len(values)) * (bar + gap),
-            "bar": bar, "label_width": label_width}
+    return {"bars": items, "width": WIDTH, "height": max(1, len(values)) * row, "bar": bar}
 
 
 def columns(values: list[tuple[str, int]], *, height: int = 110, top_text: str = "") -> dict:
