@@ -61,15 +61,48 @@ def measure(app, urls: list[str], repeat: int) -> tuple[float, float]:
     return statistics.median(timings), timings[int(len(timings) * 0.95) - 1]
 
 
+def hook_cost(tmp: Path, calls: int = 200_000) -> None:
+    """The counting hook alone, in µs per request: a product page from a browser (counted), from
+    a robot (left out), and a page that is not counted; measured while the machine was loaded, it is
+    scaled like the rest."""
+    import timeit
+
+    from flask import Response
+
+    app = make(f"sqlite:///{tmp / 'hook.sqlite3'}", tmp, counting=True, cache=0)
+    app.config["AUDIENCE_FLUSH_SECONDS"] = 0  # no thread: the counts stay in memory
+    count = audience._hook(app)
+    cases = {"product page, browser": ("/products/1", HEADERS),
+             "product page, robot": ("/products/1", {"User-Agent": "Googlebot/2.1"}),
+             "listing (not counted)": ("/products", HEADERS)}
+    for name, (path, headers) in cases.items():
+        with app.test_request_context(path, headers=headers):
+            from flask import request
+
+            request.url_rule  # noqa: B018 - matched, as in a request
+            response = Response("x")
+            count(response)  # warm the caches
+            seconds = min(timeit.repeat(lambda r=response: count(r), number=calls, repeat=3))
+        print(f"| {name} | {seconds / calls * 1e6:.2f} µs |")
+    with app.app_context():
+        db.engine.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--hook", action="store_true", help="only the hook's own cost")
     parser.add_argument("--products", type=int, default=10000)
     parser.add_argument("--repeat", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--pages", type=int, default=50, help="product pages measured")
     parser.add_argument("--pg", default="")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
+        if args.hook:
+            print("| request | counting hook |\n| --- | ---: |")
+            hook_cost(tmp)
+            return
         if args.pg:
             with throwaway_database(args.pg, "bench_audience") as url:
                 rows = bench(url, tmp, args)
@@ -87,7 +120,7 @@ def bench(url: str, tmp: Path, args) -> list:
     with seeder.app_context():
         seed(args.products, random.Random(42))
         ids = db.session.scalars(sa.select(Product.id).where(Product.status == "active")
-                                 .order_by(Product.id).limit(50)).all()
+                                 .order_by(Product.id).limit(args.pages)).all()
         slugs = db.session.scalars(sa.select(Organization.slug)).all()
         db.session.remove()
     pages = {"product": [f"/products/{i}" for i in ids], "shopfront": [f"/sellers/{s}" for s in slugs]}

@@ -26,6 +26,7 @@ import logging
 import os
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -93,6 +94,7 @@ def countable(endpoint: str, kind: PageKind, *, key: Callable[[dict], object],
     _rules[endpoint] = Rule(kind, key, resolve)
 
 
+@functools.lru_cache(maxsize=4096)
 def referrer_domain(referrer: str | None, own_host: str) -> str:
     """The domain a visitor came from: DIRECT, INTERNAL, or a host name without "www."."""
     if not referrer:
@@ -109,7 +111,7 @@ def referrer_domain(referrer: str | None, own_host: str) -> str:
     return host if _DOMAIN.fullmatch(host) else DIRECT
 
 
-@functools.lru_cache(maxsize=4096)  # a few user agents make most visits: ~0.1 µs then
+@functools.lru_cache(maxsize=4096)  # a few user agents make most visits
 def is_bot(user_agent: str) -> bool:
     if not user_agent:
         return True
@@ -143,30 +145,55 @@ def _counts() -> _Counts:
     return state
 
 
-def _count(response: Response) -> Response:
-    rule = _rules.get(request.endpoint)  # type: ignore[arg-type]
-    if (rule is None or request.method != "GET" or response.status_code not in (200, 304)
-            or is_bot(request.user_agent.string)
-            or "prefetch" in request.headers.get("Sec-Purpose", request.headers.get("Purpose", ""))):
+def _hook(app: Flask) -> Callable[[Response], Response]:
+    """The after_request hook, bound to its app: it reads the WSGI environ and this process's
+    state directly (no context-local lookups, no header parsing), ~2 µs a counted view."""
+    extensions, config = app.extensions, app.config
+    flushing = config["AUDIENCE_FLUSH_SECONDS"] > 0
+    flush_at = config["AUDIENCE_FLUSH_AT"]
+
+    def count(response: Response) -> Response:
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        endpoint = req.endpoint
+        rule = _rules.get(endpoint)  # type: ignore[arg-type]
+        if rule is None or response.status_code not in (200, 304):
+            return response
+        environ = req.environ
+        if (environ["REQUEST_METHOD"] != "GET" or is_bot(environ.get("HTTP_USER_AGENT", ""))
+                or "prefetch" in environ.get("HTTP_SEC_PURPOSE", environ.get("HTTP_PURPOSE", ""))):
+            return response
+        try:
+            key = rule.key(req.view_args or {})
+        except (KeyError, TypeError, ValueError):
+            return response
+        entry = (_today(), endpoint, key,
+                 referrer_domain(environ.get("HTTP_REFERER"), environ.get("HTTP_HOST", "")))
+        state = extensions["audience"]
+        if state.pid != os.getpid():  # a forked worker: its own counts and thread
+            state = extensions["audience"] = _Counts()
+        with state.lock:
+            state.pending[entry] += 1
+            state.hits += 1
+            hits = state.hits
+        if flushing:
+            if state.thread is None:
+                _start(app, state)
+            elif hits >= flush_at:
+                state.wake.set()
         return response
-    try:
-        key = rule.key(request.view_args or {})
-    except (KeyError, TypeError, ValueError):
-        return response
-    entry = (datetime.now(UTC).date(), request.endpoint, key,
-             referrer_domain(request.referrer, request.host))
-    state = _counts()
-    with state.lock:
-        state.pending[entry] += 1
-        state.hits += 1
-        hits = state.hits
-    config = current_app.config
-    if config["AUDIENCE_FLUSH_SECONDS"] > 0:
-        if state.thread is None:
-            _start(current_app._get_current_object(), state)  # type: ignore[attr-defined]
-        elif hits >= config["AUDIENCE_FLUSH_AT"]:
-            state.wake.set()
-    return response
+
+    return count
+
+
+_day = [0, date.min]
+
+
+def _today() -> date:
+    """Today (UTC), computed once a day rather than at each view."""
+    number = int(time.time() // 86400)
+    if _day[0] != number:
+        _day[:] = [number, datetime.fromtimestamp(number * 86400, UTC).date()]
+    return _day[1]
 
 
 def _start(app: Flask, state: _Counts) -> None:
@@ -256,7 +283,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("AUDIENCE_FLUSH_AT", 5000)
     app.extensions["audience"] = _Counts()
     if app.config.setdefault("AUDIENCE_ENABLED", True):  # off: bench/audience_bench.py's "before"
-        app.after_request(_count)
+        app.after_request(_hook(app))
 
 
 def views_of(kind: PageKind, object_ids: Iterable[int]) -> dict[int, int]:
