@@ -28,7 +28,7 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from urllib.parse import urlsplit
@@ -284,12 +284,3 @@ def init_app(app: Flask) -> None:
     app.extensions["audience"] = _Counts()
     if app.config.setdefault("AUDIENCE_ENABLED", True):  # off: bench/audience_bench.py's "before"
         app.after_request(_hook(app))
-
-
-def views_of(kind: PageKind, object_ids: Iterable[int]) -> dict[int, int]:
-    """Total views per object (the tests)."""
-    rows = db.session.execute(
-        sa.select(PageViewDay.object_id, sa.func.sum(PageViewDay.views))
-        .where(PageViewDay.kind == kind.value, PageViewDay.object_id.in_(list(object_ids)))
-        .group_by(PageViewDay.object_id)).all()
-    return {object_id: int(views) for object_id, views in rows}

@@ -98,7 +98,7 @@ def seller_report(organization, membership, year: int):
 
 
 @bp.get("/orgs/<int:org_id>/campaigns/<int:campaign_id>/impact.pdf")
-@member_required(Role.COUNTER, kinds=WORKS_COUNCILS)
+@member_required(Role.MANAGER, kinds=WORKS_COUNCILS)
 def campaign_report(organization, membership, campaign_id: int):
     """What the employees' cards of a campaign did: its impact report."""
     found = owned_or_404(Campaign, campaign_id, organization)
