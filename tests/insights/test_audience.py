@@ -79,3 +79,28 @@ def test_only_the_referring_domain_is_kept(referrer, domain):
 ])
 def test_known_robots_are_recognised(agent, bot):
     assert audience.is_bot(agent) is bot
+
+
+def test_counts_that_could_not_be_written_are_kept_for_the_next_try(cached_app, monkeypatch):
+    shop = build_shop()
+    db.session.commit()
+    client = cached_app.test_client()
+    client.get(product_url(shop.lamp), headers=BROWSER)
+
+    def down(batch):
+        raise RuntimeError("database away")
+
+    monkeypatch.setattr(audience, "write", down)
+    assert audience.flush() == 0
+    monkeypatch.undo()
+    assert audience.flush() == 1
+    assert rows() == {(PageKind.PRODUCT.value, shop.lamp.id, ""): 1}
+
+
+def test_counting_can_be_turned_off(make_app):
+    app = make_app(AUDIENCE_ENABLED=False)
+    with app.app_context():
+        shop = build_shop()
+        db.session.commit()
+        app.test_client().get(product_url(shop.lamp), headers=BROWSER)
+        assert audience.flush() == 0
