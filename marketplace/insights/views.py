@@ -43,15 +43,14 @@ def _weekday_name(weekday: int) -> str:
 
 
 def _series_charts(days: list[queries.Day], label) -> dict:
-    return {
-        "views": charts.columns([(label(d.day), d.views) for d in days],
-                                top_text=_("Views") + " · max " + str(max((d.views for d in days), default=0))),
-        "orders": charts.columns([(label(d.day), d.orders) for d in days],
-                                 top_text=_("Orders") + " · max " + str(max((d.orders for d in days), default=0))),
-        "revenue": charts.columns([(label(d.day), d.revenue_cents) for d in days],
-                                  top_text=_("Revenue") + " · max "
-                                  + format_money(max((d.revenue_cents for d in days), default=0))),
-    }
+    def chart(title: str, values: list[int], text) -> dict:
+        top = max(values, default=0)
+        return charts.columns([(label(d.day), v) for d, v in zip(days, values, strict=True)],
+                              top_text=_("%(what)s · highest: %(value)s", what=title, value=text(top)))
+
+    return {"views": chart(_("Views"), [d.views for d in days], str),
+            "orders": chart(_("Orders"), [d.orders for d in days], str),
+            "revenue": chart(_("Revenue"), [d.revenue_cents for d in days], format_money)}
 
 
 @bp.get("/orgs/<int:org_id>/dashboard")
