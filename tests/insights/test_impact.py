@@ -158,3 +158,21 @@ def test_the_product_form_keeps_weight_and_kind(app, client, login):
     assert (product.reuse_weight_grams, product.impact_kind) == (None, None)
     with app.test_request_context():
         assert kilograms_text(3200) == "3.2"
+
+
+@pytest.mark.english
+def test_a_report_for_a_year_out_of_range_is_not_found(client, login):
+    from tests import factories
+
+    owner = factories.make_user(email="owner2@example.org", locale="en")
+    seller = factories.make_organization(owner=owner)
+    db.session.commit()
+    login(owner)
+    next_year = utcnow().year + 1
+    for year in (2019, next_year):
+        answer = client.get(f"/orgs/{seller.id}/impact/{year}.pdf")
+        assert answer.status_code == 404
+        assert "There is no report for this year." in answer.get_data(as_text=True)
+    empty = client.get(f"/orgs/{seller.id}/impact/{utcnow().year}.pdf")
+    assert empty.status_code == 200
+    assert "Objects reused 0" in pdf_text(empty.data).replace("\r", "").replace("\n", " ")
