@@ -113,6 +113,10 @@ CACHE_TYPE = None  # resolved in create_app: RedisCache with REDIS_URL, else Sim
 # With Redis, each process keeps its own copies and reads the version (a seller's change) at
 # most this many seconds late: another node's change shows within this delay.
 CATALOG_CACHE_LOCAL_SECONDS = 1
+# Page views (marketplace/audience.py): each process writes its counts this often, or sooner
+# once this many views are waiting.
+AUDIENCE_FLUSH_SECONDS = 5
+AUDIENCE_FLUSH_AT = 5000
 
 # Uploads (used by the catalogue)
 UPLOAD_DIR = None  # resolved in create_app: instance/uploads

@@ -11,3 +11,4 @@ ARGON2_MEMORY_COST = 8
 ARGON2_PARALLELISM = 1
 CELERY_BROKER_URL = None
 CATALOG_CACHE_SECONDS = 0  # tests/catalog/test_page_cache.py turns it on
+AUDIENCE_FLUSH_SECONDS = 0  # the page views are written when a test calls audience.flush()

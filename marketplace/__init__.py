@@ -36,6 +36,7 @@ BLUEPRINTS = [
     "marketplace.campaigns.issuance_views",
     "marketplace.consent.views",
     "marketplace.privacy.views",
+    "marketplace.insights.views",
 ]
 
 def _job_schedule(value: str) -> dict:
@@ -230,7 +231,7 @@ def _configure(app: Flask, config_name: str, overrides: dict | None) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
-    from marketplace import caching, i18n, observability, security, uow
+    from marketplace import audience, caching, i18n, observability, security, uow
     from marketplace.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
     from marketplace.jobs import init_celery
 
@@ -258,6 +259,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.localize_callback = gettext
     init_celery(app)
     caching.init_app(app)
+    audience.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     from marketplace import payments

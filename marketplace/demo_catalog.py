@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import hashlib
 import io
-from datetime import time
+from datetime import UTC, datetime, time, timedelta
 
 import sqlalchemy as sa
 from PIL import Image, ImageDraw, ImageFont
 
+from marketplace.audience import INTERNAL, PageKind, PageViewDay
 from marketplace.catalog import services as catalog
-from marketplace.catalog.models import Product
+from marketplace.catalog.models import ImpactKind, Product
 from marketplace.db import db
 from marketplace.organizations.models import Organization
 from marketplace.pickup import services as pickup
@@ -91,6 +92,37 @@ PRODUCTS: dict[str, list[tuple[str, str, int, int | None, bool, str]]] = {
     ],
 }
 
+# The good the demo products do: each seller's impact kind, and the reuse weight (grams) of
+# its second-hand and refurbished objects (shown on the shopfronts and in the impact reports).
+IMPACT_KINDS = {
+    "ressourcerie-la-trouvaille": ImpactKind.REUSE,
+    "epicerie-solidaire-le-panier-partage": ImpactKind.LOCAL_FOOD,
+    "atelier-velo-la-roue-libre": ImpactKind.REPAIR,
+    "boutique-equitable-terre-commune": ImpactKind.FAIR_TRADE,
+    "bouquinerie-solidaire-les-pages-libres": ImpactKind.REUSE,
+    "recyclerie-recup-r": ImpactKind.REPAIR,
+}
+REUSE_WEIGHTS = {
+    "Buffet en chêne années 60": 45000, "Chaise bistrot en bois courbé": 4500,
+    "Service à café en porcelaine (12 pièces)": 2200, "Lot de verres à pied": 900,
+    "Lampe de chevet en laiton": 1300, "Miroir ovale doré": 3000,
+    "Manteau en laine femme taille 40": 1100, "Veste en jean homme taille L": 800,
+    "Lot de bodies bébé 6 mois": 300, "Bottes de pluie enfant pointure 28": 600,
+    "Puzzle 1000 pièces complet": 700, "Perceuse visseuse sans fil": 1600,
+    "Vélo de ville révisé": 16000, "Vélo enfant 20 pouces": 9000, "VTT adulte taille M": 14000,
+    "Antivol en U": 1200, "Casque vélo adulte": 350,
+    "Les Misérables, Victor Hugo (2 tomes)": 800, "Lot de cinq romans policiers": 1200,
+    "L'Étranger, Albert Camus": 150, "Astérix et les Goths": 300,
+    "Lot d'albums jeunesse 3-6 ans": 1500, "Dictionnaire Le Robert collège": 1400,
+    "Vinyle : Brassens, Les copains d'abord": 250, "Guide du jardinage biologique": 500,
+    "Atlas du monde 2019": 1800,
+    "Ordinateur portable reconditionné 14 pouces": 1800, "Écran 24 pouces Full HD": 4000,
+    "Smartphone reconditionné 64 Go": 200, "Téléphone à grosses touches": 150,
+    "Bouilloire électrique inox": 1000, "Clavier et souris sans fil": 600, "Radio-réveil": 500,
+}
+# Services are not objects: they do good, but weigh nothing.
+NO_KIND = {"Atelier d'autoréparation (1 heure)"}
+
 LOCATIONS = {
     # slug -> (name, instructions, opening hours, [(weekday, start, end, capacity, cutoff hours)])
     "ressourcerie-la-trouvaille": ("Boutique de la ressourcerie", "Entrée par la cour, sonnez à l'atelier.", "Du mercredi au samedi, de 10 h 00 à 18 h 00", [(2, time(14), time(16), 6, 2), (5, time(10), time(12), 8, 12)]),
@@ -158,9 +190,47 @@ def seed_catalog(*, with_photos: bool = True) -> int:
             if with_photos:
                 catalog.add_photo(product, picture(title), alt_text=title, by=owner)
             created += 1
+        _seed_impact(org)
         _seed_pickup(org, owner)
+    _seed_views()
     db.session.flush()
     return created
+
+
+def _seed_views(days: int = 30) -> None:
+    """Page views of the last `days` days, so that the sellers' dashboards have something to
+    show (marketplace/audience.py counts the real ones); once."""
+    if db.session.scalar(sa.select(PageViewDay.day).limit(1)) is not None:
+        return
+    today = datetime.now(UTC).date()
+    referrers = ("", INTERNAL, "facebook.com", "google.com", "qwant.com")
+    slugs = list(PRODUCTS)
+    rows = []
+    for kind, object_id, weight in [
+        *[(PageKind.PRODUCT, p.id, 1 + p.id % 5) for p in db.session.scalars(
+            sa.select(Product).join(Organization).where(Organization.slug.in_(slugs)))],
+        *[(PageKind.SHOPFRONT, o.id, 8) for o in db.session.scalars(
+            sa.select(Organization).where(Organization.slug.in_(slugs)))],
+    ]:
+        for n in range(days):
+            day = today - timedelta(days=n)
+            digest = hashlib.sha256(f"{kind}{object_id}{day}".encode()).digest()
+            for i, referrer in enumerate(referrers[: 1 + digest[0] % len(referrers)]):
+                views = (digest[i + 1] % 4) * weight // (i + 1) + (weight if day.weekday() >= 5 else 0)
+                if views:
+                    rows.append(PageViewDay(day=day, kind=kind.value, object_id=object_id,
+                                            referrer=referrer, views=views))
+    db.session.add_all(rows)
+
+
+def _seed_impact(org: Organization) -> None:
+    """The demo's impact kinds and weights, on the products that have none yet."""
+    for product in db.session.scalars(sa.select(Product).where(Product.organization_id == org.id,
+                                                               Product.impact_kind.is_(None))):
+        if product.title in NO_KIND:
+            continue
+        product.impact_kind = IMPACT_KINDS.get(org.slug)
+        product.reuse_weight_grams = REUSE_WEIGHTS.get(product.title)
 
 
 def _seed_pickup(org: Organization, owner) -> None:

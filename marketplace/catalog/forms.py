@@ -24,8 +24,8 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from marketplace.catalog.models import VAT_RATES_BP, Category, StockReason
-from marketplace.catalog.services import MAX_PRICE_CENTS
+from marketplace.catalog.models import VAT_RATES_BP, Category, ImpactKind, StockReason
+from marketplace.catalog.services import MAX_PRICE_CENTS, MAX_REUSE_WEIGHT_GRAMS
 from marketplace.i18n import current_locale_code
 from marketplace.i18n import lazy_gettext as _l
 from marketplace.money import parse_amount
@@ -41,6 +41,31 @@ MANUAL_STOCK_REASONS = (
     StockReason.NO_SHOW,
     StockReason.CANCELLATION,
 )
+
+IMPACT_KIND_LABELS = {
+    ImpactKind.REUSE: _l("Reuse (second-hand object)"),
+    ImpactKind.REPAIR: _l("Repair or refurbishing"),
+    ImpactKind.FAIR_TRADE: _l("Fair trade"),
+    ImpactKind.LOCAL_FOOD: _l("Local food"),
+    ImpactKind.INTEGRATION: _l("Integration work"),
+}
+
+
+def parse_kilograms(text: str) -> int:
+    """"3,2" or "0.25 kg" -> grams (rounded half up); ValueError when it is not a weight."""
+    cleaned = text.lower().replace("kg", "").replace("\u00a0", "").replace(" ", "").replace(",", ".")
+    if not cleaned or cleaned.count(".") > 1 or not cleaned.replace(".", "").isdigit():
+        raise ValueError(text)
+    grams = (Decimal(cleaned) * 1000).quantize(Decimal(1), rounding="ROUND_HALF_UP")
+    return int(grams)
+
+
+def kilograms_text(grams: int | None) -> str:
+    """Grams as the form shows them: "3,2" in French (no unit, no group separator)."""
+    if grams is None:
+        return ""
+    return format_decimal(Decimal(grams) / 1000, format="0.###", locale=current_locale_code())
+
 
 STOCK_REASON_LABELS = {
     StockReason.INITIAL: _l("Initial stock"),
@@ -112,6 +137,12 @@ class ProductForm(FlaskForm):
         validators=[InputRequired(_l("Choose the category where shoppers will look for it."))],
     )
     is_perishable = BooleanField(_l("Perishable goods"))
+    reuse_weight = StringField(
+        _l("Weight kept out of landfill, in kg (optional)"), filters=[_strip],
+        validators=[Optional()],
+        render_kw={"inputmode": "decimal", "autocomplete": "off", "placeholder": "3,2"},
+    )
+    impact_kind = SelectField(_l("The good it does (optional)"), validators=[Optional()])
 
     def __init__(self, *args, categories: list[Category], current_category: Category | None = None,
                  **kwargs):
@@ -120,6 +151,21 @@ class ProductForm(FlaskForm):
             SelectChoice(str(rate), vat_rate_label(rate)) for rate in VAT_RATES_BP
         ]
         self.category_id.choices = category_choices(categories, current=current_category)
+        self.impact_kind.choices = [SelectChoice("", _l("None"))] + [
+            SelectChoice(kind.value, label) for kind, label in IMPACT_KIND_LABELS.items()
+        ]
+
+    def validate_reuse_weight(self, field):
+        field.grams = None
+        if not field.data:
+            return
+        try:
+            grams = parse_kilograms(field.data)
+        except (ValueError, ArithmeticError) as exc:
+            raise ValidationError(_l("Type a weight in kilograms, for example 3,2.")) from exc
+        if not 0 < grams <= MAX_REUSE_WEIGHT_GRAMS:
+            raise ValidationError(_l("The weight must be between 1 gram and 10 tonnes."))
+        field.grams = grams
 
     def validate_price(self, field):
         try:
@@ -139,6 +185,8 @@ class ProductForm(FlaskForm):
             "vat_rate_bp": self.vat_rate_bp.data,
             "category": category,
             "is_perishable": self.is_perishable.data,
+            "reuse_weight_grams": getattr(self.reuse_weight, "grams", None),
+            "impact_kind": ImpactKind(self.impact_kind.data) if self.impact_kind.data else None,
         }
 
 

@@ -36,6 +36,16 @@ class ProductStatus(enum.StrEnum):
     ARCHIVED = "archived"
 
 
+class ImpactKind(enum.StrEnum):
+    """The good a product does (issue 17, the sellers' impact line and report)."""
+
+    REUSE = "reuse"  # a second-hand object given a new life
+    REPAIR = "repair"  # a repair, a refurbished object
+    FAIR_TRADE = "fair_trade"
+    LOCAL_FOOD = "local_food"
+    INTEGRATION = "integration"  # made or served by people in integration work
+
+
 class Product(TimestampMixin, db.Model):
     __tablename__ = "product"
     __table_args__ = (
@@ -72,6 +82,11 @@ class Product(TimestampMixin, db.Model):
     # Lower-cased, accent-free, singular words of title, description, seller and category:
     # what search matches (FTS5 on SQLite, a French tsvector index on PostgreSQL).
     search_text: Mapped[str] = mapped_column(sa.Text, default="")
+    # Impact (optional): the weight a sale keeps out of landfill, in grams, and the good it does.
+    reuse_weight_grams: Mapped[int | None] = mapped_column(
+        sa.CheckConstraint("reuse_weight_grams IS NULL OR reuse_weight_grams > 0",
+                           name="reuse_weight_positive"))
+    impact_kind: Mapped[ImpactKind | None] = mapped_column(_enum(ImpactKind, 12))
 
     organization = relationship("Organization", lazy="joined", innerjoin=True)
     category = relationship("Category", lazy="joined", innerjoin=True)

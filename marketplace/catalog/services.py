@@ -10,6 +10,7 @@ from marketplace.catalog.categories import category_rows
 from marketplace.catalog.models import (
     VAT_RATES_BP,
     Category,
+    ImpactKind,
     Product,
     ProductPhoto,
     ProductStatus,
@@ -23,6 +24,8 @@ from marketplace.organizations.signals import organization_updated
 
 MAX_PHOTOS = 6
 MAX_PRICE_CENTS = 100_000_00
+MAX_REUSE_WEIGHT_GRAMS = 10_000_000  # 10 tonnes
+KEEP = object()  # update_product: leave this field as it is
 # Stock changes that a seller makes (the cached pages end at once: marketplace/caching.py);
 # sales, cancellations and returns change it too often, and the pages' short life covers them.
 SELLER_STOCK_REASONS = frozenset({StockReason.INITIAL, StockReason.MANUAL, StockReason.UNLIMITED})
@@ -80,6 +83,13 @@ def products_of(organization, status: ProductStatus | None = None) -> sa.Select:
     return stmt.order_by(Product.id.desc())
 
 
+def _validate_impact(reuse_weight_grams) -> None:
+    if reuse_weight_grams is not None and (
+            not isinstance(reuse_weight_grams, int)
+            or not 0 < reuse_weight_grams <= MAX_REUSE_WEIGHT_GRAMS):
+        raise CatalogError(_l("The weight must be between 1 gram and 10 tonnes."))
+
+
 def _validate(*, title: str, price_cents: int, vat_rate_bp: int, stock: int | None) -> None:
     if not title or not title.strip():
         raise CatalogError(_l("Give the product a title."))
@@ -102,8 +112,11 @@ def create_product(
     stock: int | None,
     is_perishable: bool,
     by,
+    reuse_weight_grams: int | None = None,
+    impact_kind: ImpactKind | None = None,
 ) -> Product:
     _validate(title=title, price_cents=price_cents, vat_rate_bp=vat_rate_bp, stock=stock)
+    _validate_impact(reuse_weight_grams)
     if not organization.is_seller:
         raise CatalogError(_l("Only sellers can list products."))
     product = Product(
@@ -115,6 +128,8 @@ def create_product(
         vat_rate_bp=vat_rate_bp,
         stock=stock,
         is_perishable=is_perishable,
+        reuse_weight_grams=reuse_weight_grams,
+        impact_kind=impact_kind,
     )
     db.session.add(product)
     db.session.flush()
@@ -144,8 +159,13 @@ def update_product(
     category: Category,
     is_perishable: bool,
     by,
+    reuse_weight_grams: int | None | object = KEEP,
+    impact_kind: ImpactKind | None | object = KEEP,
 ) -> Product:
     _validate(title=title, price_cents=price_cents, vat_rate_bp=vat_rate_bp, stock=None)
+    impact = {name: value for name, value in (("reuse_weight_grams", reuse_weight_grams),
+                                              ("impact_kind", impact_kind)) if value is not KEEP}
+    _validate_impact(impact.get("reuse_weight_grams"))
     changes = {}
     for field, value in {
         "title": title.strip(),
@@ -154,6 +174,7 @@ def update_product(
         "vat_rate_bp": vat_rate_bp,
         "category_id": category.id,
         "is_perishable": is_perishable,
+        **impact,
     }.items():
         if getattr(product, field) != value:
             changes[field] = [getattr(product, field), value]

@@ -15,6 +15,7 @@ from marketplace.catalog.forms import (
     PhotoForm,
     ProductForm,
     StockForm,
+    kilograms_text,
     price_text,
 )
 from marketplace.catalog.images import ImageError
@@ -257,6 +258,8 @@ def _details_form(product: Product, *, bound: bool) -> ProductForm:
     )
     if not (bound and form.is_submitted()):
         form.price.data = price_text(product.price_cents)
+        form.reuse_weight.data = kilograms_text(product.reuse_weight_grams)
+        form.impact_kind.data = product.impact_kind.value if product.impact_kind else ""
     return form
 
 

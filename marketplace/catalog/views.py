@@ -19,7 +19,7 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from marketplace import caching
+from marketplace import audience, caching
 from marketplace.catalog import listing, search
 from marketplace.catalog.listing import InvalidCursor, ProductFilters
 from marketplace.catalog.services import category_tree
@@ -39,6 +39,8 @@ FILTER_FIELDS = ("q", "category", "place", "seller", "in_stock", "min_price", "m
 # Anonymous visitors get these from the shared cache (marketplace/caching.py).
 caching.cacheable("catalog.products", variant=caching.visitor_language)
 caching.cacheable("catalog.product", variant=caching.visitor_language)
+# Their views are counted, served from the cache or not (marketplace/audience.py).
+audience.countable("catalog.product", audience.PageKind.PRODUCT, key=lambda args: int(args["product_id"]))
 
 
 def clean_text(value: str | None) -> str:

@@ -90,6 +90,14 @@ def get_public_seller(slug: str) -> Organization | None:
     return db.session.scalar(public_sellers().where(Organization.slug == slug))
 
 
+def ids_of_slugs(slugs: set[str]) -> dict[str, int]:
+    """{slug: id} of the organizations with these slugs (the shopfronts' view counts)."""
+    if not slugs:
+        return {}
+    return dict(db.session.execute(
+        sa.select(Organization.slug, Organization.id).where(Organization.slug.in_(sorted(slugs)))).all())
+
+
 def get_public_seller_by_id(seller_id: int) -> Organization | None:
     return db.session.scalar(public_sellers().where(Organization.id == seller_id))
 

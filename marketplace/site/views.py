@@ -4,11 +4,13 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from marketplace import caching
+from marketplace import audience, caching
 from marketplace.catalog import listing
 from marketplace.catalog.services import category_tree
 from marketplace.db import db
 from marketplace.i18n import LANG_COOKIE
+from marketplace.insights import impact
+from marketplace.insights import report as impact_report
 from marketplace.organizations import services as organizations
 from marketplace.pickup import services as pickup
 from marketplace.urls import safe_next
@@ -23,6 +25,9 @@ SHOPFRONT_PAGE_SIZE = 24
 # Anonymous visitors get these from the shared cache (marketplace/caching.py).
 caching.cacheable("site.home", variant=caching.visitor_language)
 caching.cacheable("site.seller", variant=caching.visitor_language)
+# The shopfront's views are counted, served from the cache or not (marketplace/audience.py).
+audience.countable("site.seller", audience.PageKind.SHOPFRONT, key=lambda args: args["slug"],
+                   resolve=organizations.ids_of_slugs)
 
 
 @bp.get("/")
@@ -70,6 +75,7 @@ def seller(slug: str):
         next_url=url_for(".seller", slug=slug, cursor=page.next_cursor) if page.next_cursor else None,
         first_url=url_for(".seller", slug=slug) if cursor else None,
         locations=pickup.locations_of(organization.id, active_only=True),
+        impact_line=impact_report.shopfront_line(impact.seller_impact(organization.id)),
     )
 
 
