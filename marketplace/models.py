@@ -1,4 +1,5 @@
 """Imports every domain's models so the metadata is complete (Alembic, create_all)."""
+from marketplace.accounting import models as accounting  # noqa: F401
 from marketplace.accounts import models as accounts  # noqa: F401
 from marketplace.audit import models as audit  # noqa: F401
 from marketplace.campaigns import models as campaigns  # noqa: F401

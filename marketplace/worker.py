@@ -16,6 +16,7 @@ if not create_app().config.get("CELERY_BROKER_URL"):
         "run from cron (README, 'Background jobs')."
     )
 celery.autodiscover_tasks(["marketplace.notifications", "marketplace.pickup", "marketplace.payments",
-                           "marketplace.giftcards", "marketplace.ledger", "marketplace.campaigns"], related_name="tasks")
+                           "marketplace.giftcards", "marketplace.ledger", "marketplace.campaigns",
+                           "marketplace.accounting"], related_name="tasks")
 
 __all__ = ["celery"]
