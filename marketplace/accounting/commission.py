@@ -17,7 +17,7 @@ from marketplace.accounting.models import CommissionInvoice
 from marketplace.accounting.services import settings_of
 from marketplace.db import db, lock_rows
 from marketplace.errors import DomainError
-from marketplace.i18n import format_day, format_rate, money_filter
+from marketplace.i18n import format_day, format_rate
 from marketplace.i18n import lazy_gettext as _l
 from marketplace.invoicing import services as invoicing
 from marketplace.invoicing.models import VatTreatment
@@ -132,7 +132,3 @@ def issue_month(period: Period, *, issued_on: date | None = None, by=None) -> Is
         run.issued.append(invoice)
     return run
 
-
-def describe(invoice: CommissionInvoice) -> str:
-    return _("%(number)s: %(amount)s", number=invoice.document.number,
-             amount=money_filter(invoice.document.total_incl_vat_cents))
