@@ -39,14 +39,14 @@ def date_last_entry(when: datetime) -> None:
     db.session.commit()
 
 
-def build_books():
+def build_books(siret: str | None = SIRET):
     """A seller at 10 % commission. 31 October: a vase (20.00, VAT 20 %). November: two lamps
     (2 x 15.50, VAT 20 %); a gift card of 12.50 spent at the counter; one lamp refunded; a jar
     of honey (10.00, VAT 5.5 %) with a vase (5.00, VAT 20 %) in one order; a card of 10.00
     given; a payout of everything. 2 December: a vase."""
     shop = make_shop("Ressourcerie du Canal")
     shop.organization.commission_rate_bp = 1000
-    shop.organization.siret = SIRET
+    shop.organization.siret = siret
     db.session.commit()
     vase = make_product(shop.organization, title="Vase", price_cents=2000, stock=5)
     lamp = make_product(shop.organization, title="Lampe", price_cents=1550, stock=5)
