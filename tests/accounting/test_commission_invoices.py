@@ -93,6 +93,9 @@ def test_the_facturx_pdf_carries_an_xml_valid_for_en16931(books, app):
     db.session.commit()
     xml = einvoice.cii_xml(reload(invoice).document)
     assert facturx.xml_check_xsd(xml, flavor="factur-x", level="en16931")
+    # The norm's business rules too (totals add up, VAT breakdown, parties), as the package
+    # checks them without a server.
+    assert facturx.xml_check_schematron(xml, flavor="factur-x", level="en16931")
     data = einvoice.facturx_pdf(invoice.document)
     filename, embedded = facturx.get_xml_from_pdf(data, check_xsd=True)
     assert filename == "factur-x.xml" and embedded == xml
@@ -101,3 +104,15 @@ def test_the_facturx_pdf_carries_an_xml_valid_for_en16931(books, app):
     assert re.search(r"pdfaid:part(>|=\")3", xmp), xmp  # PDF/A-3
     assert "urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#" in xmp
     assert b"FC-2026-00001" in xml and b"<ram:GrandTotalAmount>4.30</ram:GrandTotalAmount>" in xml
+
+
+def test_the_daily_job_invoices_the_last_month_once(books, app, monkeypatch):
+    from marketplace.accounting import tasks
+    from marketplace.ledger import statement
+
+    monkeypatch.setattr(statement, "local_today", lambda now=None: DECEMBER_5)
+    assert tasks.issue_commission_invoices.delay().get() == 1
+    assert tasks.issue_commission_invoices.delay().get() == 0
+    db.session.commit()
+    (invoice,) = queries.commission_invoices_of(books.organization.id)
+    assert (invoice.year, invoice.month) == (2026, 11)
