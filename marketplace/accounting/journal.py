@@ -99,7 +99,7 @@ class Entry:
     sales_by_rate: dict[int, tuple[int, int]] = field(default_factory=dict)  # rate -> (HT, VAT)
     gross_cents: int = 0
     commission_cents: int = 0
-    commission_vat_cents: int = 0
+    commission_vat_cents: int = 0  # the VAT in it, as the commission invoice charges it
 
     @property
     def balance_cents(self) -> int:
@@ -123,12 +123,17 @@ class Journal:
         return debit, credit
 
 
-def _commission_vat_rate(organization) -> int:
-    """The VAT in the platform's commission that the seller may deduct: none when the seller is
-    under the VAT franchise or the platform charges no VAT."""
-    if organization.vat_exempt or not current_app.config.get("PLATFORM_VAT_NUMBER"):
+def _invoiced_vat_rate() -> int:
+    """The VAT rate in the platform's commission: none when the platform charges no VAT."""
+    if not current_app.config.get("PLATFORM_VAT_NUMBER"):
         return 0
     return current_app.config["INVOICING_SERVICE_FEE_VAT_BP"]
+
+
+def _commission_vat_rate(organization) -> int:
+    """The VAT in the platform's commission that the seller may deduct: none when the seller is
+    under the VAT franchise (the commission is then a cost, VAT included)."""
+    return 0 if organization.vat_exempt else _invoiced_vat_rate()
 
 
 class _Builder:
@@ -137,6 +142,7 @@ class _Builder:
         self.settings = settings
         self.context = context
         self.commission_rate = _commission_vat_rate(organization)
+        self.invoiced_rate = _invoiced_vat_rate()
         self.zone = local_zone()
 
     def account(self, name: str) -> str:
@@ -194,7 +200,8 @@ class _Builder:
         result.lines = lines
         result.gross_cents = ledger.gross_cents
         result.commission_cents = commission
-        result.commission_vat_cents = commission_vat
+        # What the summary shows: the VAT the commission invoice charges, deductible or not.
+        result.commission_vat_cents = vat_included(commission, self.invoiced_rate)
 
     def describe(self, ledger: LedgerEntry) -> tuple[str, str]:
         """The piece's reference and the entry's label (French, as the FEC is)."""

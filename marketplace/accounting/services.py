@@ -67,7 +67,8 @@ def save_settings(organization, values: Mapping, *, by=None) -> AccountingSettin
         if problem:
             errors[name] = problem
         clean[name] = value
-    if not errors and clean["platform_account"] == clean["bank_account"]:
+    if not {"platform_account", "bank_account"} & errors.keys() \
+            and clean["platform_account"] == clean["bank_account"]:
         errors["platform_account"] = _l("The platform's account and the bank account must differ.")
     try:
         rate = int(values.get("counter_vat_rate_bp"))

@@ -143,6 +143,10 @@ def test_a_seller_under_the_vat_franchise_writes_no_vat(app):
     assert balance(rows, "44571") == 0 and balance(rows, "44566") == 0
     assert balance(rows, "707") == -(3100 + 1250 - 1550 + 1500)
     assert balance(rows, "6222") == 430
+    # The summary still says what VAT the commission invoice charged.
+    figures = journals.summary(journals.journal(organization, NOVEMBER, settings_of(organization)))
+    assert (figures.commission_cents, figures.commission_vat_cents) == (430, 72)
+    assert dict(figures.sales) == {0: [4600, 0]}
 
 
 def test_the_accounts_are_the_sellers_own_once_it_sets_them(app):
