@@ -58,7 +58,7 @@ def _rate(rate_bp: int) -> str:
 def line_label(entry, line) -> str:
     """The entry's label, with the VAT rate on its sales and VAT lines."""
     if line.account_field in ("sales_account", "vat_collected_account") \
-            and line.vat_rate_bp is not None:
+            and line.vat_rate_bp:
         return f"{entry.label} - TVA {_rate(line.vat_rate_bp)}"
     if line.account_field in ("commission_account", "vat_deductible_account"):
         return f"{entry.label} - commission"

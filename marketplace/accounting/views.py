@@ -121,12 +121,14 @@ def settings(organization, membership):
         **{name: getattr(current, name) for name in ACCOUNT_FIELDS},
         "counter_vat_rate_bp": str(current.counter_vat_rate_bp),
         "vat_number": current.vat_number or ""})
+    if organization.vat_exempt:  # under the VAT franchise: no VAT at the counter either
+        del form.counter_vat_rate_bp
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
+            values = {"counter_vat_rate_bp": 0, **{name: form[name].data for name in form.data}}
             try:
-                save_settings(organization, {name: form[name].data for name in form.data},
-                              by=current_user)
+                save_settings(organization, values, by=current_user)
             except SettingsError as exc:
                 for name, message in exc.errors.items():
                     form[name].errors = [*form[name].errors, message]

@@ -98,6 +98,9 @@ def _parties(pdf: A4Document, doc: Document) -> None:
         seller.append(issuer["email"])
     buyer = [doc.customer_name, doc.customer_address]
     if doc.customer_siret:
+        # The buyer's SIREN is a mention of its own on the invoices of the 2026 e-invoicing
+        # reform; it is the SIRET's first nine digits.
+        buyer.append(gettext("SIREN: %(number)s", number=doc.printed_customer_siret[:11]))
         buyer.append(gettext("SIRET: %(number)s", number=doc.printed_customer_siret))
     if doc.customer_vat_number:
         buyer.append(gettext("Intra-community VAT number: %(number)s",

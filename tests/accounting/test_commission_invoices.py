@@ -82,7 +82,7 @@ def test_the_invoice_pdf_has_the_mandatory_mentions(books, app):
     db.session.commit()
     text = pdf_text(einvoice.document_pdf(invoice.document)).replace("\u202f", " ")
     for mention in ("FC-2026-00001", "ESS Marché", "912 345 675", "912 345 675 00017",
-                    "FR65912345675", "Ressourcerie du Canal", "732 829 320 00074",
+                    "FR65912345675", "Ressourcerie du Canal", "SIREN : 732 829 320", "732 829 320 00074",
                     "5 décembre 2026", "30 novembre 2026", "3,58", "0,72", "4,30",
                     "20 %", "40,00", "trois fois", "déduction"):
         assert mention in text.replace("\u00a0", " "), mention

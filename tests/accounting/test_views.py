@@ -135,6 +135,18 @@ def test_the_settings_are_saved_when_valid(client, login, books):
     assert "\t7071\t" in fec and "\t467\t" not in fec
 
 
+def test_a_seller_under_the_vat_franchise_has_no_counter_vat_rate_to_choose(client, login,
+                                                                        books):
+    organization = reload(books.organization)
+    organization.vat_exempt = True
+    login(books.manager)
+    url = f"/orgs/{organization.id}/accounting/settings"
+    assert 'name="counter_vat_rate_bp"' not in page_text(client.get(url))
+    data = {key: value for key, value in VALID.items() if key != "counter_vat_rate_bp"}
+    assert client.post(url, data=data).status_code == 303
+    assert db.session.get(AccountingSettings, organization.id).counter_vat_rate_bp == 0
+
+
 @pytest.mark.parametrize(("field", "value", "message"), [
     ("sales_account", "707A", "3 to 12 digits"),
     ("sales_account", "", "3 to 12 digits"),
