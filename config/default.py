@@ -102,6 +102,8 @@ JOB_SCHEDULE = {
     "remind-campaign-cards": 24 * 3600,  # campaigns.remind
     "close-campaigns": 24 * 3600,  # campaigns.close
     "issue-campaign-cards": 600,  # campaigns.issue_paid: what a failed issuance left
+    # accounting.issue_commission_invoices: the last month's, once (later runs find them issued)
+    "issue-commission-invoices": 24 * 3600,
 }
 
 # The public catalogue's page cache (marketplace/caching.py): anonymous visitors' home,

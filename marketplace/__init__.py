@@ -32,6 +32,8 @@ BLUEPRINTS = [
     "marketplace.giftcards.admin_views",
     "marketplace.ledger.views",
     "marketplace.invoicing.admin_views",
+    "marketplace.accounting.views",
+    "marketplace.accounting.admin_views",
     "marketplace.campaigns.views",
     "marketplace.campaigns.issuance_views",
     "marketplace.consent.views",

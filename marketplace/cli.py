@@ -204,6 +204,28 @@ def register(app: Flask) -> None:
 
         click.echo(f"{issue_paid()} card(s) issued.")
 
+    accounting_cli = UnitOfWorkGroup("accounting", help="The sellers' accounts and invoices.")
+    app.cli.add_command(accounting_cli)
+
+    @accounting_cli.command("invoice-commissions")
+    @click.option("--month", default=None, help="YYYY-MM; the last month when not given.")
+    def invoice_commissions(month: str | None):
+        """Issue a month's commission invoice to each seller that has none yet (safe to run
+        again: a seller invoiced already is left as it is)."""
+        from marketplace.accounting.commission import issue_month, month_to_invoice
+        from marketplace.errors import DomainError
+        from marketplace.i18n import money_filter
+        from marketplace.ledger.statement import local_today
+
+        try:
+            run = issue_month(month_to_invoice(month, today=local_today()))
+        except DomainError as exc:
+            raise click.ClickException(str(exc.message)) from None
+        for invoice in run.issued:
+            click.echo(f"issued   {invoice.document.number} {invoice.organization.name}: "
+                       f"{money_filter(invoice.document.total_incl_vat_cents)}")
+        click.echo(f"{len(run.issued)} invoice(s) issued, {run.already} already issued.")
+
     @app.cli.command("create-admin")
     @click.argument("email")
     @click.option("--name", default="Administrateur", show_default=True)

@@ -60,6 +60,7 @@ PERIODIC_JOBS = {
     "remind-campaign-cards": "campaigns.remind",
     "close-campaigns": "campaigns.close",
     "issue-campaign-cards": "campaigns.issue_paid",
+    "issue-commission-invoices": "accounting.issue_commission_invoices",
 }
 
 

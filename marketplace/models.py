@@ -1,5 +1,6 @@
 """Imports every domain's models so the metadata is complete (Alembic, create_all)."""
 from marketplace import audience  # noqa: F401 - page_view_day
+from marketplace.accounting import models as accounting  # noqa: F401
 from marketplace.accounts import models as accounts  # noqa: F401
 from marketplace.audit import models as audit  # noqa: F401
 from marketplace.campaigns import models as campaigns  # noqa: F401

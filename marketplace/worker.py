@@ -17,6 +17,7 @@ if not create_app().config.get("CELERY_BROKER_URL"):
     )
 celery.autodiscover_tasks(["marketplace.notifications", "marketplace.pickup", "marketplace.payments",
                            "marketplace.giftcards", "marketplace.ledger", "marketplace.campaigns",
-                           "marketplace.consent"], related_name="tasks")
+                           "marketplace.consent",
+                           "marketplace.accounting"], related_name="tasks")
 
 __all__ = ["celery"]

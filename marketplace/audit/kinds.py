@@ -28,6 +28,7 @@ GROUPS = {
     "giftcard.": _l("Gift cards"),
     "payout": _l("Payouts"),
     "invoicing.": _l("Invoicing"),
+    "accounting.": _l("Accounting"),
     "campaign.": _l("Works-council campaigns"),
     "customers.": _l("Messages to customers"),
 }
@@ -615,6 +616,19 @@ def _giftcard_issued_named(f: Facts):
     return {"organization": f.organization(), "total": f.money("total_cents"),
             "count": None if count is None else ngettext(
                 "%(num)d named gift card", "%(num)d named gift cards", count)}
+
+
+# --- accounting ------------------------------------------------------------------------------
+
+@kind("accounting.settings_changed", _l("Accounting settings changed"),
+      _l("The accounts of %(organization)s's FEC file were changed"),
+      example={"sales_account": "707", "platform_account": "467", "bank_account": "512",
+               "counter_vat_rate_bp": 2000, "vat_number": "FR40123456824"})
+def _accounting_settings_changed(f: Facts):
+    f.detail(_l("Sales account: %(account)s"), account=f.text("sales_account"))
+    f.detail(_l("Platform account: %(account)s"), account=f.text("platform_account"))
+    f.detail(_l("Bank account: %(account)s"), account=f.text("bank_account"))
+    return {"organization": f.organization()}
 
 
 # --- payouts ---------------------------------------------------------------------------------

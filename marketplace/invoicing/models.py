@@ -22,6 +22,9 @@ class DocumentKind(enum.StrEnum):
     PROFORMA = "proforma"
     INVOICE = "invoice"
     CREDIT_NOTE = "credit_note"
+    # The platform's monthly commission to a seller (accounting domain): an invoice in a series
+    # of its own, paid when issued by what the platform kept on the seller's sales.
+    COMMISSION = "commission"
 
 
 # Each kind has its own series per calendar year: F-2026-00001, AV-2026-00001, DEV-2026-00001,
@@ -33,6 +36,7 @@ PREFIXES = {
     DocumentKind.PROFORMA: "PF",
     DocumentKind.INVOICE: "F",
     DocumentKind.CREDIT_NOTE: "AV",
+    DocumentKind.COMMISSION: "FC",
 }
 
 

@@ -31,6 +31,7 @@ TITLES = {
     DocumentKind.PROFORMA: _l("Pro-forma invoice"),
     DocumentKind.INVOICE: _l("Invoice"),
     DocumentKind.CREDIT_NOTE: _l("Credit note"),
+    DocumentKind.COMMISSION: _l("Commission invoice"),
 }
 
 
@@ -97,6 +98,9 @@ def _parties(pdf: A4Document, doc: Document) -> None:
         seller.append(issuer["email"])
     buyer = [doc.customer_name, doc.customer_address]
     if doc.customer_siret:
+        # The buyer's SIREN is a mention of its own on the invoices of the 2026 e-invoicing
+        # reform; it is the SIRET's first nine digits.
+        buyer.append(gettext("SIREN: %(number)s", number=doc.printed_customer_siret[:11]))
         buyer.append(gettext("SIRET: %(number)s", number=doc.printed_customer_siret))
     if doc.customer_vat_number:
         buyer.append(gettext("Intra-community VAT number: %(number)s",
@@ -215,6 +219,10 @@ def _payment(pdf: A4Document, doc: Document) -> None:
         pdf.paragraph(gettext(
             "Payment by bank transfer on a pro-forma invoice, or by card, once the quote is "
             "accepted; the invoice is issued once payment is received."), size=9, height=4.5)
+    elif doc.kind == DocumentKind.COMMISSION:
+        pdf.paragraph(gettext("Paid on %(date)s by deduction from the sales we collected for "
+                              "you: nothing is left to pay.", date=_day(doc.paid_on)),
+                      size=9, height=4.5, style="B")
     elif doc.paid_on and doc.related is not None and paid_by_card(doc.related):
         pdf.paragraph(gettext("Paid on %(date)s by card: nothing is left to pay.",
                               date=_day(doc.paid_on)), size=9, height=4.5, style="B")

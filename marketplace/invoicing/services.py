@@ -174,6 +174,17 @@ def issue_invoice(customer: Customer, lines: list[Line], *, subject: str,
     return document
 
 
+def issue_commission_invoice(customer: Customer, lines: list[Line], *, subject: str,
+                             sale_on: date, issued_on: date | None = None, by=None) -> Document:
+    """A numbered commission invoice (FC-2026-00001, a series of its own) from the platform to
+    a seller, for the commission kept on its sales up to `sale_on` (the last day of the month
+    invoiced): paid on the day of issue, by what was kept."""
+    issued_on = issued_on or local_today()
+    return _issue(DocumentKind.COMMISSION, customer, lines, subject=subject,
+                  issued_on=issued_on, due_on=issued_on, payment_days=0, order_reference=None,
+                  by=by, sale_on=sale_on if sale_on != issued_on else None, paid_on=issued_on)
+
+
 def invoice_for_proforma(proforma: Document, *, sale_on: date | None = None,
                          issued_on: date | None = None, by=None) -> Document:
     """The invoice of a paid pro-forma (same customer, lines and total), marked paid on the day
