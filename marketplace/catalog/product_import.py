@@ -455,7 +455,8 @@ def _check(line: Line, by_id: dict, by_reference: dict, categories: dict) -> Non
                                                  "max": REFERENCE_MAX}, "reference"))
         elif product is None and not number:
             product = by_reference.get(reference.lower())
-        values["reference"] = reference
+        # Found by its reference: the reference stays as the seller first wrote it.
+        values["reference"] = product.reference if product is not None and not number else reference
     elif "reference" in cells and product is not None:
         values["reference"] = None
     line.product = product
@@ -701,7 +702,7 @@ def apply(organization, result_plan: Plan, *, by) -> Result:
         search.reindex_all(reindexed)  # the categories and the seller are in the session
     db.session.flush()
     caching.catalog_changed()
-    audit.record("products.imported", organization, by=by, organization=organization,
+    audit.record("stock.imported", organization, by=by, organization=organization,
                  data={"created": result.created, "updated": result.updated,
                        "photos": result.photos})
     return result

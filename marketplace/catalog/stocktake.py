@@ -85,7 +85,7 @@ def start(organization, *, by) -> StockTake:
     stock_take = StockTake(organization_id=organization.id, started_by_id=getattr(by, "id", None))
     db.session.add(stock_take)
     db.session.flush()
-    audit.record("stock_take.started", stock_take, by=by, organization=organization)
+    audit.record("stock.take_started", organization, by=by, organization=organization)
     return stock_take
 
 
@@ -231,8 +231,8 @@ def confirm(stock_take: StockTake, *, by) -> list[StockMovement]:
     db.session.flush()
     if movements:
         caching.catalog_changed()
-    audit.record("stock_take.confirmed", stock_take, by=by,
-                 organization=_organization(stock_take),
+    organization = _organization(stock_take)
+    audit.record("stock.take_confirmed", organization, by=by, organization=organization,
                  data={"lines": len(lines), "movements": len(movements)})
     return movements
 
@@ -243,7 +243,8 @@ def cancel(stock_take: StockTake, *, by) -> None:
     stock_take.closed_at = utcnow()
     stock_take.closed_by_id = getattr(by, "id", None)
     db.session.flush()
-    audit.record("stock_take.cancelled", stock_take, by=by, organization=_organization(stock_take))
+    organization = _organization(stock_take)
+    audit.record("stock.take_cancelled", organization, by=by, organization=organization)
 
 
 def _organization(stock_take: StockTake):
