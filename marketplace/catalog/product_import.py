@@ -141,7 +141,7 @@ class Problem:
 class Line:
     number: int  # the line in the file
     cells: dict  # field -> text as written
-    product: Product | None = None  # the product it updates
+    product: sa.Row | None = None  # the product it updates (its compared columns)
     values: dict = field(default_factory=dict)  # field -> checked value
     changes: list = field(default_factory=list)  # (field, old text, new text)
     product_id: int | None = None  # once applied
@@ -406,11 +406,11 @@ def plan(organization, sheet: spreadsheets.Sheet, photos: Photos | None = None) 
     if not present & {"title", "reference", "id"}:
         file_problems.append(Problem("no_key_column"))
     categories = _category_index()  # every category in the session: no query per product
-    # Products without their photos and relationships (loaded for the few lines that need them).
-    products = db.session.scalars(
-        sa.select(Product).where(Product.organization_id == organization.id)
-        .options(lazyload(Product.photos), lazyload(Product.organization),
-                 lazyload(Product.category))
+    # The compared columns as rows, not ORM objects: reading 10,000 products as objects took
+    # seconds (bench/RESULTS.md). apply() locks and reads again the products it changes.
+    products = db.session.execute(
+        sa.select(*(getattr(Product, name) for name in _PRODUCT_COLUMNS))
+        .where(Product.organization_id == organization.id)
     ).all()
     by_id = {p.id: p for p in products}
     by_reference = {p.reference.lower(): p for p in products if p.reference}
@@ -566,6 +566,8 @@ def _check(line: Line, by_id: dict, by_reference: dict, categories: dict, words)
         line.changes = _changes(product, values)
 
 
+_PRODUCT_COLUMNS = ("id", "reference", "title", "description", "category_id", "price_cents",
+                    "vat_rate_bp", "stock", "ean", "is_perishable")
 _COMPARED = (("reference", "reference"), ("title", "title"), ("description", "description"),
              ("category_id", "category"), ("price_cents", "price"), ("vat_rate_bp", "vat"),
              ("stock", "stock"), ("ean", "ean"), ("is_perishable", "perishable"))
@@ -643,7 +645,8 @@ def _attach_photos(lines: list[Line], matched: dict, by_reference: dict,
             lines.append(line)
             owners[reference.lower()] = line
         line.photos = [(name, content) for _position, name, content in files]
-        existing = len(line.product.photos) if line.product is not None else 0
+        existing = db.session.scalar(sa.select(sa.func.count()).where(
+            ProductPhoto.product_id == line.product.id)) if line.product is not None else 0
         if existing + len(line.photos) > MAX_PHOTOS:
             line.problems.append(Problem("photos_too_many", {
                 "count": existing + len(line.photos), "max": MAX_PHOTOS}, "photos"))
