@@ -182,7 +182,7 @@ class Plan:
 
 
 def max_lines() -> int:
-    return int(current_app.config.get("PRODUCT_IMPORT_MAX_LINES", 10000))
+    return int(current_app.config["PRODUCT_IMPORT_MAX_LINES"])
 
 
 def field_of(header: str) -> str | None:
