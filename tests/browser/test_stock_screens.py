@@ -70,6 +70,9 @@ def test_import_then_stock_take_on_a_phone(live, browser, tmp_path):
     sync_api.expect(problems).to_contain_text("Ligne 4 (BOL-1)\u00a0: Le titre manque.")
     sync_api.expect(phone.get_by_role("button", name="Appliquer l'import")).to_have_count(0)
     shot(phone, "import-preview-errors-390.png")
+    phone.set_viewport_size({"width": 1280, "height": 800})
+    shot(phone, "import-preview-errors-1280.png")
+    phone.set_viewport_size({"width": 390, "height": 844})
 
     phone.get_by_role("link", name="Envoyer un fichier corrigé").click()
     phone.locator("input[name=spreadsheet]").set_input_files(str(right))
@@ -106,6 +109,9 @@ def test_import_then_stock_take_on_a_phone(live, browser, tmp_path):
     sync_api.expect(phone.locator(f"#counted-{cup_id}")).to_have_value("6")
     sync_api.expect(phone.get_by_role("region", name="Écarts à valider")).to_contain_text("(-1)")
     shot(phone, "stock-take-390.png")
+    phone.set_viewport_size({"width": 1280, "height": 800})
+    shot(phone, "stock-take-1280.png")
+    phone.set_viewport_size({"width": 390, "height": 844})
     phone.get_by_role("button", name="Valider les écarts").click()
     sync_api.expect(phone.locator("body")).to_contain_text("2 corrections de stock")
 
