@@ -3,11 +3,14 @@ the reason "stock-take" under the products' locks (what moved after a count is k
 lost when a stock-take is resumed after a restart, and a clear message for every bad scan."""
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
 import sqlalchemy as sa
+import zxingcpp
 from flask import g
+from PIL import Image, ImageOps
 
 from marketplace.catalog import services as catalog
 from marketplace.catalog import stocktake
@@ -176,7 +179,7 @@ def test_a_bad_scan_on_the_page_is_a_clear_400_and_counts_nothing(app, client, l
     assert take.lines == []
 
 
-def test_the_camera_frame_of_a_label_is_read_by_the_server(app, client, login, seller, manager,
+def test_the_camera_frame_of_a_label_or_a_barcode_is_read_by_the_server(app, client, login, seller, manager,
                                                             make_product):
     lamp = make_product(seller, title="Lampe", stock=5)
     db.session.commit()
@@ -185,6 +188,14 @@ def test_the_camera_frame_of_a_label_is_read_by_the_server(app, client, login, s
     found = client.post(f"/orgs/{seller.id}/stock-takes/decode", data=qr_png(url),
                         content_type="image/png")
     assert found.status_code == 200 and found.json["text"] == url
+    # An EAN-13 barcode, as a phone's camera sees it (drawn by zxing-cpp, with a white margin).
+    drawn = zxingcpp.create_barcode(EAN, zxingcpp.BarcodeFormat.EAN13).to_image(scale=3)
+    height, width = drawn.shape
+    frame = io.BytesIO()
+    ImageOps.expand(Image.frombuffer("L", (width, height), bytes(drawn)), 40, 255).save(frame, "PNG")
+    found = client.post(f"/orgs/{seller.id}/stock-takes/decode", data=frame.getvalue(),
+                        content_type="image/png")
+    assert found.status_code == 200 and found.json["text"] == EAN
     refused = client.post(f"/orgs/{seller.id}/stock-takes/decode", data=b"not an image",
                           content_type="image/png")
     assert refused.status_code == 400
