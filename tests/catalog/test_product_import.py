@@ -15,7 +15,7 @@ from flask_babel import force_locale
 from openpyxl import Workbook, load_workbook
 from PIL import Image
 
-from marketplace.catalog import product_import
+from marketplace.catalog import product_import, search
 from marketplace.catalog.models import Product, ProductPhoto, StockMovement, StockReason
 from marketplace.catalog.services import CatalogError
 from marketplace.db import db
@@ -84,6 +84,10 @@ def test_csv_in_every_encoding_and_separator_creates_the_products(app, seller, s
                                       3, "4006381333931")
     assert (bike.title, bike.category.slug, bike.price_cents, bike.vat_rate_bp) == (
         "Vélo de ville révisé", "mobility-bikes", 8500, 550)
+    # Found by search at once (the index is written with the products).
+    for query, found in (("lampe émaillée", lamp), ("velo revise", bike), ("décoration", lamp)):
+        assert db.session.scalars(sa.select(Product.id).where(
+            search.match_clause(Product.__table__, query))).all() == [found.id], query
     movements = db.session.scalars(sa.select(StockMovement).where(
         StockMovement.product_id.in_([lamp.id, bike.id]))).all()
     assert {(m.product_id, m.reason, m.delta, m.stock_after) for m in movements} == {
