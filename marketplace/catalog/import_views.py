@@ -163,6 +163,7 @@ def _render_preview(organization, membership, token, plan, meta, status=200):
 def apply(organization, membership, token: str):
     if not ConfirmForm().validate_on_submit():
         abort(400)
+    product_import.lock_seller(organization)  # then read: a second click waits for the first
     plan, meta = _plan(organization, token)
     if not plan.ok:
         uow.refuse()

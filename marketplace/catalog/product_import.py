@@ -663,6 +663,14 @@ class Result:
     stored_files: list = field(default_factory=list)  # to delete if the unit rolls back
 
 
+def lock_seller(organization) -> None:
+    """One import at a time per seller: the caller takes this lock, then reads and checks the
+    file (a second confirmation of the same file waits, then finds nothing left to change)."""
+    from marketplace.organizations.models import Organization
+
+    lock_rows(Organization, [organization.id])
+
+
 def apply(organization, result_plan: Plan, *, by) -> Result:
     """What the plan says, all of it, in the caller's unit of work; CatalogError (409) while
     a problem is left. Products to update are locked (in id order) and read again: a line
