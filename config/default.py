@@ -216,6 +216,7 @@ SELLER_MESSAGE_ATTEMPTS = 3
 SELLER_MESSAGE_RETRY_SECONDS = 300
 CAMPAIGN_IMPORT_MAX_LINES = 20000  # beneficiaries per spreadsheet
 CAMPAIGN_IMPORT_MAX_BYTES = 8 * 1024 * 1024
+PRODUCT_IMPORT_MAX_LINES = 10000  # products per spreadsheet (docs/sellers.md)
 # A campaign paid by bank transfer through Stripe: its order waits this long for the money.
 CAMPAIGN_TRANSFER_HOLD_DAYS = 30
 # The monthly social security ceiling (PMSS) of each year, in cents: URSSAF exempts a works

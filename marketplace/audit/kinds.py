@@ -242,6 +242,36 @@ def _stock_adjusted(f: Facts):
             "stock": f.number("stock_after")}
 
 
+@kind("stock.imported", _l("Products imported"),
+      _l("At %(organization)s, %(actor)s imported a spreadsheet of products: %(created)s "
+         "created, %(updated)s changed, %(photos)s photos added"),
+      example={"created": 12, "updated": 3, "photos": 5})
+def _stock_imported(f: Facts):
+    return {"organization": f.organization(), "created": f.number("created"),
+            "updated": f.number("updated"), "photos": f.number("photos")}
+
+
+@kind("stock.take_started", _l("Stock-take started"),
+      _l("At %(organization)s, %(actor)s started a stock-take"), example={})
+def _stock_take_started(f: Facts):
+    return {"organization": f.organization()}
+
+
+@kind("stock.take_confirmed", _l("Stock-take confirmed"),
+      _l("At %(organization)s, %(actor)s confirmed a stock-take: %(lines)s products counted, "
+         "%(movements)s stocks changed"),
+      example={"lines": 40, "movements": 6})
+def _stock_take_confirmed(f: Facts):
+    return {"organization": f.organization(), "lines": f.number("lines"),
+            "movements": f.number("movements")}
+
+
+@kind("stock.take_cancelled", _l("Stock-take abandoned"),
+      _l("At %(organization)s, %(actor)s abandoned a stock-take"), example={})
+def _stock_take_cancelled(f: Facts):
+    return {"organization": f.organization()}
+
+
 @kind("stock.counted", _l("Stock counted"),
       _l("At %(organization)s, %(actor)s counted the stock of %(product)s: %(stock)s"),
       example={"stock": 12})

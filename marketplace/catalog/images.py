@@ -67,6 +67,18 @@ def store_product_photo(data: bytes) -> StoredImage:
     return StoredImage(name, thumb_name, image.width, image.height)
 
 
+def check_photo(data: bytes) -> None:
+    """ImageError when `data` would be refused by store_product_photo (nothing is written)."""
+    config = current_app.config
+    if len(data) > config["UPLOAD_MAX_BYTES"]:
+        raise ImageError(
+            _l("The photo is too large: %(max)d MB at most.", max=config["UPLOAD_MAX_BYTES"] // 2**20)
+        )
+    if not data:
+        raise ImageError(_l("The file is empty."))
+    _open_checked(data, max_pixels=config["UPLOAD_MAX_PIXELS"]).close()
+
+
 def _open_checked(data: bytes, *, max_pixels: int) -> Image.Image:
     try:
         with warnings.catch_warnings():

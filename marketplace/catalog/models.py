@@ -12,6 +12,8 @@ from marketplace.organizations.models import _enum
 
 # French VAT rates, in basis points of a percent (2000 = 20 %).
 VAT_RATES_BP = (2000, 1000, 550, 210, 0)
+REFERENCE_MAX = 40
+TITLE_MAX = 120
 
 
 class Category(db.Model):
@@ -58,6 +60,9 @@ class Product(TimestampMixin, db.Model):
         sa.Index("ix_product_listing_price", "status", "price_cents", "id"),
         sa.Index("ix_product_category_listing", "category_id", "status", "id"),
         sa.Index("ix_product_seller_listing", "organization_id", "status", "id"),
+        # The seller's own reference (spreadsheet import and export): one product per reference.
+        sa.Index("ux_product_seller_reference", "organization_id", "reference", unique=True),
+        sa.Index("ix_product_seller_ean", "organization_id", "ean"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -79,6 +84,9 @@ class Product(TimestampMixin, db.Model):
     status: Mapped[ProductStatus] = mapped_column(
         _enum(ProductStatus, 10), default=ProductStatus.ACTIVE
     )
+    # The seller's own reference (optional; unique per seller) and the barcode (EAN-8/13).
+    reference: Mapped[str | None] = mapped_column(sa.String(REFERENCE_MAX))
+    ean: Mapped[str | None] = mapped_column(sa.String(13))
     # Lower-cased, accent-free, singular words of title, description, seller and category:
     # what search matches (FTS5 on SQLite, a French tsvector index on PostgreSQL).
     search_text: Mapped[str] = mapped_column(sa.Text, default="")
@@ -142,6 +150,8 @@ class StockReason(enum.StrEnum):
     RETURN = "return"
     NO_SHOW = "no_show"
     UNLIMITED = "unlimited"  # switched to or from unlimited stock
+    IMPORT = "import"  # a spreadsheet import (catalog/product_import.py)
+    STOCK_TAKE = "stock-take"  # a confirmed stock-take (catalog/stocktake.py)
 
 
 class StockMovement(db.Model):
@@ -162,6 +172,64 @@ class StockMovement(db.Model):
 
     product = relationship("Product")
     by = relationship("User")
+
+
+class StockTakeStatus(enum.StrEnum):
+    OPEN = "open"
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+
+
+class StockTake(db.Model):
+    """A seller's count of its shelves: lines are saved as they are counted, the differences
+    become movements when it is confirmed (catalog/stocktake.py)."""
+
+    __tablename__ = "stock_take"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[StockTakeStatus] = mapped_column(
+        _enum(StockTakeStatus, 10), default=StockTakeStatus.OPEN
+    )
+    started_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    closed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    lines = relationship("StockTakeLine", back_populates="stock_take",
+                         cascade="all, delete-orphan", order_by="StockTakeLine.id")
+
+
+class StockTakeLine(db.Model):
+    """One product counted: the count, and the stock the product had when it was counted (the
+    difference written at confirmation is counted - stock_when_counted; what moved after the
+    count stays on top of it)."""
+
+    __tablename__ = "stock_take_line"
+    __table_args__ = (
+        sa.UniqueConstraint("stock_take_id", "product_id", name="one_line_per_product"),
+        sa.CheckConstraint("counted >= 0", name="counted_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stock_take_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("stock_take.id", ondelete="CASCADE")
+    )
+    product_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("product.id", ondelete="CASCADE"), index=True
+    )
+    counted: Mapped[int]
+    stock_when_counted: Mapped[int]
+    counted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    counted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    movement_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("stock_movement.id", ondelete="SET NULL")
+    )
+
+    stock_take = relationship("StockTake", back_populates="lines")
+    product = relationship("Product")
 
 
 def _install_search_ddl() -> None:

@@ -2,7 +2,9 @@
 // this script (a handheld scanner types the voucher or card URL and Enter; a volunteer types the
 // code). With a camera: the browser's BarcodeDetector where it exists, otherwise a frame every
 // moment is sent to the server, which decodes it (zxing-cpp). What is read goes into the field
-// and the form is sent, as if typed.
+// and the form is sent, as if typed. The stock-take page uses it too: its form says which codes
+// to read (data-formats: QR codes and EAN barcodes) and, with data-continuous, each code read is
+// sent at once (JSON) and the camera stays on for the next product.
 (function () {
   "use strict";
   var form = document.getElementById("counter-scan");
@@ -44,7 +46,29 @@
   }
 
   function expressOn() {
-    return Boolean(express && express.checked);
+    return Boolean(express && express.checked) || Boolean(form.dataset.continuous);
+  }
+
+  // Continuous scanning (the stock-take): the form is sent as JSON and its answer shown.
+  function sendForm(text) {
+    var body = new FormData(form);
+    body.set("q", text);
+    fetch(form.action, {
+      method: "POST", body: body, credentials: "same-origin",
+      headers: { "Accept": "application/json", "X-CSRFToken": form.dataset.csrf }
+    }).then(function (response) {
+      return response.json();
+    }).then(function (data) {
+      showExpress(data.ok, data.message);
+      if (data.ok && data.product_id) {
+        var cell = document.getElementById("counted-" + data.product_id);
+        if (cell) { cell.value = data.counted; }
+      }
+    }).catch(function () {
+      showExpress(false, form.dataset.networkError);
+    });
+    input.value = "";
+    input.focus();
   }
 
   // Express mode: each scan is redeemed at once through the JSON endpoint, and the field is
@@ -60,6 +84,15 @@
       if (express.checked && input.value.trim()) {
         event.preventDefault();
         redeem(input.value.trim());
+      }
+    });
+  }
+
+  if (form.dataset.continuous) {
+    form.addEventListener("submit", function (event) {
+      if (input.value.trim()) {
+        event.preventDefault();
+        sendForm(input.value.trim());
       }
     });
   }
@@ -81,7 +114,7 @@
   var detector = null;
   if ("BarcodeDetector" in window) {
     try {
-      detector = new window.BarcodeDetector({ formats: ["qr_code"] });
+      detector = new window.BarcodeDetector({ formats: (form.dataset.formats || "qr_code").split(",") });
     } catch (e) {
       detector = null;
     }
@@ -105,7 +138,7 @@
       if (text === lastText && now - lastAt < 4000) { return; }  // the same code still in view
       lastText = text;
       lastAt = now;
-      redeem(text);
+      if (form.dataset.continuous) { sendForm(text); } else { redeem(text); }
       return;
     }
     stop();
