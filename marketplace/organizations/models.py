@@ -129,6 +129,8 @@ class Membership(TimestampMixin, db.Model):
     )
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
     role: Mapped[Role] = mapped_column(_enum(Role, 10))
+    # The daily email of stock, slot and draft alerts (managers and owners who ask for it).
+    daily_alerts: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     organization = relationship("Organization", back_populates="memberships", lazy="joined")
     user = relationship("User", back_populates="memberships")
