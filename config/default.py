@@ -102,7 +102,10 @@ JOB_SCHEDULE = {
     "remind-campaign-cards": 24 * 3600,  # campaigns.remind
     "close-campaigns": 24 * 3600,  # campaigns.close
     "issue-campaign-cards": 600,  # campaigns.issue_paid: what a failed issuance left
+    "send-daily-alerts": 3600,  # pickup.daily_alerts: the first run past DAILY_ALERTS_HOUR sends
 }
+# The sellers' daily alerts email (pickup/alerts.py) leaves from this hour on (Paris time).
+DAILY_ALERTS_HOUR = 7
 
 # The public catalogue's page cache (marketplace/caching.py): anonymous visitors' home,
 # products, product and shopfront pages and the API's products, for this many seconds at most

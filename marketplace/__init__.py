@@ -23,6 +23,8 @@ BLUEPRINTS = [
     "marketplace.notifications.views",
     "marketplace.catalog.views",
     "marketplace.catalog.staff_views",
+    "marketplace.catalog.quick",
+    "marketplace.catalog.labels",
     "marketplace.pickup.views",
     "marketplace.orders.staff_views",
     "marketplace.orders.views",

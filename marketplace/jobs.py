@@ -58,6 +58,7 @@ PERIODIC_JOBS = {
     "remind-campaign-cards": "campaigns.remind",
     "close-campaigns": "campaigns.close",
     "issue-campaign-cards": "campaigns.issue_paid",
+    "send-daily-alerts": "pickup.daily_alerts",
 }
 
 

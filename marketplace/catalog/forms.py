@@ -24,7 +24,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from marketplace.catalog.models import VAT_RATES_BP, Category, StockReason
+from marketplace.catalog.models import VAT_RATES_BP, Category, Condition, StockReason
 from marketplace.catalog.services import MAX_PRICE_CENTS
 from marketplace.i18n import current_locale_code
 from marketplace.i18n import lazy_gettext as _l
@@ -51,6 +51,20 @@ STOCK_REASON_LABELS = {
     StockReason.NO_SHOW: _l("Order not collected"),
     StockReason.UNLIMITED: _l("Change between counted and unlimited stock"),
 }
+
+
+CONDITION_LABELS = {
+    Condition.NEW: _l("New"),
+    Condition.AS_NEW: _l("As new"),
+    Condition.VERY_GOOD: _l("Very good condition"),
+    Condition.GOOD: _l("Good condition"),
+    Condition.FAIR: _l("Fair condition"),
+    Condition.FOR_PARTS: _l("For parts or repair"),
+}
+CONDITION_CHOICES = [
+    SelectChoice("", _l("Not second-hand (new goods)")),
+    *(SelectChoice(condition.value, label) for condition, label in CONDITION_LABELS.items()),
+]
 
 
 def _strip(value):
@@ -112,6 +126,17 @@ class ProductForm(FlaskForm):
         validators=[InputRequired(_l("Choose the category where shoppers will look for it."))],
     )
     is_perishable = BooleanField(_l("Perishable goods"))
+    condition = SelectField(_l("Condition of a second-hand item"), choices=CONDITION_CHOICES,
+                            default="")
+    defects = TextAreaField(
+        _l("Defects (optional)"), filters=[_strip], validators=[Optional(), Length(max=1000)],
+        render_kw={"rows": 2},
+    )
+    low_stock_threshold = IntegerField(
+        _l("Alert when the stock falls below (optional)"),
+        validators=[Optional(), NumberRange(min=0, max=MAX_STOCK)],
+        render_kw={"inputmode": "numeric", "min": 0},
+    )
 
     def __init__(self, *args, categories: list[Category], current_category: Category | None = None,
                  **kwargs):
@@ -139,6 +164,14 @@ class ProductForm(FlaskForm):
             "vat_rate_bp": self.vat_rate_bp.data,
             "category": category,
             "is_perishable": self.is_perishable.data,
+        }
+
+    def condition_and_alert(self) -> dict:
+        """Keyword arguments of services.update_condition_and_alert (and create_product)."""
+        return {
+            "condition": Condition(self.condition.data) if self.condition.data else None,
+            "defects": self.defects.data or "",
+            "low_stock_threshold": self.low_stock_threshold.data,
         }
 
 

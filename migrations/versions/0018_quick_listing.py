@@ -25,12 +25,14 @@ def upgrade():
 
     with op.batch_alter_table('membership', schema=None) as batch_op:
         batch_op.add_column(sa.Column('daily_alerts', sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch_op.add_column(sa.Column('daily_alerts_sent_on', sa.Date(), nullable=True))
 
 
 def downgrade():
     # Drafts were never for sale: they stay out of sight as archived products.
     op.execute("UPDATE product SET status = 'archived' WHERE status = 'draft'")
     with op.batch_alter_table('membership', schema=None) as batch_op:
+        batch_op.drop_column('daily_alerts_sent_on')
         batch_op.drop_column('daily_alerts')
 
     with op.batch_alter_table('product', schema=None) as batch_op:
