@@ -67,6 +67,11 @@ CONDITION_CHOICES = [
 ]
 
 
+def _condition_value(value) -> str:
+    """A product's condition as the select holds it ("" for new goods, not "None")."""
+    return "" if value is None else str(value)
+
+
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
@@ -127,7 +132,7 @@ class ProductForm(FlaskForm):
     )
     is_perishable = BooleanField(_l("Perishable goods"))
     condition = SelectField(_l("Condition of a second-hand item"), choices=CONDITION_CHOICES,
-                            default="")
+                            default="", coerce=_condition_value)
     defects = TextAreaField(
         _l("Defects (optional)"), filters=[_strip], validators=[Optional(), Length(max=1000)],
         render_kw={"rows": 2},

@@ -107,7 +107,7 @@ def _draw_label(pdf, family, text, product: Product, layout: Layout, x: float, y
 
     # The title takes what the price and the condition leave: 3 lines of 9 pt at most.
     pdf.set_font(family, "B", 9)
-    lines = fit_lines(text(product.title), width, max_lines=3 if not condition else 2,
+    lines = fit_lines(text(product.title), width, max_lines=3,
                       measure=pdf.get_string_width)
     for line in lines:
         pdf.set_xy(left, top)

@@ -30,6 +30,7 @@ from marketplace.catalog.forms import (
     CONDITION_LABELS,
     MAX_STOCK,
     ProductForm,
+    _condition_value,
     _optional_int,
     _strip,
     category_choices,
@@ -68,7 +69,8 @@ class QuickListingForm(FlaskForm):
         render_kw={"inputmode": "decimal", "autocomplete": "off", "placeholder": "12,50"},
     )
     category_id = SelectField(_l("Category"), coerce=_optional_int, validators=[Optional()])
-    condition = SelectField(_l("Condition"), choices=CONDITION_CHOICES, default="")
+    condition = SelectField(_l("Condition"), choices=CONDITION_CHOICES, default="",
+                            coerce=_condition_value)
     defects = TextAreaField(
         _l("Defects (optional)"), filters=[_strip], validators=[Optional(), Length(max=1000)],
         render_kw={"rows": 2, "placeholder": _l("For example: a scratch on the left side")},
