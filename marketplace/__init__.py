@@ -75,6 +75,7 @@ ENV_OVERRIDES = {
     "PROXY_COUNT": int,
     "STRIPE_API_BASE": str,
     "HOLD_MINUTES": int,
+    "DAILY_ALERTS_HOUR": int,
     "GIFTCARD_MAX_CENTS": int,
     "GIFTCARD_VALIDITY_MONTHS": int,
     "CAMPAIGN_CARD_MAX_CENTS": int,
