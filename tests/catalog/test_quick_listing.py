@@ -207,3 +207,27 @@ def test_a_category_left_empty_is_guessed_from_the_title(client, shop, login):
     assert response.status_code == 302
     (product,) = products_of(org)
     assert product.category.slug == "mobility-bikes"
+
+
+def test_the_product_form_edits_the_condition_defects_and_alert_threshold(client, shop, login,
+                                                                          make_product):
+    org, manager, _ = shop
+    product = make_product(org, title="Commode", category_slug="home-furniture")
+    login(manager)
+    page = client.get(f"/orgs/{org.id}/products/{product.id}").get_data(as_text=True)
+    assert "Condition of a second-hand item" in page and "Alert when the stock falls below" in page
+    response = client.post(f"/orgs/{org.id}/products/{product.id}", data={
+        "title": "Commode", "description": "", "price": "15", "vat_rate_bp": "2000",
+        "category_id": str(get_category("home-furniture").id), "condition": "fair",
+        "defects": "Un tiroir coince", "low_stock_threshold": "2"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    product = db.session.get(Product, product.id)
+    assert (product.condition, product.defects, product.low_stock_threshold) == (
+        Condition.FAIR, "Un tiroir coince", 2)
+    response = client.post(f"/orgs/{org.id}/products/{product.id}", data={
+        "title": "Commode", "description": "", "price": "15", "vat_rate_bp": "2000",
+        "category_id": str(get_category("home-furniture").id), "condition": "",
+        "low_stock_threshold": "-1"})
+    assert response.status_code == 400
+    assert "Number must be between 0 and" in response.get_data(as_text=True)
