@@ -121,7 +121,7 @@ def quick_listing(organization, membership):
                 return redirect(url_for(".quick_listing", org_id=organization.id))
     return render_template(
         "catalog/staff/quick.html", organization=organization, membership=membership, form=form,
-        max_photos=QUICK_MAX_PHOTOS,
+        max_photos=QUICK_MAX_PHOTOS, photo_max_side=images.MAX_SIDE,
     ), 400 if request.method == "POST" else 200
 
 
