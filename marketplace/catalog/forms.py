@@ -150,6 +150,8 @@ class ProductForm(FlaskForm):
             SelectChoice(str(rate), vat_rate_label(rate)) for rate in VAT_RATES_BP
         ]
         self.category_id.choices = category_choices(categories, current=current_category)
+        if self.condition.data is None:  # new goods (wtforms does not coerce None)
+            self.condition.data = ""
 
     def validate_price(self, field):
         try:
