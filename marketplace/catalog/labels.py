@@ -8,7 +8,9 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
+from babel.numbers import format_decimal
 from flask import Blueprint, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from marketplace.catalog import services
@@ -32,7 +34,7 @@ class Layout:
     """A sheet of labels on A4 (210 x 297 mm): sizes and pitches in millimetres."""
 
     key: str
-    name: str  # the sheets' usual references
+    reference: str  # the sheets' usual reference
     columns: int
     rows: int
     width: float
@@ -41,6 +43,16 @@ class Layout:
     top: float  # the first row's top edge
     pitch_x: float  # from a label's left edge to the next one's
     pitch_y: float
+
+    @property
+    def name(self) -> str:
+        """3 x 8, 70 x 37 mm (Avery 3474): sizes in the reader's language (99,1 in French)."""
+        def size(value: float) -> str:
+            return format_decimal(value, format="0.#", locale=get_locale())
+
+        return _("%(columns)d x %(rows)d, %(width)s x %(height)s mm (%(reference)s)",
+                 columns=self.columns, rows=self.rows, width=size(self.width),
+                 height=size(self.height), reference=self.reference)
 
     @property
     def per_sheet(self) -> int:
@@ -55,12 +67,12 @@ class Layout:
 LAYOUTS = {
     layout.key: layout for layout in (
         # 24 labels, edge to edge (Avery 3474, Herma 4453 and their equivalents).
-        Layout("3x8", "3 x 8, 70 x 37 mm (Avery 3474)", 3, 8, 70.0, 37.0, 0.0, 0.5, 70.0, 37.0),
+        Layout("3x8", "Avery 3474", 3, 8, 70.0, 37.0, 0.0, 0.5, 70.0, 37.0),
         # 14 labels with margins (Avery L7163, J8163).
-        Layout("2x7", "2 x 7, 99,1 x 38,1 mm (Avery L7163)", 2, 7, 99.1, 38.1, 4.65, 15.15,
+        Layout("2x7", "Avery L7163", 2, 7, 99.1, 38.1, 4.65, 15.15,
                101.6, 38.1),
         # 21 labels with margins (Avery L7160, J8160).
-        Layout("3x7", "3 x 7, 63,5 x 38,1 mm (Avery L7160)", 3, 7, 63.5, 38.1, 7.2, 15.15,
+        Layout("3x7", "Avery L7160", 3, 7, 63.5, 38.1, 7.2, 15.15,
                66.04, 38.1),
     )
 }
