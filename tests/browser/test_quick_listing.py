@@ -97,6 +97,8 @@ def test_a_volunteer_lists_an_item_with_two_photos_from_a_phone(live, browser, t
     assert width <= 390  # nothing wider than the phone
 
     if SCREENSHOTS:
+        phone.goto(f"{base}/orgs/{org_id}/products")
+        phone.screenshot(path=os.path.join(SCREENSHOTS, "products_390.png"), full_page=True)
         wide = browser.new_context(locale="en-GB", viewport={"width": 1280, "height": 900})
         desk = wide.new_page()
         desk.goto(base + "/login")
