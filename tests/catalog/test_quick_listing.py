@@ -94,6 +94,8 @@ def test_a_volunteer_publishes_a_second_hand_item_with_two_photos(app, client, s
     page = client.get(f"/products/{product.id}").get_data(as_text=True)
     assert "Good condition" in page and "Un accoudoir un peu décoloré" in page
     assert "Fauteuil en rotin" in client.get("/products").get_data(as_text=True)
+    item = client.get(f"/api/v1/products/{product.id}").get_json()
+    assert (item["condition"], item["defects"]) == ("good", "Un accoudoir un peu décoloré")
 
 
 def test_a_draft_is_seen_only_in_the_back_office_until_published(client, shop, login):
