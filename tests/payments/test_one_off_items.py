@@ -56,10 +56,13 @@ def test_a_one_off_item_leaves_when_held_and_comes_back_when_the_hold_is_release
 
     order = place_order([(item, 1)])  # the checkout holds the only unit
     assert listed(client) == {"Confiture de figues"}
-    assert client.get(f"/products/{item.id}").status_code == 200  # its page still answers
+    page = client.get(f"/products/{item.id}")  # its page still answers, without a cart button
+    assert page.status_code == 200 and "Out of stock" in page.get_data(as_text=True)
+    assert "Add to cart" not in page.get_data(as_text=True)
 
     in_unit(orders.release, reload(order), status=OrderStatus.CANCELLED)
     assert listed(client) == {"Fauteuil en rotin", "Confiture de figues"}
+    assert "Add to cart" in client.get(f"/products/{item.id}").get_data(as_text=True)
 
 
 def test_a_one_off_item_sold_leaves_and_returns_when_the_order_is_cancelled(
