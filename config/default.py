@@ -104,7 +104,10 @@ JOB_SCHEDULE = {
     "issue-campaign-cards": 600,  # campaigns.issue_paid: what a failed issuance left
     # accounting.issue_commission_invoices: the last month's, once (later runs find them issued)
     "issue-commission-invoices": 24 * 3600,
+    "send-daily-alerts": 3600,  # pickup.daily_alerts: the first run past DAILY_ALERTS_HOUR sends
 }
+# The sellers' daily alerts email (pickup/alerts.py) leaves from this hour on (Paris time).
+DAILY_ALERTS_HOUR = 7
 
 # The public catalogue's page cache (marketplace/caching.py): anonymous visitors' home,
 # products, product and shopfront pages and the API's products, for this many seconds at most

@@ -36,6 +36,16 @@ def register(app: Flask) -> None:
 
         click.echo(f"{job(weeks)} slot(s) created.")
 
+    alerts_cli = UnitOfWorkGroup("alerts", help="The sellers' daily alerts email.")
+    app.cli.add_command(alerts_cli)
+
+    @alerts_cli.command("send")
+    def send_alerts():
+        """Email today's alerts to the managers who asked for them (once a day each)."""
+        from marketplace.pickup.alerts import send_daily_alerts
+
+        click.echo(f"{send_daily_alerts()} alert email(s) queued.")
+
     payments_cli = UnitOfWorkGroup("payments", help="Payments: holds, reconciliation with Stripe.")
     app.cli.add_command(payments_cli)
 

@@ -61,6 +61,7 @@ PERIODIC_JOBS = {
     "close-campaigns": "campaigns.close",
     "issue-campaign-cards": "campaigns.issue_paid",
     "issue-commission-invoices": "accounting.issue_commission_invoices",
+    "send-daily-alerts": "pickup.daily_alerts",
 }
 
 

@@ -237,6 +237,13 @@ class ProductSchema(ma.Schema):
     is_perishable = fields.Boolean(
         metadata={"description": "Perishable goods carry no right of withdrawal."}
     )
+    condition = fields.String(
+        allow_none=True,
+        metadata={"description": "A second-hand item's condition: new, as_new, very_good, good, "
+                                 "fair or for_parts; null for new goods.",
+                  "enum": ["new", "as_new", "very_good", "good", "fair", "for_parts", None]},
+    )
+    defects = fields.String(metadata={"description": "A second-hand item's defects, plain text."})
     category = fields.Nested(CategorySchema)
     seller = fields.Nested(SellerSummarySchema, attribute="organization")
     photos = fields.List(fields.Nested(PhotoSchema), metadata={"description": "Main photo first."})

@@ -187,6 +187,10 @@ def _product_changes(f: Facts) -> str | None:
     perishable = f.data.get("is_perishable")
     if isinstance(perishable, list) and len(perishable) == 2:
         changes.append(str(_l("perishable")) if perishable[1] else str(_l("not perishable")))
+    if "condition" in f.data:
+        changes.append(str(_l("condition")))
+    if "low_stock_threshold" in f.data:
+        changes.append(str(_l("low-stock alert")))
     return f.listing(changes)
 
 
@@ -216,6 +220,12 @@ def _product_archived(f: Facts):
 @kind("product.restored", _l("Product back on sale"),
       _l("At %(organization)s, %(actor)s put the product %(product)s back on sale"), example={})
 def _product_restored(f: Facts):
+    return {"organization": f.organization(), "product": f.product()}
+
+
+@kind("product.published", _l("Draft published"),
+      _l("At %(organization)s, %(actor)s put the draft %(product)s on sale"), example={})
+def _product_published(f: Facts):
     return {"organization": f.organization(), "product": f.product()}
 
 

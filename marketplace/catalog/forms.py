@@ -24,7 +24,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from marketplace.catalog.models import VAT_RATES_BP, Category, ImpactKind, StockReason
+from marketplace.catalog.models import VAT_RATES_BP, Category, Condition, ImpactKind, StockReason
 from marketplace.catalog.services import MAX_PRICE_CENTS, MAX_REUSE_WEIGHT_GRAMS
 from marketplace.i18n import current_locale_code
 from marketplace.i18n import lazy_gettext as _l
@@ -76,6 +76,25 @@ STOCK_REASON_LABELS = {
     StockReason.NO_SHOW: _l("Order not collected"),
     StockReason.UNLIMITED: _l("Change between counted and unlimited stock"),
 }
+
+
+CONDITION_LABELS = {
+    Condition.NEW: _l("New"),
+    Condition.AS_NEW: _l("As new"),
+    Condition.VERY_GOOD: _l("Very good condition"),
+    Condition.GOOD: _l("Good condition"),
+    Condition.FAIR: _l("Fair condition"),
+    Condition.FOR_PARTS: _l("For parts or repair"),
+}
+CONDITION_CHOICES = [
+    SelectChoice("", _l("Not second-hand (new goods)")),
+    *(SelectChoice(condition.value, label) for condition, label in CONDITION_LABELS.items()),
+]
+
+
+def _condition_value(value) -> str:
+    """A product's condition as the select holds it ("" for new goods, not "None")."""
+    return "" if value is None else str(value)
 
 
 def _strip(value):
@@ -143,6 +162,17 @@ class ProductForm(FlaskForm):
         render_kw={"inputmode": "decimal", "autocomplete": "off", "placeholder": "3,2"},
     )
     impact_kind = SelectField(_l("The good it does (optional)"), validators=[Optional()])
+    condition = SelectField(_l("Condition of a second-hand item"), choices=CONDITION_CHOICES,
+                            default="", coerce=_condition_value)
+    defects = TextAreaField(
+        _l("Defects (optional)"), filters=[_strip], validators=[Optional(), Length(max=1000)],
+        render_kw={"rows": 2},
+    )
+    low_stock_threshold = IntegerField(
+        _l("Alert when the stock falls below (optional)"),
+        validators=[Optional(), NumberRange(min=0, max=MAX_STOCK)],
+        render_kw={"inputmode": "numeric", "min": 0},
+    )
 
     def __init__(self, *args, categories: list[Category], current_category: Category | None = None,
                  **kwargs):
@@ -154,6 +184,9 @@ class ProductForm(FlaskForm):
         self.impact_kind.choices = [SelectChoice("", _l("None"))] + [
             SelectChoice(kind.value, label) for kind, label in IMPACT_KIND_LABELS.items()
         ]
+
+        if self.condition.data is None:  # new goods (wtforms does not coerce None)
+            self.condition.data = ""
 
     def validate_reuse_weight(self, field):
         field.grams = None
@@ -187,6 +220,14 @@ class ProductForm(FlaskForm):
             "is_perishable": self.is_perishable.data,
             "reuse_weight_grams": getattr(self.reuse_weight, "grams", None),
             "impact_kind": ImpactKind(self.impact_kind.data) if self.impact_kind.data else None,
+        }
+
+    def condition_and_alert(self) -> dict:
+        """Keyword arguments of services.update_condition_and_alert (and create_product)."""
+        return {
+            "condition": Condition(self.condition.data) if self.condition.data else None,
+            "defects": self.defects.data or "",
+            "low_stock_threshold": self.low_stock_threshold.data,
         }
 
 

@@ -103,6 +103,17 @@ def get_public_product(product_id: int, *, photos: bool = True) -> Product | Non
     )
 
 
+def listed_while_available():
+    """SQL: a one-off (second-hand) item is listed only while a unit is not sold nor held
+    (catalog.services.hides_when_unavailable; its cache invalidation: availability_changed).
+    Holds expired but not yet released still count, for the minute the sweeper takes."""
+    return sa.or_(
+        Product.condition.is_(None),
+        Product.stock.is_(None),
+        Product.stock - Product.held_units > 0,
+    )
+
+
 def list_products(filters: ProductFilters) -> ProductPage:
     limit = max(1, min(filters.limit, MAX_PAGE_SIZE))
     table = Product.__table__
@@ -115,6 +126,7 @@ def list_products(filters: ProductFilters) -> ProductPage:
         .where(
             Product.status == ProductStatus.ACTIVE,
             Organization.status == OrganizationStatus.APPROVED,
+            listed_while_available(),
         )
     )
     page = ProductPage(items=[], next_cursor=None, filters=filters)

@@ -36,6 +36,19 @@ class Category(db.Model):
 class ProductStatus(enum.StrEnum):
     ACTIVE = "active"
     ARCHIVED = "archived"
+    # Listed in the back office, not yet for sale: never in the catalogue, the API or search.
+    DRAFT = "draft"
+
+
+class Condition(enum.StrEnum):
+    """The state of a second-hand item (None: new goods from a producer)."""
+
+    NEW = "new"  # never used, maybe without its box
+    AS_NEW = "as_new"
+    VERY_GOOD = "very_good"
+    GOOD = "good"
+    FAIR = "fair"
+    FOR_PARTS = "for_parts"
 
 
 class ImpactKind(enum.StrEnum):
@@ -95,6 +108,13 @@ class Product(TimestampMixin, db.Model):
         sa.CheckConstraint("reuse_weight_grams IS NULL OR reuse_weight_grams > 0",
                            name="reuse_weight_positive"))
     impact_kind: Mapped[ImpactKind | None] = mapped_column(_enum(ImpactKind, 12))
+    # --- Quick listing and alerts (issue 18; migration 0018) ---
+    # A second-hand item's condition (None for new goods); one with a condition is a one-off
+    # piece: it leaves the catalogue while no unit is available (listing.list_products).
+    condition: Mapped[Condition | None] = mapped_column(_enum(Condition, 12))
+    defects: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    # Below this many units, the managers' daily alert names the product (None: no alert).
+    low_stock_threshold: Mapped[int | None]
 
     organization = relationship("Organization", lazy="joined", innerjoin=True)
     category = relationship("Category", lazy="joined", innerjoin=True)
@@ -109,6 +129,10 @@ class Product(TimestampMixin, db.Model):
     @property
     def is_active(self) -> bool:
         return self.status == ProductStatus.ACTIVE
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == ProductStatus.DRAFT
 
     @property
     def unlimited(self) -> bool:

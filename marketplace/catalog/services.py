@@ -11,6 +11,7 @@ from marketplace.catalog.models import (
     VAT_RATES_BP,
     Category,
     ImpactKind,
+    Condition,
     Product,
     ProductPhoto,
     ProductStatus,
@@ -88,6 +89,37 @@ def _validate_impact(reuse_weight_grams) -> None:
             not isinstance(reuse_weight_grams, int)
             or not 0 < reuse_weight_grams <= MAX_REUSE_WEIGHT_GRAMS):
         raise CatalogError(_l("The weight must be between 1 gram and 10 tonnes."))
+def latest_condition(organization) -> Condition | None:
+    """The condition of the seller's newest product: a ressourcerie's next item is second-hand too."""
+    return db.session.scalar(
+        sa.select(Product.condition).where(Product.organization_id == organization.id)
+        .order_by(Product.id.desc()).limit(1)
+    )
+
+
+def usual_vat_rate(organization) -> int:
+    """The VAT rate of the seller's newest product; none yet: 0 for a seller exempt of VAT
+    (art. 293 B), else 20 %."""
+    rate = db.session.scalar(
+        sa.select(Product.vat_rate_bp).where(Product.organization_id == organization.id)
+        .order_by(Product.id.desc()).limit(1)
+    )
+    if rate is not None:
+        return rate
+    return 0 if organization.vat_exempt else VAT_RATES_BP[0]
+
+
+def products_by_ids(organization, ids: list[int]) -> list[Product]:
+    """The organization's products among `ids`, in the order of `ids` (one each)."""
+    found = {p.id: p for p in db.session.scalars(
+        sa.select(Product).where(Product.organization_id == organization.id, Product.id.in_(ids)))}
+    seen: set[int] = set()
+    ordered = []
+    for product_id in ids:
+        if product_id in found and product_id not in seen:
+            seen.add(product_id)
+            ordered.append(found[product_id])
+    return ordered
 
 
 def _validate(*, title: str, price_cents: int, vat_rate_bp: int, stock: int | None) -> None:
@@ -114,11 +146,19 @@ def create_product(
     by,
     reuse_weight_grams: int | None = None,
     impact_kind: ImpactKind | None = None,
+    condition: Condition | None = None,
+    defects: str = "",
+    low_stock_threshold: int | None = None,
+    status: ProductStatus = ProductStatus.ACTIVE,
 ) -> Product:
+    """A new product, on sale (ACTIVE) or a DRAFT that only the back office sees."""
     _validate(title=title, price_cents=price_cents, vat_rate_bp=vat_rate_bp, stock=stock)
     _validate_impact(reuse_weight_grams)
+    _validate_alert(low_stock_threshold)
     if not organization.is_seller:
         raise CatalogError(_l("Only sellers can list products."))
+    if status not in (ProductStatus.ACTIVE, ProductStatus.DRAFT):
+        raise ValueError(f"a new product is active or a draft, not {status}")
     product = Product(
         organization=organization,
         category=category,
@@ -130,6 +170,10 @@ def create_product(
         is_perishable=is_perishable,
         reuse_weight_grams=reuse_weight_grams,
         impact_kind=impact_kind,
+        condition=condition,
+        defects=(defects or "").strip(),
+        low_stock_threshold=low_stock_threshold,
+        status=status,
     )
     db.session.add(product)
     db.session.flush()
@@ -145,7 +189,8 @@ def create_product(
     search.reindex(product)
     caching.catalog_changed()
     audit.record("product.created", product, by=by, organization=organization,
-                 data={"title": product.title, "price_cents": price_cents, "stock": stock})
+                 data={"title": product.title, "price_cents": price_cents, "stock": stock,
+                       **({"draft": True} if status == ProductStatus.DRAFT else {})})
     return product
 
 
@@ -189,14 +234,68 @@ def update_product(
     return product
 
 
-def set_status(product: Product, status: ProductStatus, *, by) -> None:
-    if product.status == status:
+def update_condition_and_alert(product: Product, *, condition: Condition | None, defects: str,
+                               low_stock_threshold: int | None, by) -> None:
+    """A second-hand item's condition and defects (shown on its page), and the stock under
+    which the managers' daily alert names it."""
+    _validate_alert(low_stock_threshold)
+    changes = {}
+    for field, value in {"condition": condition, "defects": (defects or "").strip(),
+                         "low_stock_threshold": low_stock_threshold}.items():
+        if getattr(product, field) != value:
+            changes[field] = [getattr(product, field), value]
+            setattr(product, field, value)
+    if not changes:
         return
-    product.status = status
     db.session.flush()
     caching.catalog_changed()
-    action = "product.archived" if status == ProductStatus.ARCHIVED else "product.restored"
+    audit.record("product.updated", product, by=by, organization=product.organization,
+                 data={k: v for k, v in changes.items() if k != "defects"})
+
+
+def _validate_alert(low_stock_threshold: int | None) -> None:
+    if low_stock_threshold is not None and not 0 <= low_stock_threshold <= 1_000_000:
+        raise CatalogError(_l("The alert threshold is a number of items, 0 or more."))
+
+
+def set_status(product: Product, status: ProductStatus, *, by) -> None:
+    """Archive, restore or publish (a draft put on sale); a product never becomes a draft again."""
+    if product.status == status:
+        return
+    if status == ProductStatus.DRAFT:
+        raise ValueError("a product on sale or archived does not become a draft")
+    previous, product.status = product.status, status
+    db.session.flush()
+    caching.catalog_changed()
+    if status == ProductStatus.ARCHIVED:
+        action = "product.archived"
+    elif previous == ProductStatus.DRAFT:
+        action = "product.published"
+    else:
+        action = "product.restored"
     audit.record(action, product, by=by, organization=product.organization)
+
+
+# --- availability ----------------------------------------------------------------------------
+
+
+def hides_when_unavailable(product: Product) -> bool:
+    """A second-hand item (it has a condition) is a one-off piece: the catalogue lists it only
+    while a unit is available (listing.list_products). New goods stay listed, "sold out"."""
+    return product.condition is not None
+
+
+def availability_changed(product: Product, *, before: int | None) -> None:
+    """Call after the stock or the holds of `product` changed (in the unit of work), with the
+    units that were available before (stock - held_units; None: unlimited). A one-off item
+    that ran out, or came back (an order cancelled, a hold released), changes the catalogue's
+    listing: the cached pages end once the unit commits. Other changes of the stock do not
+    (the pages' short life covers them: marketplace/caching.py)."""
+    if not hides_when_unavailable(product):
+        return
+    after = None if product.stock is None else product.stock - product.held_units
+    if (before is None or before > 0) != (after is None or after > 0):
+        caching.catalog_changed()
 
 
 def adjust_stock(
@@ -215,6 +314,7 @@ def adjust_stock(
     (locked,) = lock_rows(Product, [product.id])
     if locked.stock is None:
         raise CatalogError(_l("This product has unlimited stock: set a quantity first."))
+    available_before = locked.stock - locked.held_units
     if new_stock is not None:
         if new_stock < 0:
             raise CatalogError(_l("The stock cannot be negative."))
@@ -233,6 +333,8 @@ def adjust_stock(
     db.session.flush()
     if reason in SELLER_STOCK_REASONS:
         caching.catalog_changed()
+    else:
+        availability_changed(locked, before=available_before)
     if reason == StockReason.MANUAL:
         audit.record("stock.adjusted", locked, by=by, organization=locked.organization,
                      data={"delta": delta, "stock_after": after, "note": note})

@@ -28,7 +28,7 @@ from marketplace.organizations.models import Role
 bp = Blueprint("catalog_staff", __name__)
 
 PER_PAGE = 50
-LIST_FILTERS = ("active", "archived", "all")
+LIST_FILTERS = ("active", "draft", "archived", "all")
 
 
 @bp.context_processor
@@ -49,9 +49,13 @@ def products(organization, membership):
         services.products_of(organization, None if shown == "all" else ProductStatus(shown)),
         page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False,
     )
+    from marketplace.catalog.labels import DEFAULT_LAYOUT, LAYOUTS
+    from marketplace.catalog.quick import DailyAlertsForm
+
     return render_template(
         "catalog/staff/products.html", organization=organization, membership=membership,
-        page=page, shown=shown,
+        page=page, shown=shown, label_layouts=LAYOUTS.values(), default_layout=DEFAULT_LAYOUT,
+        alerts_form=DailyAlertsForm(formdata=None, daily_alerts=membership.daily_alerts),
     )
 
 
@@ -71,6 +75,7 @@ def new_product(organization, membership):
                 stock=None if form.unlimited.data else form.stock.data,
                 by=current_user,
                 **form.product_fields(_chosen_category(form)),
+                **form.condition_and_alert(),
             )
             if photo is not None:
                 services.add_photo(product, photo, alt_text=form.alt_text.data, by=current_user)
@@ -97,6 +102,8 @@ def edit_product(organization, membership, product_id: int):
             services.update_product(
                 product, by=current_user, **form.product_fields(_chosen_category(form))
             )
+            services.update_condition_and_alert(product, by=current_user,
+                                                **form.condition_and_alert())
         except DomainError as exc:
             flash(str(exc.message), "error")
         else:
@@ -125,6 +132,17 @@ def restore_product(organization, membership, product_id: int):
     if ConfirmForm().validate_on_submit():
         services.set_status(product, ProductStatus.ACTIVE, by=current_user)
         flash(_("“%(title)s” is on sale again.", title=product.title), "success")
+    return _back_to(product)
+
+
+@bp.post("/orgs/<int:org_id>/products/<int:product_id>/publish")
+@member_required(Role.MANAGER)
+def publish_product(organization, membership, product_id: int):
+    """A draft goes on sale."""
+    product = _product_or_404(organization, product_id)
+    if ConfirmForm().validate_on_submit() and product.is_draft:
+        services.set_status(product, ProductStatus.ACTIVE, by=current_user)
+        flash(_("“%(title)s” is on sale.", title=product.title), "success")
     return _back_to(product)
 
 

@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from marketplace import audience, caching
 from marketplace.catalog import listing, search
 from marketplace.catalog.listing import InvalidCursor, ProductFilters
-from marketplace.catalog.services import category_tree
+from marketplace.catalog.services import category_tree, hides_when_unavailable
 from marketplace.db import db
 from marketplace.money import parse_amount
 from marketplace.organizations import services as organizations
@@ -64,6 +64,8 @@ def stock_level(product) -> str:
         return "unlimited"
     if product.stock <= 0:
         return "out"
+    if hides_when_unavailable(product) and product.stock - product.held_units <= 0:
+        return "out"  # a one-off item held by a checkout: it comes back if not paid
     return "low" if product.stock <= LOW_STOCK else "in_stock"
 
 

@@ -79,11 +79,15 @@ def _give_back(holds) -> None:
             units[hold.product_id] = units.get(hold.product_id, 0) + hold.quantity
         else:
             places[hold.slot_id] = places.get(hold.slot_id, 0) + hold.quantity
-    update_in_id_order(Product, {
+    given_back = update_in_id_order(Product, {
         product_id: {"held_units": Product.held_units - count,
                      "updated_at": Product.updated_at}  # a hold is not an edit of the product
         for product_id, count in units.items()
     })
+    for product_id, product in given_back.items():  # a one-off item back in the catalogue
+        if product.stock is not None:
+            catalog.availability_changed(
+                product, before=product.stock - product.held_units - units[product_id])
     update_in_id_order(PickupSlot, {
         slot_id: {"held_places": PickupSlot.held_places - count} for slot_id, count in places.items()
     })
@@ -227,6 +231,7 @@ def _checkout(
         if product.stock is None:
             continue
         left = product.stock - (product.held_units - quantity)  # before this checkout
+        catalog.availability_changed(product, before=left)  # a one-off item leaves the catalogue
         if quantity > left:  # this checkout's own hold is running: it is counted in both
             left = available_quantities([product_id], now=now)[product_id] + quantity
         if quantity > left:

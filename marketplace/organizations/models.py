@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -129,6 +129,9 @@ class Membership(TimestampMixin, db.Model):
     )
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
     role: Mapped[Role] = mapped_column(_enum(Role, 10))
+    # The daily email of stock, slot and draft alerts (managers and owners who ask for it).
+    daily_alerts: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    daily_alerts_sent_on: Mapped[date | None] = mapped_column(sa.Date)  # Paris day: once a day
 
     organization = relationship("Organization", back_populates="memberships", lazy="joined")
     user = relationship("User", back_populates="memberships")

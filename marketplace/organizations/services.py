@@ -440,3 +440,11 @@ def counts_by_status() -> dict[OrganizationStatus, int]:
     counts = dict.fromkeys(OrganizationStatus, 0)
     counts.update({OrganizationStatus(status): n for status, n in rows})
     return counts
+
+
+def set_daily_alerts(membership, wanted: bool) -> None:
+    """A member's choice of the daily alerts email (pickup/alerts.py), off by default."""
+    if membership.daily_alerts == bool(wanted):
+        return
+    membership.daily_alerts = bool(wanted)
+    db.session.flush()

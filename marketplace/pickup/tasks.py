@@ -8,3 +8,11 @@ def generate_slots(weeks: int = 3) -> int:
     from marketplace.pickup.services import generate_all_slots
 
     return generate_all_slots(weeks=weeks)  # the job's unit of work commits
+
+
+@celery.task(name="pickup.daily_alerts")
+def daily_alerts() -> int:
+    """The sellers' daily alerts email (pickup/alerts.py): hourly, each member once a day."""
+    from marketplace.pickup.alerts import send_daily_alerts
+
+    return send_daily_alerts()
