@@ -10,8 +10,8 @@ from marketplace.catalog.categories import category_rows
 from marketplace.catalog.models import (
     VAT_RATES_BP,
     Category,
-    ImpactKind,
     Condition,
+    ImpactKind,
     Product,
     ProductPhoto,
     ProductStatus,
