@@ -200,9 +200,20 @@ def move_balance(card_id: int, kind: TransactionKind, delta: int | None = None, 
     return Move(transaction, card)
 
 
-def redeem(card_id: int, amount_cents: int, *, organization: Organization, by=None,
+def redeem_code(text: str | None, amount_cents: int, **options) -> Move:
+    """redeem() of the card a scanned or typed code names (the counter's JSON debit): the
+    debit's UPDATE finds the card by its code itself, one round trip less than card_id_for()
+    then redeem(). Refusals are the same, in the same order (an unknown code first)."""
+    code = codes.normalize(text)
+    if not code:
+        raise CardNotFound(_l("No gift card has this code."))
+    return redeem(None, amount_cents, code=code, **options)
+
+
+def redeem(card_id: int | None, amount_cents: int, *, organization: Organization, by=None,
            nonce: str | None = None, order_id=None, now: datetime | None = None,
-           chained: bool | None = None, category: int | str | None = None) -> Move:
+           chained: bool | None = None, category: int | str | None = None,
+           code: str | None = None) -> Move:
     """Spend `amount_cents` of the card at a seller's counter, once per `nonce`. The seller is
     credited in the ledger, less its commission, and the audit log says who cashed how much
     where (giftcard.redeemed), in the same transaction.
@@ -217,8 +228,12 @@ def redeem(card_id: int, amount_cents: int, *, organization: Organization, by=No
     commit only (bench/RESULTS.md, issue 6: 320 debits/s against 219/s); elsewhere they run one
     after the other. `chained` forces one way (tests). A nonce already used on the card makes
     the UPDATE match no row (the replay is then found and answered with the first debit): no
-    look-up of the nonce before the debit."""
-    if not isinstance(amount_cents, int) or amount_cents <= 0:
+    look-up of the nonce before the debit. `code` (normalized) instead of `card_id`: the
+    UPDATE finds the card by its code (redeem_code)."""
+    bad_amount = not isinstance(amount_cents, int) or amount_cents <= 0
+    if card_id is None and (bad_amount or not organization.is_seller):
+        card_id = card_id_for(code)  # an unknown code is said first, as by card_id_for()
+    if bad_amount:
         raise CardError(_l("Enter an amount above zero."), status_code=400)
     if not organization.is_seller:
         raise CardError(_l("Gift cards are spent at sellers only."), status_code=400)
@@ -227,7 +242,7 @@ def redeem(card_id: int, amount_cents: int, *, organization: Organization, by=No
         chained = db.session.get_bind().dialect.name == "postgresql"
     category_ids = None if category is None else restrictions.category_path(category)
     debit = _Debit(card_id, amount_cents, organization=organization, by=by, nonce=nonce,
-                   order_id=order_id, now=now, category_ids=category_ids)
+                   order_id=order_id, now=now, category_ids=category_ids, code=code)
     try:
         with lock_waits():
             written = debit.run_chained() if chained else debit.run_in_sequence()
@@ -235,13 +250,15 @@ def redeem(card_id: int, amount_cents: int, *, organization: Organization, by=No
         raise CardError(_l("This payment is being recorded: scan the card again to see it.")) \
             from exc
     if written is None:
+        if card_id is None:
+            card_id = card_id_for(code)  # CardNotFound for a code no card has
         if nonce is not None:
             first = _first_with_nonce(card_id, nonce)
             if first is not None:
                 return Move(first, first.card, replayed=True)
         _why_not_spendable(card_id, amount_cents, now, organization.id, category_ids)
     transaction = CardTransaction(  # what was written, for the answer (not added to the session)
-        id=written.id, card_id=card_id, kind=K.REDEEM, amount_cents=-amount_cents,
+        id=written.id, card_id=written.card_id, kind=K.REDEEM, amount_cents=-amount_cents,
         balance_after_cents=written.balance_after_cents, nonce=nonce,
         organization_id=organization.id, order_id=order_id, by_id=getattr(by, "id", None),
         reason="", created_at=now,
@@ -274,32 +291,32 @@ class _Debit:
     (building the chained statement for each debit cost about a third of the request's CPU:
     bench/RESULTS.md, "Write paths")."""
 
-    def __init__(self, card_id: int, amount_cents: int, *, organization, by, nonce, order_id,
-                 now, category_ids=None):
+    def __init__(self, card_id: int | None, amount_cents: int, *, organization, by, nonce,
+                 order_id, now, category_ids=None, code: str | None = None):
         from marketplace.ledger import services as ledger
 
         ids = sorted({i for i in (category_ids or ()) if i is not None})
-        self.said = bool(ids)
+        self.said, self.by_code = bool(ids), card_id is None
         entry = audit.values("giftcard.redeemed", subject_type="GiftCard", subject_id=card_id,
                              by=by, organization_id=organization.id, data={})
         commission = ledger.card_commission(amount_cents, organization)
         self.parameters = {
-            "debit_card": card_id, "debit_amount": amount_cents,
+            "debit_card": card_id, "debit_code": code, "debit_amount": amount_cents,
             "debit_delta": -amount_cents, "debit_now": now,
             "debit_seller": organization.id, "debit_by": getattr(by, "id", None),
             "debit_nonce": nonce, "debit_order": order_id,
             "debit_net": amount_cents - commission, "debit_commission": commission,
-            "debit_reference": f"card {card_id}"[:60],
             "debit_categories": ids,
             **{f"debit_audit_{key}": entry[key] for key in (
                 "action", "actor_id", "organization_id", "subject_type", "ip_address")},
         }
         if not self.said:
             del self.parameters["debit_categories"]
+        del self.parameters["debit_code" if card_id is not None else "debit_card"]
 
     @staticmethod
     @cache
-    def debit_card(said: bool):
+    def debit_card(said: bool, by_code: bool = False):
         """RETURNING id, balance_cents, code; no row when the card cannot pay (not spendable,
         not enough on it, its restriction does not allow this seller or these goods, or the
         nonce was used on it already)."""
@@ -307,7 +324,8 @@ class _Debit:
         nonce = _param("nonce", t.nonce)
         return (
             sa.update(_CARD)
-            .where(c.id == _param("card", c.id), rules.spendable(_param("now", c.expires_at), _CARD),
+            .where(c.code == _param("code", c.code) if by_code else c.id == _param("card", c.id),
+                   rules.spendable(_param("now", c.expires_at), _CARD),
                    c.balance_cents >= _param("amount", c.balance_cents),
                    restrictions.allows_sql_bound(
                        _CARD, organization_id=_param("seller", sa.Integer()),
@@ -321,7 +339,7 @@ class _Debit:
 
     @staticmethod
     def write_transaction(card):
-        """RETURNING id, balance_after_cents."""
+        """RETURNING id, balance_after_cents, card_id."""
         t = _TRANSACTION.c
         return sa.insert(_TRANSACTION).from_select(
             [t.card_id, t.kind, t.amount_cents, t.balance_after_cents, t.organization_id,
@@ -330,7 +348,7 @@ class _Debit:
                       card.c.balance_cents, _param("seller", t.organization_id),
                       _param("order", t.order_id), _param("nonce", t.nonce),
                       _param("by", t.by_id), _value("", t.reason), _param("now", t.created_at)),
-        ).returning(t.id, t.balance_after_cents)
+        ).returning(t.id, t.balance_after_cents, t.card_id)
 
     @staticmethod
     def write_ledger_entry(transaction):
@@ -345,7 +363,8 @@ class _Debit:
                       _param("net", e.amount_cents), _param("amount", e.gross_cents),
                       _param("commission", e.commission_cents),
                       sa.literal("card:") + sa.cast(transaction.c.id, sa.String),
-                      _param("reference", e.reference), _param("now", e.created_at)),
+                      sa.literal("card ") + sa.cast(transaction.c.card_id, sa.String),
+                      _param("now", e.created_at)),
         )
 
     @staticmethod
@@ -368,14 +387,14 @@ class _Debit:
 
     @classmethod
     @cache
-    def chained(cls, said: bool) -> sa.Select:
-        """All four in one statement, the transaction's id and balance after as its row."""
-        card = cls.debit_card(said).cte("card")
+    def chained(cls, said: bool, by_code: bool) -> sa.Select:
+        """All four in one statement: the transaction's id, balance after and card as its row."""
+        card = cls.debit_card(said, by_code).cte("card")
         transaction = cls.write_transaction(card).cte("txn")
         entry = cls.write_ledger_entry(transaction).cte("entry")
         audit_row = cls.write_audit(card, "postgresql").cte("audit_row")
-        return (sa.select(transaction.c.id, transaction.c.balance_after_cents)
-                .add_cte(entry, audit_row))
+        return (sa.select(transaction.c.id, transaction.c.balance_after_cents,
+                          transaction.c.card_id).add_cte(entry, audit_row))
 
     @classmethod
     @cache
@@ -385,7 +404,8 @@ class _Debit:
         card = sa.select(_param("row_id", _CARD.c.id).label("id"),
                          _param("row_balance", _CARD.c.balance_cents).label("balance_cents"),
                          _param("row_code", _CARD.c.code).label("code")).subquery("card")
-        transaction = sa.select(_param("row_transaction", _TRANSACTION.c.id).label("id")
+        transaction = sa.select(_param("row_transaction", _TRANSACTION.c.id).label("id"),
+                                _param("row_id", _TRANSACTION.c.card_id).label("card_id")
                                 ).subquery("txn")
         return (cls.write_transaction(card), cls.write_ledger_entry(transaction),
                 cls.write_audit(card, dialect))
@@ -393,12 +413,13 @@ class _Debit:
     def run_chained(self):
         """All four in one statement; None when the card cannot pay (nothing written)."""
         return db.session.connection().execute(
-            self.chained(self.said), self.parameters).one_or_none()
+            self.chained(self.said, self.by_code), self.parameters).one_or_none()
 
     def run_in_sequence(self):
         """The same statements one after the other; None when the card cannot pay."""
         connection = db.session.connection()
-        card_row = connection.execute(self.debit_card(self.said), self.parameters).one_or_none()
+        card_row = connection.execute(self.debit_card(self.said, self.by_code),
+                                      self.parameters).one_or_none()
         if card_row is None:
             return None
         write_transaction, write_ledger_entry, write_audit = self.in_sequence(
