@@ -7,7 +7,8 @@ Writes requests/s and p50/p95/p99 per scenario into bench/RESULTS.md (the "make 
 section, replaced at each run) and prints it.
 
     .venv/bin/python bench/run_all.py [--quick] [--seconds 10] [--rounds 1] [--products 10000]
-        [--connections 20] [--threads 2] [--no-writes] [--no-write-results] [--pg URL]
+        [--connections 20] [--threads 2] [--no-writes | --writes-only] [--no-write-results]
+        [--workers 4] [--worker-class sync] [--pg URL]
         [--redis redis://127.0.0.1:6379/14]
 
 Set-up: a throw-away PostgreSQL database with the migrations and the demo data (`flask
@@ -329,7 +330,10 @@ def writes(args) -> list[tuple[str, str]]:
     found = []
     for name, script, options, pattern in WRITE_BENCHES:
         command = [str(ROOT / ".venv/bin/python"), str(ROOT / "bench" / script),
-                   "--seconds", f"{args.write_seconds:g}", "--pg", args.pg, *options]
+                   "--seconds", f"{args.write_seconds:g}", "--pg", args.pg, *options,
+                   # the same gunicorn layout as the other scenarios
+                   "--worker-class", args.worker_class, "--workers", str(args.workers),
+                   "--threads", str(args.threads), "--keep-alive", str(args.keep_alive)]
         started = loadavg()
         out = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
         match = pattern.search(out.stdout)
@@ -341,9 +345,11 @@ def writes(args) -> list[tuple[str, str]]:
 
 def report(args, rows: list[dict], card_rows: list[dict], write_rows: list[tuple[str, str]],
            started: str) -> str:
+    begin, end = markers(args)
     lines = [
-        BEGIN,
-        "## make bench (issue 16: the public catalogue, and the write paths)",
+        begin,
+        "## make bench (issue 16: the public catalogue, and the write paths)" if rows else
+        "## make bench, the write paths alone (issue 16 item 6)",
         "",
         f"Run of {started} UTC on {os.cpu_count()} cores, {server_layout(args)}, wrk "
         f"{args.connections} connections on {args.wrk_threads} threads, {args.seconds:g} s per "
@@ -361,7 +367,10 @@ def report(args, rows: list[dict], card_rows: list[dict], write_rows: list[tuple
         "",
         "| round | scenario | mode | requests/s | p50 | p95 | p99 | errors / non-2xx | load |",
         "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
-    ]
+    ] if rows else [
+        begin, "## make bench, the write paths alone (issue 16 item 6)", "",
+        f"Run of {started} UTC on {os.cpu_count()} cores, {server_layout(args)}. Command:", "",
+        "```sh", f"make bench BENCH_ARGS=\"{' '.join(sys.argv[1:])}\"", "```"]
     for r in sorted(rows, key=lambda r: (SCENARIOS.index(r["scenario"]), r["round"])):
         lines.append(f"| {r['round']} | {r['scenario']} | {r['mode']} | {r['rps']:.0f} | "
                      f"{r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | "
@@ -380,15 +389,24 @@ def report(args, rows: list[dict], card_rows: list[dict], write_rows: list[tuple
         lines += ["", f"Write paths ({args.write_seconds:g} s each, their own benchmarks: 20 "
                   "clients as threads, same gunicorn layout, a throw-away database each):", ""]
         lines += [f"- {name}: {text}" for name, text in write_rows]
-    lines.append(END)
+    lines.append(end)
     return "\n".join(lines) + "\n"
 
 
-def save(section: str) -> None:
+def markers(args) -> tuple[str, str]:
+    """The section's markers in RESULTS.md: a run of the write paths alone has its own section
+    (it leaves the full run's figures alone)."""
+    if args.writes_only:
+        return "<!-- make bench writes: begin -->", "<!-- make bench writes: end -->"
+    return BEGIN, END
+
+
+def save(section: str, args) -> None:
+    begin, end = markers(args)
     text = RESULTS.read_text()
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1].lstrip("\n")
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        tail = rest.split(end, 1)[1].lstrip("\n")
         text = head + section + ("\n" + tail if tail else "")
     else:
         text = text.rstrip("\n") + "\n\n" + section
@@ -407,6 +425,8 @@ def main() -> None:
     parser.add_argument("--cache-seconds", type=int, default=5)
     parser.add_argument("--write-seconds", type=float, default=10)
     parser.add_argument("--no-writes", action="store_true", help="the catalogue only")
+    parser.add_argument("--writes-only", action="store_true",
+                        help="the write paths only (card debit and balance, checkout, counter)")
     parser.add_argument("--no-write-results", action="store_true",
                         help="print the section; leave bench/RESULTS.md alone")
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -418,9 +438,11 @@ def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: sudo apt-get install wrk")
     started = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M")
-    with tempfile.TemporaryDirectory(prefix="bench-all-") as tmp, \
-            throwaway_database(args.pg, "bench_all") as database_url:
-        rows = catalogue(args, database_url, Path(tmp))
+    rows = []
+    if not args.writes_only:
+        with tempfile.TemporaryDirectory(prefix="bench-all-") as tmp, \
+                throwaway_database(args.pg, "bench_all") as database_url:
+            rows = catalogue(args, database_url, Path(tmp))
     card_rows, write_rows = [], []
     if not args.no_writes:
         with tempfile.TemporaryDirectory(prefix="bench-cards-") as tmp, \
@@ -430,7 +452,7 @@ def main() -> None:
     section = report(args, rows, card_rows, write_rows, started)
     print(section)
     if not args.no_write_results:
-        save(section)
+        save(section, args)
 
 
 if __name__ == "__main__":

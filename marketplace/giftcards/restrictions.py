@@ -243,16 +243,23 @@ def allows_sql(organization_id: int, category_ids: Iterable[int] | None,
     """The SQL condition: the card (the mapped class, or a table with gift_card's columns) may
     pay at `organization_id` for goods of `category_ids` (a category and its parent; None or
     empty: not said). True for a card without a profile."""
+    ids = sorted({i for i in (category_ids or ()) if i is not None})
+    return allows_sql_bound(card, organization_id=organization_id, category_ids=ids or None)
+
+
+def allows_sql_bound(card, *, organization_id, category_ids) -> sa.ColumnElement[bool]:
+    """allows_sql() with the seller and the categories given as SQL values, e.g. bound
+    parameters for a statement built once (the counter's debit): `category_ids` is None when
+    no category was said, else a list or an expanding parameter of them."""
     columns = getattr(card, "c", card)
     profile_id = columns.restriction_profile_id
     categories, sellers = restriction_category.c, restriction_seller.c
-    ids = sorted({i for i in (category_ids or ()) if i is not None})
     names_categories = sa.exists().where(categories.profile_id == profile_id)
     names_sellers = sa.exists().where(sellers.profile_id == profile_id)
     category_ok = (
         sa.or_(~names_categories, sa.exists().where(categories.profile_id == profile_id,
-                                                    categories.category_id.in_(ids)))
-        if ids else ~names_categories)
+                                                    categories.category_id.in_(category_ids)))
+        if category_ids is not None else ~names_categories)
     seller_ok = sa.or_(~names_sellers, sa.exists().where(
         sellers.profile_id == profile_id, sellers.organization_id == organization_id))
     return sa.or_(profile_id.is_(None), sa.and_(category_ok, seller_ok))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 
 import sqlalchemy as sa
 from flask import current_app
@@ -199,9 +200,20 @@ def move_balance(card_id: int, kind: TransactionKind, delta: int | None = None, 
     return Move(transaction, card)
 
 
-def redeem(card_id: int, amount_cents: int, *, organization: Organization, by=None,
+def redeem_code(text: str | None, amount_cents: int, **options) -> Move:
+    """redeem() of the card a scanned or typed code names (the counter's JSON debit): the
+    debit's UPDATE finds the card by its code itself, one round trip less than card_id_for()
+    then redeem(). Refusals are the same, in the same order (an unknown code first)."""
+    code = codes.normalize(text)
+    if not code:
+        raise CardNotFound(_l("No gift card has this code."))
+    return redeem(None, amount_cents, code=code, **options)
+
+
+def redeem(card_id: int | None, amount_cents: int, *, organization: Organization, by=None,
            nonce: str | None = None, order_id=None, now: datetime | None = None,
-           chained: bool | None = None, category: int | str | None = None) -> Move:
+           chained: bool | None = None, category: int | str | None = None,
+           code: str | None = None) -> Move:
     """Spend `amount_cents` of the card at a seller's counter, once per `nonce`. The seller is
     credited in the ledger, less its commission, and the audit log says who cashed how much
     where (giftcard.redeemed), in the same transaction.
@@ -211,24 +223,26 @@ def redeem(card_id: int, amount_cents: int, *, organization: Organization, by=No
     the same UPDATE (`restrictions.allows_sql`); a card without a profile ignores it.
 
     The hottest row of the system (every till of a busy day may debit one card): the lock is
-    taken by the UPDATE that checks and changes the balance (`_debit_statements`). On
-    PostgreSQL the four writes are chained in one statement, so the lock is held for that
-    statement and the commit only (bench/RESULTS.md, issue 6: 320 debits/s against 219/s);
-    elsewhere they run one after the other. `chained` forces one way (tests)."""
-    if not isinstance(amount_cents, int) or amount_cents <= 0:
+    taken by the UPDATE that checks and changes the balance (`_Debit`). On PostgreSQL the four
+    writes are chained in one statement, so the lock is held for that statement and the
+    commit only (bench/RESULTS.md, issue 6: 320 debits/s against 219/s); elsewhere they run one
+    after the other. `chained` forces one way (tests). A nonce already used on the card makes
+    the UPDATE match no row (the replay is then found and answered with the first debit): no
+    look-up of the nonce before the debit. `code` (normalized) instead of `card_id`: the
+    UPDATE finds the card by its code (redeem_code)."""
+    bad_amount = not isinstance(amount_cents, int) or amount_cents <= 0
+    if card_id is None and (bad_amount or not organization.is_seller):
+        card_id = card_id_for(code)  # an unknown code is said first, as by card_id_for()
+    if bad_amount:
         raise CardError(_l("Enter an amount above zero."), status_code=400)
     if not organization.is_seller:
         raise CardError(_l("Gift cards are spent at sellers only."), status_code=400)
     now = now or utcnow()
-    if nonce is not None:
-        first = _first_with_nonce(card_id, nonce)
-        if first is not None:
-            return Move(first, first.card, replayed=True)
     if chained is None:
         chained = db.session.get_bind().dialect.name == "postgresql"
     category_ids = None if category is None else restrictions.category_path(category)
     debit = _Debit(card_id, amount_cents, organization=organization, by=by, nonce=nonce,
-                   order_id=order_id, now=now, category_ids=category_ids)
+                   order_id=order_id, now=now, category_ids=category_ids, code=code)
     try:
         with lock_waits():
             written = debit.run_chained() if chained else debit.run_in_sequence()
@@ -236,9 +250,15 @@ def redeem(card_id: int, amount_cents: int, *, organization: Organization, by=No
         raise CardError(_l("This payment is being recorded: scan the card again to see it.")) \
             from exc
     if written is None:
+        if card_id is None:
+            card_id = card_id_for(code)  # CardNotFound for a code no card has
+        if nonce is not None:
+            first = _first_with_nonce(card_id, nonce)
+            if first is not None:
+                return Move(first, first.card, replayed=True)
         _why_not_spendable(card_id, amount_cents, now, organization.id, category_ids)
     transaction = CardTransaction(  # what was written, for the answer (not added to the session)
-        id=written.id, card_id=card_id, kind=K.REDEEM, amount_cents=-amount_cents,
+        id=written.id, card_id=written.card_id, kind=K.REDEEM, amount_cents=-amount_cents,
         balance_after_cents=written.balance_after_cents, nonce=nonce,
         organization_id=organization.id, order_id=order_id, by_id=getattr(by, "id", None),
         reason="", created_at=now,
@@ -251,117 +271,171 @@ _TRANSACTION = CardTransaction.__table__
 _AUDIT = AuditEntry.__table__
 
 
+def _param(name: str, column_or_type) -> sa.BindParameter:
+    """A named parameter typed as its column (an enum member is written as the enum's value).
+    The names start with debit_: no column is called so (Core would add such a key to an
+    UPDATE's SET clause)."""
+    return sa.bindparam(f"debit_{name}", type_=getattr(column_or_type, "type", column_or_type))
+
+
 class _Debit:
     """A counter debit as four SQLAlchemy Core statements: the card's UPDATE (the spendable
-    rule, the balance check and change, in one), then INSERTs of the card's transaction, the
-    seller's ledger entry and the audit line, each made from the row(s) the previous
-    statements returned. The same statements either run as one (data-modifying CTEs:
-    PostgreSQL) or one after the other, each reading the row the last one returned."""
+    rule, the balance check and change, the restriction and the nonce not used yet, in one),
+    then INSERTs of the card's transaction, the seller's ledger entry and the audit line, each
+    made from the row(s) the previous statements returned. The same statements either run as
+    one (data-modifying CTEs: PostgreSQL) or one after the other, each reading the row the last
+    one returned.
 
-    def __init__(self, card_id: int, amount_cents: int, *, organization, by, nonce, order_id,
-                 now, category_ids=None):
+    Each statement is built once (per shape: with or without a category said) with named
+    parameters, and SQLAlchemy caches its compiled form: a debit only fills in `parameters`
+    (building the chained statement for each debit cost about a third of the request's CPU:
+    bench/RESULTS.md, "Write paths")."""
+
+    def __init__(self, card_id: int | None, amount_cents: int, *, organization, by, nonce,
+                 order_id, now, category_ids=None, code: str | None = None):
         from marketplace.ledger import services as ledger
 
-        self.ledger = ledger
-        self.card_id, self.amount, self.now = card_id, amount_cents, now
-        self.organization_id, self.by_id = organization.id, getattr(by, "id", None)
-        self.nonce, self.order_id = nonce, order_id
-        self.category_ids = category_ids
-        self.commission = ledger.card_commission(amount_cents, organization)
-        self.audit = audit.values("giftcard.redeemed", subject_type="GiftCard",
-                                  subject_id=card_id, by=by, organization_id=organization.id,
-                                  data={})
+        ids = sorted({i for i in (category_ids or ()) if i is not None})
+        self.said, self.by_code = bool(ids), card_id is None
+        entry = audit.values("giftcard.redeemed", subject_type="GiftCard", subject_id=card_id,
+                             by=by, organization_id=organization.id, data={})
+        commission = ledger.card_commission(amount_cents, organization)
+        self.parameters = {
+            "debit_card": card_id, "debit_code": code, "debit_amount": amount_cents,
+            "debit_delta": -amount_cents, "debit_now": now,
+            "debit_seller": organization.id, "debit_by": getattr(by, "id", None),
+            "debit_nonce": nonce, "debit_order": order_id,
+            "debit_net": amount_cents - commission, "debit_commission": commission,
+            "debit_categories": ids,
+            **{f"debit_audit_{key}": entry[key] for key in (
+                "action", "actor_id", "organization_id", "subject_type", "ip_address")},
+        }
+        if not self.said:
+            del self.parameters["debit_categories"]
+        del self.parameters["debit_code" if card_id is not None else "debit_card"]
 
-    def debit_card(self):
+    @staticmethod
+    @cache
+    def debit_card(said: bool, by_code: bool = False):
         """RETURNING id, balance_cents, code; no row when the card cannot pay (not spendable,
-        not enough on it, or its restriction does not allow this seller or these goods)."""
+        not enough on it, its restriction does not allow this seller or these goods, or the
+        nonce was used on it already)."""
+        c, t = _CARD.c, _TRANSACTION.c
+        nonce = _param("nonce", t.nonce)
         return (
             sa.update(_CARD)
-            .where(_CARD.c.id == self.card_id, rules.spendable(self.now, _CARD),
-                   _CARD.c.balance_cents >= self.amount,
-                   restrictions.allows_sql(self.organization_id, self.category_ids, _CARD))
-            .values(balance_cents=_CARD.c.balance_cents - self.amount, updated_at=self.now)
-            .returning(_CARD.c.id, _CARD.c.balance_cents, _CARD.c.code)
+            .where(c.code == _param("code", c.code) if by_code else c.id == _param("card", c.id),
+                   rules.spendable(_param("now", c.expires_at), _CARD),
+                   c.balance_cents >= _param("amount", c.balance_cents),
+                   restrictions.allows_sql_bound(
+                       _CARD, organization_id=_param("seller", sa.Integer()),
+                       category_ids=sa.bindparam("debit_categories", expanding=True)
+                       if said else None),
+                   sa.or_(nonce.is_(None), ~sa.exists().where(t.card_id == c.id, t.nonce == nonce)))
+            .values(balance_cents=c.balance_cents - _param("amount", c.balance_cents),
+                    updated_at=_param("now", c.updated_at))
+            .returning(c.id, c.balance_cents, c.code)
         )
 
-    def write_transaction(self, card):
-        """RETURNING id, balance_after_cents."""
+    @staticmethod
+    def write_transaction(card):
+        """RETURNING id, balance_after_cents, card_id."""
         t = _TRANSACTION.c
         return sa.insert(_TRANSACTION).from_select(
             [t.card_id, t.kind, t.amount_cents, t.balance_after_cents, t.organization_id,
              t.order_id, t.nonce, t.by_id, t.reason, t.created_at],
-            sa.select(card.c.id, _value(K.REDEEM, t.kind), _value(-self.amount, t.amount_cents),
-                      card.c.balance_cents, _value(self.organization_id, t.organization_id),
-                      _value(self.order_id, t.order_id), _value(self.nonce, t.nonce),
-                      _value(self.by_id, t.by_id), _value("", t.reason),
-                      _value(self.now, t.created_at)),
-        ).returning(t.id, t.balance_after_cents)
+            sa.select(card.c.id, _value(K.REDEEM, t.kind), _param("delta", t.amount_cents),
+                      card.c.balance_cents, _param("seller", t.organization_id),
+                      _param("order", t.order_id), _param("nonce", t.nonce),
+                      _param("by", t.by_id), _value("", t.reason), _param("now", t.created_at)),
+        ).returning(t.id, t.balance_after_cents, t.card_id)
 
-    def write_ledger_entry(self, transaction):
-        table = self.ledger.LedgerEntry.__table__
+    @staticmethod
+    def write_ledger_entry(transaction):
+        from marketplace.ledger import services as ledger
+
+        table = ledger.LedgerEntry.__table__
         e = table.c
         return sa.insert(table).from_select(
             [e.organization_id, e.kind, e.amount_cents, e.gross_cents, e.commission_cents,
              e.source, e.reference, e.created_at],
-            sa.select(_value(self.organization_id, e.organization_id),
-                      _value(self.ledger.EntryKind.CARD, e.kind),
-                      _value(self.amount - self.commission, e.amount_cents),
-                      _value(self.amount, e.gross_cents), _value(self.commission, e.commission_cents),
+            sa.select(_param("seller", e.organization_id), _value(ledger.EntryKind.CARD, e.kind),
+                      _param("net", e.amount_cents), _param("amount", e.gross_cents),
+                      _param("commission", e.commission_cents),
                       sa.literal("card:") + sa.cast(transaction.c.id, sa.String),
-                      _value(f"card {self.card_id}"[:60], e.reference), _value(self.now, e.created_at)),
+                      sa.literal("card ") + sa.cast(transaction.c.card_id, sa.String),
+                      _param("now", e.created_at)),
         )
 
-    def write_audit(self, card, dialect: str):
+    @staticmethod
+    def write_audit(card, dialect: str):
         """The line audit.values() makes, its data built from the card's row."""
-        a, entry = _AUDIT.c, self.audit
+        a = _AUDIT.c
         build = sa.func.json_build_object if dialect == "postgresql" else sa.func.json_object
-        data = build("amount_cents", _value(self.amount, sa.Integer()),
+        data = build("amount_cents", _param("amount", sa.Integer()),
                      "balance_after_cents", card.c.balance_cents,
                      "last4", sa.func.substr(card.c.code, sa.func.length(card.c.code) - 3))
         return sa.insert(_AUDIT).from_select(
             [a.created_at, a.action, a.actor_id, a.organization_id, a.subject_type, a.subject_id,
              a.data, a.ip_address],
-            sa.select(_value(self.now, a.created_at), _value(entry["action"], a.action),
-                      _value(entry["actor_id"], a.actor_id),
-                      _value(entry["organization_id"], a.organization_id),
-                      _value(entry["subject_type"], a.subject_type), card.c.id, data,
-                      _value(entry["ip_address"], a.ip_address)),
+            sa.select(_param("now", a.created_at), _param("audit_action", a.action),
+                      _param("audit_actor_id", a.actor_id),
+                      _param("audit_organization_id", a.organization_id),
+                      _param("audit_subject_type", a.subject_type), card.c.id, data,
+                      _param("audit_ip_address", a.ip_address)),
         )
+
+    @classmethod
+    @cache
+    def chained(cls, said: bool, by_code: bool) -> sa.Select:
+        """All four in one statement: the transaction's id, balance after and card as its row."""
+        card = cls.debit_card(said, by_code).cte("card")
+        transaction = cls.write_transaction(card).cte("txn")
+        entry = cls.write_ledger_entry(transaction).cte("entry")
+        audit_row = cls.write_audit(card, "postgresql").cte("audit_row")
+        return (sa.select(transaction.c.id, transaction.c.balance_after_cents,
+                          transaction.c.card_id).add_cte(entry, audit_row))
+
+    @classmethod
+    @cache
+    def in_sequence(cls, dialect: str):
+        """The three INSERTs of run_in_sequence(), each reading the row before it from
+        parameters (debit_row_*)."""
+        card = sa.select(_param("row_id", _CARD.c.id).label("id"),
+                         _param("row_balance", _CARD.c.balance_cents).label("balance_cents"),
+                         _param("row_code", _CARD.c.code).label("code")).subquery("card")
+        transaction = sa.select(_param("row_transaction", _TRANSACTION.c.id).label("id"),
+                                _param("row_id", _TRANSACTION.c.card_id).label("card_id")
+                                ).subquery("txn")
+        return (cls.write_transaction(card), cls.write_ledger_entry(transaction),
+                cls.write_audit(card, dialect))
 
     def run_chained(self):
         """All four in one statement; None when the card cannot pay (nothing written)."""
-        card = self.debit_card().cte("card")
-        transaction = self.write_transaction(card).cte("txn")
-        entry = self.write_ledger_entry(transaction).cte("entry")
-        audit_row = self.write_audit(card, "postgresql").cte("audit_row")
-        return db.session.execute(
-            sa.select(transaction.c.id, transaction.c.balance_after_cents)
-            .add_cte(entry, audit_row)
-        ).one_or_none()
+        return db.session.connection().execute(
+            self.chained(self.said, self.by_code), self.parameters).one_or_none()
 
     def run_in_sequence(self):
         """The same statements one after the other; None when the card cannot pay."""
-        session = db.session
-        card_row = session.execute(self.debit_card()).one_or_none()
+        connection = db.session.connection()
+        card_row = connection.execute(self.debit_card(self.said, self.by_code),
+                                      self.parameters).one_or_none()
         if card_row is None:
             return None
-        card = _row_source(card_row, _CARD, "card")
-        written = session.execute(self.write_transaction(card)).one()
-        session.execute(self.write_ledger_entry(_row_source(written, _TRANSACTION, "txn")))
-        session.execute(self.write_audit(card, session.get_bind().dialect.name))
+        write_transaction, write_ledger_entry, write_audit = self.in_sequence(
+            connection.dialect.name)
+        parameters = {**self.parameters, "debit_row_id": card_row.id,
+                      "debit_row_balance": card_row.balance_cents, "debit_row_code": card_row.code}
+        written = connection.execute(write_transaction, parameters).one()
+        parameters["debit_row_transaction"] = written.id
+        connection.execute(write_ledger_entry, parameters)
+        connection.execute(write_audit, parameters)
         return written
 
 
 def _value(value, column_or_type):
     """A bound value typed as its column (an enum member is written as the enum's value)."""
     return sa.literal(value, getattr(column_or_type, "type", column_or_type))
-
-
-def _row_source(row, table: sa.Table, name: str):
-    """A one-row selectable holding what a statement returned, read like its table's row."""
-    mapping = row._mapping
-    return sa.select(*[_value(mapping[key], table.c[key]).label(key) for key in mapping]
-                     ).subquery(name)
 
 
 def _first_with_nonce(card_id: int, nonce: str) -> CardTransaction | None:

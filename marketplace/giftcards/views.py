@@ -458,10 +458,10 @@ def debit_json(organization, membership):
         return jsonify(result="invalid", fields=wrong_fields(exc), message=_(
             "Send q (the card code), amount_cents (an integer) and nonce (text).")), 400
     try:
-        card_id = cards.card_id_for(body["q"][:codes.INPUT_MAX])
-        move = cards.redeem(card_id, body["amount_cents"], organization=organization,
-                            by=current_user, nonce=body["nonce"],
-                            category=_category_key(body.get("category") or ""))
+        move = cards.redeem_code(body["q"][:codes.INPUT_MAX], body["amount_cents"],
+                                 organization=organization, by=current_user,
+                                 nonce=body["nonce"],
+                                 category=_category_key(body.get("category") or ""))
     except DomainError as exc:
         answer = {"result": "refused" if exc.status_code == 409 else "invalid",
                   "message": str(exc.message)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from functools import cache
 
 import sqlalchemy as sa
 from flask import session
@@ -13,7 +14,7 @@ from marketplace.catalog.models import Product
 from marketplace.db import db, utcnow
 from marketplace.errors import DomainError
 from marketplace.i18n import lazy_gettext as _l
-from marketplace.orders.models import Cart, CartLine, expired_units
+from marketplace.orders.models import Cart, CartLine, Hold, expired_units
 from marketplace.organizations.models import OrganizationStatus
 
 SESSION_KEY = "cart_token"
@@ -31,27 +32,39 @@ def new_cart(user_id: int | None = None) -> Cart:
     return cart
 
 
-def _find_cart(condition) -> Cart | None:
-    """The cart with its lines and their products in one query. The cart pages show neither
-    photo nor category: those are only read if something asks for them."""
-    return db.session.execute(
+@cache
+def _cart_statement(by_user: bool) -> sa.Select:
+    """Built once (every cart page and checkout runs it; building it each time cost about as
+    much as running it: bench/RESULTS.md, "Write paths")."""
+    column = Cart.user_id if by_user else Cart.token
+    return (
         sa.select(Cart)
-        .where(condition)
+        .where(column == sa.bindparam("cart_key", type_=column.type))
         .options(joinedload(Cart.cards),  # gift cards to buy (giftcards.models.CartCard)
                  joinedload(Cart.lines).joinedload(CartLine.product).options(
             lazyload(Product.photos), lazyload(Product.category)))
+    )
+
+
+def _find_cart(*, user_id: int | None = None, token: str | None = None) -> Cart | None:
+    """The cart of this user or this token, with its lines and their products in one query.
+    The cart pages show neither photo nor category: those are only read if something asks for
+    them."""
+    by_user = user_id is not None
+    return db.session.execute(
+        _cart_statement(by_user), {"cart_key": user_id if by_user else token}
     ).unique().scalar_one_or_none()
 
 
 def current_cart(user, *, create: bool = False) -> Cart | None:
     """The logged-in user's cart, or the visitor's (token in the signed session cookie)."""
     if user is not None and user.is_authenticated:
-        cart = _find_cart(Cart.user_id == user.id)
+        cart = _find_cart(user_id=user.id)
         if cart is None and create:
             cart = new_cart(user.id)
         return cart
     token = session.get(SESSION_KEY)
-    cart = _find_cart(Cart.token == token) if token else None
+    cart = _find_cart(token=token) if token else None
     if cart is None and create:
         cart = new_cart()
         session[SESSION_KEY] = cart.token
@@ -133,15 +146,21 @@ def available_quantities(product_ids, *, now=None) -> dict[int, int | None]:
     found = {
         pid: (stock, held_units)
         for pid, stock, held_units in db.session.execute(
-            sa.select(Product.id, Product.stock, Product.held_units - expired_units(now))
-            .where(Product.id.in_(ids))
-        )
+            _available_statement(), {"available_now": now, "available_ids": ids})
     }
     available = {}
     for pid in ids:
         stock, held_units = found.get(pid, (0, 0))  # a product that is gone: nothing left
         available[pid] = None if stock is None else stock - int(held_units or 0)
     return available
+
+
+@cache
+def _available_statement() -> sa.Select:
+    """available_quantities()'s query, built once."""
+    now = sa.bindparam("available_now", type_=Hold.expires_at.type)
+    return (sa.select(Product.id, Product.stock, Product.held_units - expired_units(now))
+            .where(Product.id.in_(sa.bindparam("available_ids", expanding=True))))
 
 
 @dataclass

@@ -3,7 +3,9 @@ choices, one per seller of the cart, which are read apart as they depend on the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
+import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, StringField, TelField
@@ -134,16 +136,23 @@ class SellerSlots:
         return any(option.is_open for option in self.options)
 
 
+@cache
+def _slots_statement() -> sa.Select:
+    """A seller's upcoming slots, each with the places its running holds keep
+    (orders.services.slot_places_held), in one query built once."""
+    now = sa.bindparam("slots_now", type_=PickupSlot.ends_at.type)
+    return pickup.upcoming_slots_statement().add_columns(
+        PickupSlot.held_places - expired_places(now))
+
+
 def slot_choices(cart_view: CartView) -> list[SellerSlots]:
     now = utcnow()
-    # Each slot with the places its running holds keep (orders.services.slot_places_held),
-    # in the same query.
-    held = PickupSlot.held_places - expired_places(now)
     choices = []
     for group in cart_view.groups:
         options = []
-        query = pickup.upcoming_slots_query(group.organization.id, days=SLOT_DAYS)
-        for slot, held_places in db.session.execute(query.add_columns(held)):
+        parameters = pickup.upcoming_slots_parameters(group.organization.id, days=SLOT_DAYS,
+                                                      now=now)
+        for slot, held_places in db.session.execute(_slots_statement(), parameters):
             taken = slot.booked + int(held_places)
             options.append(SlotOption(slot, pickup.slot_state(slot, now=now, taken=taken),
                                       max(slot.capacity - taken, 0)))

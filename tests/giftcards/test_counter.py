@@ -203,6 +203,16 @@ def test_the_json_debit_for_scanner_apps(client, login, shop):
         assert client.post(url, json=body).status_code == 400
     assert client.post(url, json={"q": "K7QM-4XPD-R2ST-8WHN", "amount_cents": 100,
                                   "nonce": "d"}).status_code == 404
+    # The debit finds the card by its code in its UPDATE: an unknown code is still said first.
+    assert client.post(url, json={"q": "K7QM-4XPD-R2ST-8WHN", "amount_cents": 0,
+                                  "nonce": "e"}).status_code == 404
+    assert client.post(url, json={"q": card.code, "amount_cents": 0,
+                                  "nonce": "e"}).status_code == 400
+    # A nonce is told apart per card: the same nonce on another card debits it.
+    other = make_card(1000)
+    again = client.post(url, json={"q": other.code, "amount_cents": 100, "nonce": "a"})
+    assert again.status_code == 200 and again.json["replayed"] is False
+    assert again.json["balance_cents"] == 900
     assert reload(card).balance_cents == 3800
 
 
