@@ -28,7 +28,16 @@ from marketplace import uow
 from marketplace.catalog.services import category_tree
 from marketplace.db import db, utcnow
 from marketplace.errors import DomainError, render_error
-from marketplace.giftcards import card_notes, codes, pdf, purchase, qr, restrictions, throttle, where
+from marketplace.giftcards import (
+    card_notes,
+    codes,
+    pdf,
+    purchase,
+    qr,
+    restrictions,
+    throttle,
+    where,
+)
 from marketplace.giftcards import services as cards
 from marketplace.giftcards.forms import BuyCardForm
 from marketplace.giftcards.models import CardStatus, GiftCard
