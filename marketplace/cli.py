@@ -9,6 +9,7 @@ import click
 from flask import Flask
 
 from marketplace import demo
+from marketplace.accounting.commission import issue_month, month_to_invoice
 from marketplace.accounts import services as accounts
 from marketplace.campaigns import issuance, sending
 from marketplace.campaigns.issuance import issue_paid
@@ -19,8 +20,10 @@ from marketplace.giftcards.notify import deliver_due
 from marketplace.giftcards.services import expire_due
 from marketplace.i18n import money_filter
 from marketplace.ledger import services as ledger
+from marketplace.ledger.statement import local_today
 from marketplace.payments.services import expire_stale_orders, reconcile_report
 from marketplace.pickup import tasks as pickup_tasks
+from marketplace.pickup.alerts import send_daily_alerts
 from marketplace.uow import UnitOfWorkGroup, in_unit
 
 
@@ -51,8 +54,6 @@ def register(app: Flask) -> None:
     @alerts_cli.command("send")
     def send_alerts():
         """Email today's alerts to the managers who asked for them (once a day each)."""
-        from marketplace.pickup.alerts import send_daily_alerts
-
         click.echo(f"{send_daily_alerts()} alert email(s) queued.")
 
     payments_cli = UnitOfWorkGroup("payments", help="Payments: holds, reconciliation with Stripe.")
@@ -204,11 +205,6 @@ def register(app: Flask) -> None:
     def invoice_commissions(month: str | None):
         """Issue a month's commission invoice to each seller that has none yet (safe to run
         again: a seller invoiced already is left as it is)."""
-        from marketplace.accounting.commission import issue_month, month_to_invoice
-        from marketplace.errors import DomainError
-        from marketplace.i18n import money_filter
-        from marketplace.ledger.statement import local_today
-
         try:
             run = issue_month(month_to_invoice(month, today=local_today()))
         except DomainError as exc:
