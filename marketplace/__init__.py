@@ -45,6 +45,21 @@ BLUEPRINTS = [
     "marketplace.insights.views",
 ]
 
+# Modules that connect receivers to the signals of the domains below them, or register in their
+# registries, when imported (docs/architecture.md, "Domains"): imported by create_app, so that
+# every app (web, worker, CLI, tests) has them all.
+RECEIVERS = [
+    "marketplace.payments.services",  # the payment page (orders.payment_methods)
+    "marketplace.giftcards.payment",  # the gift cards, a prepaid means (orders.payment_methods)
+    "marketplace.giftcards.purchase",  # the cards bought with an order (orders.signals)
+    "marketplace.vouchers.notify",  # the order's confirmation with its vouchers (orders.signals)
+    "marketplace.ledger.services",  # sales, refunds, donations, counter debits
+    # The ways a works council pays a campaign through the gateway, and their receivers of the
+    # orders' and campaigns' signals.
+    "marketplace.campaigns.card_payment",
+]
+
+
 def _job_schedule(value: str) -> dict:
     """JOB_SCHEDULE from the environment: a JSON object of job names and seconds, laid over
     the settings file's schedule (see _configure)."""
@@ -278,9 +293,8 @@ def _init_extensions(app: Flask) -> None:
     from marketplace.notifications import services as notifications
 
     notifications.init_app(app)
-    # The ways a works council pays a campaign through the gateway, and their receivers of the
-    # orders' and campaigns' signals (registered at import).
-    from marketplace.campaigns import card_payment  # noqa: F401
+    for module_name in RECEIVERS:
+        importlib.import_module(module_name)
 
 
 def _register_blueprints(app: Flask) -> None:

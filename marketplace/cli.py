@@ -8,6 +8,22 @@ from __future__ import annotations
 import click
 from flask import Flask
 
+from marketplace import demo
+from marketplace.accounting.commission import issue_month, month_to_invoice
+from marketplace.accounts import services as accounts
+from marketplace.campaigns import issuance, sending
+from marketplace.campaigns.issuance import issue_paid
+from marketplace.campaigns.models import Campaign, CampaignStatus
+from marketplace.db import LockTimeout, db
+from marketplace.errors import DomainError
+from marketplace.giftcards.notify import deliver_due
+from marketplace.giftcards.services import expire_due
+from marketplace.i18n import money_filter
+from marketplace.ledger import services as ledger
+from marketplace.ledger.statement import local_today
+from marketplace.payments.services import expire_stale_orders, reconcile_report
+from marketplace.pickup import tasks as pickup_tasks
+from marketplace.pickup.alerts import send_daily_alerts
 from marketplace.uow import UnitOfWorkGroup, in_unit
 
 
@@ -17,8 +33,6 @@ def register(app: Flask) -> None:
     @in_unit
     def seed_demo(if_empty: bool):
         """Load the demo sellers, works council, admin and staff (safe to run twice)."""
-        from marketplace import demo
-
         if if_empty and not demo.database_is_empty():
             click.echo("The database already has data: demo data not loaded.")
             return
@@ -32,9 +46,7 @@ def register(app: Flask) -> None:
     @click.option("--weeks", default=3, show_default=True, type=click.IntRange(1, 12))
     def generate_slots(weeks: int):
         """Create the coming weeks' slots from the weekly templates (safe to run twice)."""
-        from marketplace.pickup.tasks import generate_slots as job
-
-        click.echo(f"{job(weeks)} slot(s) created.")
+        click.echo(f"{pickup_tasks.generate_slots(weeks)} slot(s) created.")
 
     alerts_cli = UnitOfWorkGroup("alerts", help="The sellers' daily alerts email.")
     app.cli.add_command(alerts_cli)
@@ -42,8 +54,6 @@ def register(app: Flask) -> None:
     @alerts_cli.command("send")
     def send_alerts():
         """Email today's alerts to the managers who asked for them (once a day each)."""
-        from marketplace.pickup.alerts import send_daily_alerts
-
         click.echo(f"{send_daily_alerts()} alert email(s) queued.")
 
     payments_cli = UnitOfWorkGroup("payments", help="Payments: holds, reconciliation with Stripe.")
@@ -52,8 +62,6 @@ def register(app: Flask) -> None:
     @payments_cli.command("expire-holds")
     def expire_holds():
         """Release unpaid orders whose hold has ended and end their payment sessions."""
-        from marketplace.payments.services import expire_stale_orders
-
         click.echo(f"{expire_stale_orders()} unpaid order(s) released.")
 
     @payments_cli.command("reconcile")
@@ -61,8 +69,6 @@ def register(app: Flask) -> None:
                   help="Look at unpaid orders created this recently.")
     def reconcile(since_hours: int):
         """Ask the gateway about recent unpaid orders (for webhooks that never came)."""
-        from marketplace.payments.services import reconcile_report
-
         click.echo(reconcile_report(since_hours=since_hours).describe())
 
     giftcards_cli = UnitOfWorkGroup("giftcards", help="Gift cards: delivery of gifts, expiry.")
@@ -71,15 +77,11 @@ def register(app: Flask) -> None:
     @giftcards_cli.command("deliver")
     def deliver_gifts():
         """Email the gift cards whose delivery date has come."""
-        from marketplace.giftcards.notify import deliver_due
-
         click.echo(f"{deliver_due()} gift card(s) emailed.")
 
     @giftcards_cli.command("expire")
     def expire_cards():
         """Cards past their expiry: what is left follows GIFTCARD_EXPIRY_POLICY."""
-        from marketplace.giftcards.services import expire_due
-
         click.echo(f"{expire_due()} card(s) expired.")
 
     payouts_cli = UnitOfWorkGroup("payouts", help="Payouts to the sellers' Stripe accounts.")
@@ -88,10 +90,7 @@ def register(app: Flask) -> None:
     @payouts_cli.command("run")
     def run_payouts():
         """One payout per seller owed at least PAYOUT_MINIMUM_CENTS, to its connected account."""
-        from marketplace.i18n import money_filter
-        from marketplace.ledger.services import run_payouts as run
-
-        result = run()
+        result = ledger.run_payouts()
         for payout in result.paid:
             click.echo(f"paid     {payout.organization.name}: {money_filter(payout.amount_cents)} "
                        f"({payout.transfer_id})")
@@ -114,11 +113,6 @@ def register(app: Flask) -> None:
                   help="Cards written (and committed) together.")
     def issue_campaign_cards(campaign_id: int, batch: int):
         """Issue the cards of a paid campaign (safe to run twice: only the missing ones)."""
-        from marketplace.campaigns import issuance
-        from marketplace.campaigns.models import Campaign, CampaignStatus
-        from marketplace.db import LockTimeout, db
-        from marketplace.errors import DomainError
-
         campaign = db.session.get(Campaign, campaign_id)
         if campaign is None:
             raise click.ClickException(f"No campaign has the id {campaign_id}.")
@@ -159,11 +153,6 @@ def register(app: Flask) -> None:
         """Queue the emails of the campaign's cards not sent yet (once its sending date has
         come; the hourly job does it too). They leave when the command ends: through the
         worker with a broker, from this command without one. Follow them with `follow`."""
-        from marketplace.campaigns import sending
-        from marketplace.campaigns.models import Campaign
-        from marketplace.db import db
-        from marketplace.errors import DomainError
-
         campaign = db.session.get(Campaign, campaign_id)
         if campaign is None:
             raise click.ClickException(f"No campaign has the id {campaign_id}.")
@@ -182,10 +171,6 @@ def register(app: Flask) -> None:
     def follow_campaign_sending(campaign_id: int, timeout: int):
         """A progress bar of the campaign's emails until none is waiting (sent or refused)."""
         import time
-
-        from marketplace.campaigns import sending
-        from marketplace.campaigns.models import Campaign
-        from marketplace.db import db
 
         campaign = db.session.get(Campaign, campaign_id)
         if campaign is None:
@@ -210,8 +195,6 @@ def register(app: Flask) -> None:
     @campaigns_cli.command("issue-paid")
     def issue_paid_campaigns():
         """Finish every paid campaign whose cards are not all issued (for cron, without a worker)."""
-        from marketplace.campaigns.issuance import issue_paid
-
         click.echo(f"{issue_paid()} card(s) issued.")
 
     accounting_cli = UnitOfWorkGroup("accounting", help="The sellers' accounts and invoices.")
@@ -222,11 +205,6 @@ def register(app: Flask) -> None:
     def invoice_commissions(month: str | None):
         """Issue a month's commission invoice to each seller that has none yet (safe to run
         again: a seller invoiced already is left as it is)."""
-        from marketplace.accounting.commission import issue_month, month_to_invoice
-        from marketplace.errors import DomainError
-        from marketplace.i18n import money_filter
-        from marketplace.ledger.statement import local_today
-
         try:
             run = issue_month(month_to_invoice(month, today=local_today()))
         except DomainError as exc:
@@ -245,9 +223,6 @@ def register(app: Flask) -> None:
     @in_unit
     def create_admin(email: str, name: str, password: str):
         """Create a platform admin, or make an existing account one."""
-        from marketplace.accounts import services as accounts
-        from marketplace.errors import DomainError
-
         try:
             user, created = accounts.create_admin(email=email, name=name, password=password)
         except DomainError as exc:  # the unit rolls back

@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from stdnum import luhn
 
+from marketplace import audit
 from marketplace.accounts import services as accounts
 from marketplace.accounts.models import User
+from marketplace.catalog.services import sync_categories
 from marketplace.db import db, utcnow
 from marketplace.organizations.models import (
     EssStatus,
@@ -226,8 +228,6 @@ def _user(local: str, name: str, report: SeedReport, *, admin=False) -> User:
 
 
 def seed() -> SeedReport:
-    from marketplace import audit
-
     report = SeedReport()
     admin = _user(*ADMIN, report, admin=True)
     report.accounts.append((admin.email, "platform admin", DEMO_PASSWORD))
@@ -275,7 +275,6 @@ def seed() -> SeedReport:
             report.accounts.append((user.email, f"{role.value} — {spec.name}", DEMO_PASSWORD))
     db.session.flush()
 
-    from marketplace.catalog.services import sync_categories
     from marketplace.demo_catalog import seed_catalog
 
     sync_categories()

@@ -11,6 +11,7 @@ from PIL import Image, ImageDraw, ImageFont
 from marketplace.audience import INTERNAL, PageKind, PageViewDay
 from marketplace.catalog import services as catalog
 from marketplace.catalog.models import ImpactKind, Product
+from marketplace.catalog.search import fold
 from marketplace.db import db
 from marketplace.organizations.models import Organization
 from marketplace.pickup import services as pickup
@@ -149,7 +150,6 @@ def picture(title: str) -> bytes:
     try:
         font = ImageFont.truetype("DejaVuSans-Bold.ttf", 40)
     except OSError:  # no system font: Pillow's own font has no accented letters
-        from marketplace.catalog.search import fold
 
         font, title = ImageFont.load_default(size=44), fold(title).capitalize()
     lines, line = [], ""

@@ -32,6 +32,8 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from marketplace import redact
 from marketplace.db import db, utcnow
+from marketplace.orders.models import Hold, HoldState, Order, OrderStatus
+from marketplace.payments.models import Refund, RefundStatus
 
 bp = Blueprint("observability", __name__)
 
@@ -117,9 +119,6 @@ class _StateCollector:
     """Holds and payments by state, read from the database when Prometheus scrapes."""
 
     def collect(self):
-        from marketplace.orders.models import Hold, HoldState, Order, OrderStatus
-        from marketplace.payments.models import Refund, RefundStatus
-
         now = utcnow()
         holds = GaugeMetricFamily("marketplace_holds", "Holds still counted or overdue.",
                                   labels=["state"])

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from marketplace import xlsx
 from marketplace.errors import DomainError
 from marketplace.i18n import lazy_gettext as _l
 
@@ -97,8 +98,6 @@ def _csv_rows(text: str, *, max_lines: int, too_many) -> list[list[str]]:
 
 
 def _xlsx_rows(data: bytes, *, max_lines: int, too_many) -> list[list[str]]:
-    from marketplace import xlsx
-
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED_BYTES:

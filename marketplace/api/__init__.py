@@ -14,7 +14,10 @@ from flask_babel import refresh
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
+from marketplace import caching
 from marketplace.api.schemas import ErrorSchema
+from marketplace.errors import MESSAGES
+from marketplace.extensions import csrf
 from marketplace.i18n import current_locale_code
 from marketplace.i18n import lazy_gettext as _l
 
@@ -50,8 +53,6 @@ class MarketplaceApi(Api):
 
 def api_error(exc: HTTPException):
     """flask-smorest's abort() and webargs' validation errors, as the site's JSON error body."""
-    from marketplace.errors import MESSAGES
-
     data = getattr(exc, "data", None) or {}
     code = exc.code or 500
     errors = data.get("errors") or data.get("messages")
@@ -98,7 +99,6 @@ def _say_language(response):
 
 def init_app(app: Flask) -> None:
     from marketplace.api import products, sellers
-    from marketplace.extensions import csrf
 
     app.config.setdefault("API_TITLE", "ESS Marché API")
     app.config.setdefault("API_VERSION", "v1")
@@ -114,7 +114,6 @@ def init_app(app: Flask) -> None:
         api.register_blueprint(blueprint)
     app.extensions["marketplace_api"] = api
     app.before_request(_choose_language)
-    from marketplace import caching
 
     # The same answer for every client: served from the shared cache (marketplace/caching.py),
     # by language, logged in or not.

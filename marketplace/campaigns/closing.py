@@ -19,6 +19,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from marketplace import audit
+from marketplace.accounts.models import User
 from marketplace.campaigns import dashboard
 from marketplace.campaigns.labels import UNSPENT_LABELS
 from marketplace.campaigns.models import (
@@ -32,6 +33,7 @@ from marketplace.db import db, utcnow
 from marketplace.giftcards.models import CardTransaction, GiftCard, TransactionKind
 from marketplace.giftcards.signals import card_expired
 from marketplace.notifications.services import queue_email
+from marketplace.organizations.labels import ESS_STATUS_LABELS
 from marketplace.organizations.models import Membership, Role
 from marketplace.urls import external_url
 
@@ -109,9 +111,6 @@ def closing_report(campaign: Campaign) -> dict:
 
 
 def _send_report(campaign: Campaign, report: dict) -> None:
-    from marketplace.accounts.models import User
-    from marketplace.organizations.labels import ESS_STATUS_LABELS
-
     managers = db.session.scalars(
         sa.select(User).join(Membership, Membership.user_id == User.id)
         .where(Membership.organization_id == campaign.organization_id,

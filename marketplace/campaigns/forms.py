@@ -23,6 +23,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from marketplace.campaigns import payment_methods
 from marketplace.campaigns.importing import COLUMN_LABELS, parse_euros
 from marketplace.campaigns.labels import AMOUNT_MODE_LABELS, EVENT_LABELS, UNSPENT_LABELS
 from marketplace.campaigns.models import AmountMode, CampaignEvent, UnspentPolicy
@@ -135,8 +136,6 @@ class PaymentForm(FlaskForm):
     method = RadioField(_l("How do you pay?"), validators=[InputRequired()])
 
     def __init__(self, *args, **kwargs):
-        from marketplace.campaigns import payment_methods
-
         super().__init__(*args, **kwargs)
         self.method.choices = [(name, label) for name, label, _start in
                                payment_methods.available()]

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from marketplace import audit
+from marketplace.campaigns.labels import STATUS_LABELS
 from marketplace.campaigns.models import (
     AmountMode,
     Beneficiary,
@@ -25,6 +26,7 @@ from marketplace.catalog.models import Category
 from marketplace.db import db, lock_rows, utcnow
 from marketplace.errors import DomainError
 from marketplace.i18n import lazy_gettext as _l
+from marketplace.i18n import money_filter
 from marketplace.organizations.models import (
     SELLER_KINDS,
     Organization,
@@ -124,8 +126,6 @@ def _check(settings: CampaignSettings, organization: Organization, *, today: dat
 
 
 def _money(cents: int) -> str:
-    from marketplace.i18n import money_filter
-
     return money_filter(cents)
 
 
@@ -236,8 +236,6 @@ def move(campaign: Campaign, to: CampaignStatus, *, by, reason: str | None = Non
 
 
 def _status_label(status: CampaignStatus):
-    from marketplace.campaigns.labels import STATUS_LABELS
-
     return STATUS_LABELS[status]
 
 

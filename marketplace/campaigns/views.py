@@ -51,12 +51,13 @@ from marketplace.campaigns.services import CampaignError
 from marketplace.campaigns.spreadsheet import SpreadsheetError, read
 from marketplace.catalog.models import Category
 from marketplace.db import db
-from marketplace.exports import amount
+from marketplace.exports import amount, cell, csv_response
 from marketplace.extensions import csrf
 from marketplace.i18n import format_day
 from marketplace.invoicing.pdf import document_pdf
 from marketplace.invoicing.references import printed as printed_reference
 from marketplace.organizations.access import WORKS_COUNCILS, member_required, owned_or_404
+from marketplace.organizations.labels import ESS_STATUS_LABELS
 from marketplace.organizations.models import (
     SELLER_KINDS,
     Organization,
@@ -597,8 +598,6 @@ def reminders_off(token: str):
 def follow(organization, membership, campaign_id):
     """Cards sent, opened, spent; spending per day and per kind of seller (charts drawn on the
     server, with the same figures as tables); the balances employees agreed to show."""
-    from marketplace.organizations.labels import ESS_STATUS_LABELS
-
     found = _campaign(organization, campaign_id)
     days = dashboard.spending_by_day(found)
     kinds = dashboard.spending_by_kind(found)
@@ -626,8 +625,6 @@ def _dashboard_rows(found: Campaign):
 @bp.get("/orgs/<int:org_id>/campaigns/<int:campaign_id>/dashboard.csv")
 @member_required(Role.MANAGER, kinds=WORKS_COUNCILS)
 def follow_csv(organization, membership, campaign_id):
-    from marketplace.exports import csv_response
-
     found = _campaign(organization, campaign_id)
     header, rows = _dashboard_rows(found)
     yes, no = _("yes"), _("no")
@@ -662,6 +659,4 @@ def follow_xlsx(organization, membership, campaign_id):
 
 
 def _safe(value):
-    from marketplace.exports import cell
-
     return cell(value)

@@ -39,6 +39,7 @@ from marketplace.catalog.services import MAX_PHOTOS, MAX_PRICE_CENTS, CatalogErr
 from marketplace.db import db, lock_rows, utcnow
 from marketplace.i18n import current_locale_code, money_filter
 from marketplace.i18n import lazy_gettext as _l
+from marketplace.organizations.models import Organization
 
 # Columns, in the export's order: (field, French header, English header).
 COLUMNS = (
@@ -666,8 +667,6 @@ class Result:
 def lock_seller(organization) -> None:
     """One import at a time per seller: the caller takes this lock, then reads and checks the
     file (a second confirmation of the same file waits, then finds nothing left to change)."""
-    from marketplace.organizations.models import Organization
-
     lock_rows(Organization, [organization.id])
 
 

@@ -19,7 +19,9 @@ from marketplace.catalog.forms import (
     price_text,
 )
 from marketplace.catalog.images import ImageError
+from marketplace.catalog.labels import DEFAULT_LAYOUT, LAYOUTS
 from marketplace.catalog.models import Category, Product, ProductPhoto, ProductStatus, StockReason
+from marketplace.catalog.quick import DailyAlertsForm
 from marketplace.db import db
 from marketplace.errors import DomainError, render_error
 from marketplace.organizations.access import member_required, owned_or_404
@@ -49,8 +51,6 @@ def products(organization, membership):
         services.products_of(organization, None if shown == "all" else ProductStatus(shown)),
         page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False,
     )
-    from marketplace.catalog.labels import DEFAULT_LAYOUT, LAYOUTS
-    from marketplace.catalog.quick import DailyAlertsForm
 
     return render_template(
         "catalog/staff/products.html", organization=organization, membership=membership,

@@ -35,6 +35,7 @@ from marketplace.catalog.models import (
 from marketplace.catalog.services import CatalogError
 from marketplace.db import db, lock_rows, utcnow
 from marketplace.i18n import lazy_gettext as _l
+from marketplace.organizations.models import Organization
 
 COUNT_MAX = 1_000_000
 SCAN_MAX = 500  # characters of a scanned or typed code
@@ -248,6 +249,4 @@ def cancel(stock_take: StockTake, *, by) -> None:
 
 
 def _organization(stock_take: StockTake):
-    from marketplace.organizations.models import Organization
-
     return db.session.get(Organization, stock_take.organization_id)

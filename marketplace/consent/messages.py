@@ -23,6 +23,7 @@ from marketplace import audit, uow
 from marketplace.consent import services
 from marketplace.consent.models import MarketingConsent, SellerMessage, SellerMessageRecipient
 from marketplace.db import db, lock_rows, utcnow
+from marketplace.i18n import current_locale_code, format_day
 from marketplace.i18n import lazy_gettext as _l
 from marketplace.notifications.services import render_email, send_now
 from marketplace.organizations.models import Organization
@@ -112,8 +113,6 @@ def queue_message(organization, *, subject: str, body: str, by=None,
 
 
 def _day(moment: datetime) -> str:
-    from marketplace.i18n import format_day
-
     return format_day(moment)
 
 
@@ -163,8 +162,6 @@ def send_batch(recipient_ids: list[int]) -> dict[str, list[int]]:
 
 def preview_email(organization, *, subject: str, body: str, to: str):
     """The email as a customer will receive it (with a link that unsubscribes no one)."""
-    from marketplace.i18n import current_locale_code
-
     message = SellerMessage(subject=subject, body=body)
     message.organization = organization
     consent = MarketingConsent(email=to, locale=current_locale_code(), given_at=utcnow(),

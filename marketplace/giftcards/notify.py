@@ -7,7 +7,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from marketplace.db import db, lock_rows, utcnow
-from marketplace.giftcards import qr
+from marketplace.giftcards import pdf, qr
 from marketplace.giftcards.models import GiftCard
 from marketplace.notifications.services import Attachment, queue, render_email
 
@@ -19,8 +19,6 @@ def due(card: GiftCard, today: date | None = None) -> bool:
 
 def send_card(card: GiftCard) -> None:
     """Queue the card's email (sent after the commit) and mark it delivered."""
-    from marketplace.giftcards import pdf
-
     to = card.recipient_email or card.buyer_email
     if not to:
         return

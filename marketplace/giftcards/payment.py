@@ -4,7 +4,11 @@ goes through the gateway, and what the cards paid goes back to them when the ord
 in time, cancelled or refunded (cards first). Only goods can be paid with cards, not other cards.
 
 Online spending creates no seller credit in the ledger: the paid order part already credits the
-seller; the cards' money was with the platform since they were bought."""
+seller; the cards' money was with the platform since they were bought.
+
+The cards are the orders domain's "gift_cards" prepaid means (orders.payment_methods,
+registered at import, below): the checkout, the payment, the release and the refunds of an
+order reach them through it."""
 from __future__ import annotations
 
 import re
@@ -18,6 +22,7 @@ from marketplace.giftcards import services as cards
 from marketplace.giftcards.models import GiftCard, OrderCardPayment, TransactionKind
 from marketplace.i18n import lazy_gettext as _l
 from marketplace.i18n import money_filter
+from marketplace.orders import payment_methods
 
 MAX_CARDS_PER_ORDER = 5
 
@@ -149,7 +154,7 @@ def _debit(order, ordered: list[GiftCard], payable_cents: int, *, cap=None, spen
 def restriction_notes(order, found: list[GiftCard]) -> list:
     """Why restricted cards paid only part of the order (for the shopper, when something is
     left to pay by other means): one sentence per such card, with its reason."""
-    if amount_due(order) <= 0:
+    if payment_methods.amount_due(order) <= 0:
         return []
     allowed = restrictions.of_cards(found)
     if not allowed:
@@ -174,20 +179,11 @@ def payments_of(order_id: int) -> list[OrderCardPayment]:
         .order_by(OrderCardPayment.card_id)))
 
 
-def cards_paid(order) -> int:
-    return order.gift_cards_cents or 0
-
-
 def cards_left_to_refund(order_id: int) -> int:
     return db.session.scalar(
         sa.select(sa.func.coalesce(
             sa.func.sum(OrderCardPayment.amount_cents - OrderCardPayment.refunded_cents), 0))
         .where(OrderCardPayment.order_id == order_id))
-
-
-def amount_due(order) -> int:
-    """What the gateway has to charge: the total less what the cards paid."""
-    return order.total_cents - cards_paid(order)
 
 
 def give_back(order, *, amount_cents: int | None = None, key: str = "release") -> int:
@@ -214,3 +210,27 @@ def give_back(order, *, amount_cents: int | None = None, key: str = "release") -
                 remaining -= take
     db.session.flush()
     return given
+
+
+class GiftCards:
+    """The cards as a prepaid means of the checkout (orders.payment_methods.PrepaidMethod)."""
+
+    errors = (cards.CardError,)
+
+    def find(self, text: str) -> list[GiftCard]:
+        return find_cards(text)
+
+    def pay(self, order, found: list[GiftCard], payable_cents: int) -> int:
+        return pay_with_cards(order, found, payable_cents)
+
+    def notes(self, order, found: list[GiftCard]) -> list:
+        return restriction_notes(order, found)
+
+    def left_to_give_back(self, order) -> int:
+        return cards_left_to_refund(order.id)
+
+    def give_back(self, order, *, amount_cents: int | None = None, key: str = "release") -> int:
+        return give_back(order, amount_cents=amount_cents, key=key)
+
+
+payment_methods.register(payment_methods.GIFT_CARDS, GiftCards())

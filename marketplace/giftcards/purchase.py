@@ -1,5 +1,9 @@
 """Buying gift cards through the cart: card lines wait in the cart, become order lines at
-checkout, and real cards when the order is paid (the same gateway and fulfilment as goods)."""
+checkout, and real cards when the order is paid (the same gateway and fulfilment as goods).
+
+The orders domain tells this module what happens to an order through its signals
+(orders.signals, receivers at the end): placed, sold, listed on the payment page, paid and
+back in the shopper's cart."""
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -8,9 +12,11 @@ import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 
 from marketplace.db import db, utcnow
+from marketplace.giftcards import notify
 from marketplace.giftcards import services as cards
 from marketplace.giftcards.models import CartCard, OrderCard
 from marketplace.i18n import lazy_gettext as _l
+from marketplace.orders.signals import extra_items, order_left_cart, order_placed, order_sold
 
 MAX_CARDS_PER_CART = 20
 MESSAGE_MAX = 500
@@ -71,12 +77,6 @@ def remove_from_cart(cart, line_id: int) -> bool:
     return True
 
 
-def merge_carts(visitor, mine) -> None:
-    """At login: the visitor's cards move into the account's cart."""
-    for line in list(visitor.cards):
-        mine.cards.append(line)
-
-
 def to_order(order_id: int, lines: list[CartCard]) -> list[OrderCard]:
     ordered = [OrderCard(order_id=order_id, amount_cents=line.amount_cents,
                          recipient_name=line.recipient_name, recipient_email=line.recipient_email,
@@ -103,8 +103,6 @@ def remove_ordered(cart, order_id: int) -> None:
 
 def issue_for_order(order) -> list:
     """The order is paid: one card per card line (once), emailed now or on its delivery day."""
-    from marketplace.giftcards import notify
-
     issued = []
     for line in of_order(order.id):
         if line.card_id is not None:
@@ -121,3 +119,29 @@ def issue_for_order(order) -> list:
         issued.append(card)
     db.session.flush()
     return issued
+
+
+# --- what the orders domain says (orders.signals) ---------------------------------------------
+
+
+@order_placed.connect
+def _order_placed(order, *, cart) -> None:
+    """The cart's gift cards become the order's card lines."""
+    if cart.cards:
+        to_order(order.id, cart.cards)
+
+
+@order_sold.connect
+def _order_sold(order) -> None:
+    issue_for_order(order)
+
+
+@extra_items.connect
+def _extra_items(order) -> list[tuple[str, int]]:
+    """One line of the payment page per card bought."""
+    return [(str(_l("Ethical gift card")), card.amount_cents) for card in of_order(order.id)]
+
+
+@order_left_cart.connect
+def _order_left_cart(order, *, cart) -> None:
+    remove_ordered(cart, order.id)

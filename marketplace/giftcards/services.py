@@ -20,9 +20,9 @@ from marketplace import audit
 from marketplace.audit.models import AuditEntry
 from marketplace.db import db, lock_rows, lock_waits, utcnow
 from marketplace.errors import DomainError
-from marketplace.giftcards import codes, restrictions, rules
+from marketplace.giftcards import codes, counter_credit, restrictions, rules
 from marketplace.giftcards.models import CardStatus, CardTransaction, GiftCard, TransactionKind
-from marketplace.giftcards.signals import card_expired
+from marketplace.giftcards.signals import card_donated, card_expired
 from marketplace.i18n import lazy_gettext as _l
 from marketplace.i18n import money_filter
 from marketplace.orders.models import Order
@@ -293,8 +293,7 @@ class _Debit:
 
     def __init__(self, card_id: int | None, amount_cents: int, *, organization, by, nonce,
                  order_id, now, category_ids=None, code: str | None = None):
-        from marketplace.ledger import services as ledger
-
+        ledger = counter_credit.ledger()  # registered by the ledger (ledger.services)
         ids = sorted({i for i in (category_ids or ()) if i is not None})
         self.said, self.by_code = bool(ids), card_id is None
         entry = audit.values("giftcard.redeemed", subject_type="GiftCard", subject_id=card_id,
@@ -352,7 +351,7 @@ class _Debit:
 
     @staticmethod
     def write_ledger_entry(transaction):
-        from marketplace.ledger import services as ledger
+        ledger = counter_credit.ledger()  # registered by the ledger (ledger.services)
 
         table = ledger.LedgerEntry.__table__
         e = table.c
@@ -495,9 +494,7 @@ def donate(card_id: int, association: Organization, *, amount_cents: int | None 
     move = move_balance(card_id, K.DONATE, organization_id=association.id, by=by, now=now,
                  nonce=nonce, check=check)
     if not move.replayed:
-        from marketplace.ledger import services as ledger
-
-        ledger.credit_donation(move.transaction, association)
+        card_donated.send(move.transaction, association=association)  # the ledger credits it
         audit.record("giftcard.donated", move.card, by=by, organization=association,
                      data={"amount_cents": -move.transaction.amount_cents})
     return move
@@ -561,8 +558,6 @@ def expire_due(*, now: datetime | None = None, limit: int = 500) -> int:
         .order_by(GiftCard.id).limit(limit)
     ).all()
     default = expiry_association() if current_app.config["GIFTCARD_EXPIRY_POLICY"] == "donate" else None
-    from marketplace.ledger import services as ledger
-
     def take_all(card, now):
         return -card.balance_cents
 
@@ -572,7 +567,7 @@ def expire_due(*, now: datetime | None = None, limit: int = 500) -> int:
         if association is not None:
             move = move_balance(card_id, K.DONATE, organization_id=association.id, now=now,
                                 reason="expiry", check=take_all)
-            ledger.credit_donation(move.transaction, association)
+            card_donated.send(move.transaction, association=association)  # the ledger credits it
         else:
             move = move_balance(card_id, K.EXPIRE, now=now, reason="expiry", check=take_all)
         amount = -move.transaction.amount_cents

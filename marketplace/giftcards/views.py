@@ -28,12 +28,23 @@ from marketplace import uow
 from marketplace.catalog.services import category_tree
 from marketplace.db import db, utcnow
 from marketplace.errors import DomainError, render_error
-from marketplace.giftcards import card_notes, codes, pdf, qr, restrictions, throttle, where
+from marketplace.giftcards import (
+    card_notes,
+    codes,
+    pdf,
+    purchase,
+    qr,
+    restrictions,
+    throttle,
+    where,
+)
 from marketplace.giftcards import services as cards
+from marketplace.giftcards.forms import BuyCardForm
 from marketplace.giftcards.models import CardStatus, GiftCard
 from marketplace.giftcards.schemas import DebitBody, wrong_fields
 from marketplace.i18n import format_day, money_filter
 from marketplace.money import parse_amount
+from marketplace.orders import cart as carts
 from marketplace.organizations import tickets
 from marketplace.organizations.access import member_required
 from marketplace.organizations.models import Organization, Role
@@ -239,10 +250,6 @@ def donate_confirm(code: str):
 
 @bp.route("/cards/buy", methods=["GET", "POST"])
 def buy():
-    from marketplace.giftcards import purchase
-    from marketplace.giftcards.forms import BuyCardForm
-    from marketplace.orders import cart as carts
-
     form = BuyCardForm()
     error = None
     if form.validate_on_submit():
@@ -268,9 +275,6 @@ def buy():
 
 @bp.post("/cart/cards/<int:line_id>/remove")
 def remove_from_cart(line_id: int):
-    from marketplace.giftcards import purchase
-    from marketplace.orders import cart as carts
-
     cart = carts.current_cart(current_user)
     if cart is None or not purchase.remove_from_cart(cart, line_id):
         abort(404)
@@ -279,8 +283,6 @@ def remove_from_cart(line_id: int):
 
 @bp.app_template_global()
 def order_gift_cards(order) -> list:
-    from marketplace.giftcards import purchase
-
     return purchase.of_order(order.id) if order is not None and order.id else []
 
 

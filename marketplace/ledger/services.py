@@ -6,6 +6,13 @@ writes the payout and its negative entry, makes that durable (a named durable st
 released and the intent on disk), and only then calls Stripe, with the payout id as idempotency
 key; Stripe's answer is recorded at once (a second durable step) before the next seller's
 transfer is asked for; a refused transfer puts the amount back.
+
+The domains below the ledger do not call it: it hears them (receivers at the end). A paid
+order's parts are credited on `orders.signals.order_sold`, a refund of a part debited on
+`payments.signals.part_refunded`, a card given to an association credited on
+`giftcards.signals.card_donated`; the counter debit of a card writes the seller's entry in its
+own statement, with the commission and the table the ledger registers
+(`giftcards.counter_credit`).
 """
 from __future__ import annotations
 
@@ -18,15 +25,16 @@ from sqlalchemy.exc import IntegrityError
 
 from marketplace import audit, money, uow
 from marketplace.db import db, lock_rows, utcnow
+from marketplace.giftcards import counter_credit
+from marketplace.giftcards.signals import card_donated
 from marketplace.ledger.models import EntryKind, LedgerEntry, Payout, PayoutStatus
+from marketplace.orders.services import commission_rate_bp
+from marketplace.orders.signals import order_sold
 from marketplace.organizations.models import Organization
+from marketplace.payments.gateway import GatewayError, get_gateway
+from marketplace.payments.signals import part_refunded
 
 log = logging.getLogger(__name__)
-
-
-def commission_rate_bp(organization: Organization) -> int:
-    rate = organization.commission_rate_bp
-    return current_app.config["PLATFORM_COMMISSION_BP"] if rate is None else rate
 
 
 def _add(organization_id: int, kind: EntryKind, amount_cents: int, *, source: str,
@@ -130,8 +138,6 @@ class PayoutRun:
 def run_payouts(*, gateway=None) -> PayoutRun:
     """One payout per seller whose balance reaches PAYOUT_MINIMUM_CENTS and that has a
     connected account with payouts enabled; the others are listed, not paid."""
-    from marketplace.payments.gateway import GatewayError, get_gateway
-
     gateway = gateway or get_gateway()
     minimum = current_app.config["PAYOUT_MINIMUM_CENTS"]
     run = PayoutRun()
@@ -220,8 +226,6 @@ def _fail(payout_id: int, detail: str) -> Payout:
 def start_onboarding(organization: Organization, *, refresh_url: str, return_url: str,
                      gateway=None) -> str:
     """The URL where the seller opens (or finishes) its Express account."""
-    from marketplace.payments.gateway import GatewayError, get_gateway
-
     gateway = gateway or get_gateway()
     if organization.stripe_account_id:
         return gateway.onboarding_link(organization.stripe_account_id, refresh_url=refresh_url,
@@ -251,8 +255,6 @@ def start_onboarding(organization: Organization, *, refresh_url: str, return_url
 
 
 def refresh_account(organization: Organization, *, gateway=None) -> bool:
-    from marketplace.payments.gateway import get_gateway
-
     if not organization.stripe_account_id:
         return False
     gateway = gateway or get_gateway()
@@ -262,3 +264,26 @@ def refresh_account(organization: Organization, *, gateway=None) -> bool:
         organization.payouts_enabled = enabled
         audit.record("payouts.account_updated", organization, data={"payouts_enabled": enabled})
     return enabled
+
+
+# --- what the domains below say --------------------------------------------------------------
+
+counter_credit.register(card_commission=card_commission, entry_model=LedgerEntry,
+                        entry_kinds=EntryKind)
+
+
+@order_sold.connect
+def _order_sold(order) -> None:
+    """Each part of a paid order: its seller is owed what was fixed at payment."""
+    for part in order.parts:
+        credit_sale(part)
+
+
+@part_refunded.connect
+def _part_refunded(refund, *, part) -> None:
+    debit_refund(refund, part)
+
+
+@card_donated.connect
+def _card_donated(transaction, *, association) -> None:
+    credit_donation(transaction, association)

@@ -76,16 +76,14 @@ def merge_visitor_cart(user) -> None:
     token = session.pop(SESSION_KEY, None)
     if not token:
         return
-    from marketplace.giftcards import purchase
-
     visitor = db.session.scalar(sa.select(Cart).where(Cart.token == token, Cart.user_id.is_(None)))
     if visitor is None:
         return
-    visitor_cards = purchase.in_cart(visitor)
-    if not visitor.lines and not visitor_cards:
+    if not visitor.lines and not visitor.cards:
         return
     mine = current_cart(user, create=True)
-    purchase.merge_carts(visitor, mine)
+    for card in list(visitor.cards):  # the gift cards to buy move into the account's cart
+        mine.cards.append(card)
     existing = {line.product_id: line for line in mine.lines}
     for line in visitor.lines:
         if line.product_id in existing:
@@ -213,12 +211,18 @@ class CartView:
         return not self.groups and not self.cards
 
 
+def _cards(cart: Cart | None) -> list:
+    """The gift cards waiting in the cart to be bought (`Cart.cards`, the rows of
+    giftcards.models.CartCard, whose relationship adds it)."""
+    if cart is None or cart.id is None:
+        return []
+    return list(cart.cards)
+
+
 def view(cart: Cart | None) -> CartView:
     """Lines grouped by seller, each flagged when it cannot be ordered (archived, out of stock,
     fewer units left than wanted)."""
-    from marketplace.giftcards import purchase  # gift cards wait in the cart too
-
-    cards = purchase.in_cart(cart)
+    cards = _cards(cart)
     if cart is None or not cart.lines:
         return CartView(groups=[], cards=cards)
     available = available_quantities([line.product_id for line in cart.lines])

@@ -22,6 +22,7 @@ from marketplace.catalog.models import Product, StockReason
 from marketplace.db import db, lock_rows, update_in_id_order, utcnow
 from marketplace.errors import DomainError
 from marketplace.i18n import lazy_gettext as _l
+from marketplace.orders import payment_methods
 from marketplace.orders.cart import CartView, available_quantities
 from marketplace.orders.models import (
     Hold,
@@ -32,8 +33,15 @@ from marketplace.orders.models import (
     OrderStatus,
     expired_places,
 )
-from marketplace.orders.signals import order_paid, payment_refused
+from marketplace.orders.signals import (
+    confirmation_due,
+    order_paid,
+    order_placed,
+    order_sold,
+    payment_refused,
+)
 from marketplace.orders.status import transition
+from marketplace.organizations.models import Organization
 from marketplace.pickup import services as pickup
 from marketplace.pickup.models import PickupLocation, PickupSlot
 
@@ -49,6 +57,13 @@ class Buyer:
     phone: str = ""
     user_id: int | None = None
     locale: str = "fr"
+
+
+def commission_rate_bp(organization: Organization) -> int:
+    """The platform's commission on what this seller sells, in basis points: its own rate, or
+    the platform's (PLATFORM_COMMISSION_BP). Fixed on each order part when it is paid."""
+    rate = organization.commission_rate_bp
+    return current_app.config["PLATFORM_COMMISSION_BP"] if rate is None else rate
 
 
 def slot_places_held(slot_ids, *, now=None) -> dict[int, int]:
@@ -114,8 +129,8 @@ def checkout(cart_view: CartView, **kwargs) -> Order:
     """Create the order (one part per seller) and hold its stock and slot places.
 
     `slot_ids` maps each seller's organization id to the chosen PickupSlot id. `gift_cards`
-    (GiftCard rows, see giftcards.payment.find_cards) pay for the goods first, debited here
-    after the stock and slot locks; the gateway charges the rest.
+    (what the "gift_cards" prepaid means found, see orders.payment_methods) pay for the goods
+    first, debited here after the stock and slot locks; the gateway charges the rest.
 
     In a SAVEPOINT: on a CheckoutError (or any error) the order, the counters and the cards'
     debits written before the error was known are rolled back, and what the session holds is
@@ -190,10 +205,7 @@ def _checkout(
         db.session.flush()
     except IntegrityError as exc:  # a slot id that is no slot at all
         raise CheckoutError(_l("This pickup slot does not exist.")) from exc
-    if cart_view.cards:
-        from marketplace.giftcards import purchase  # gift cards bought with the goods
-
-        purchase.to_order(order.id, cart_view.cards)
+    order_placed.send(order, cart=cart_view)  # the gift cards bought with the goods
     if order.reference is None:
         order.reference = order_reference(order.id, year=now.year)
     # The shopper's account is the actor (a guest's order has none).
@@ -254,9 +266,8 @@ def _checkout(
                 _l("The pickup slot you chose is no longer available: please choose another.")
             )
     if gift_cards:  # after the product and slot locks, the order every path takes them in
-        from marketplace.giftcards import payment as card_payment
-
-        card_payment.pay_with_cards(order, gift_cards, cart_view.goods_cents)
+        payment_methods.prepaid(payment_methods.GIFT_CARDS).pay(
+            order, gift_cards, cart_view.goods_cents)
     return order
 
 
@@ -321,10 +332,8 @@ def mark_paid(order: Order, *, amount_paid_cents: int, payment_intent_id: str | 
     if order.status not in (OrderStatus.PENDING_PAYMENT, OrderStatus.EXPIRED):
         due = amount_paid_cents if order.status == OrderStatus.CANCELLED and not order.paid_at else 0
         return PaymentOutcome(order, refund_due_cents=due)
-    from marketplace.giftcards import payment as card_payment
-
-    cards_paid = card_payment.cards_paid(order)
-    if cards_paid and card_payment.cards_left_to_refund(order.id) < cards_paid:
+    cards_paid = payment_methods.prepaid_cents(order)
+    if cards_paid and payment_methods.left_to_give_back(order) < cards_paid:
         # Released meanwhile: the cards got their money back, this payment cannot be enough.
         return _unfulfillable(order, amount_paid_cents, payment_intent_id)
     now = utcnow()
@@ -419,10 +428,8 @@ def _lapsed(hold: Hold, now) -> bool:
 def _record_payment(order: Order, *, now, amount_paid_cents: int, cards_paid: int,
                     payment_intent_id: str | None) -> None:
     """Each part's commission fixed and the parts and the order paid, then audited."""
-    from marketplace.ledger import services as ledger  # the ledger builds on orders
-
     for part in order.parts:
-        rate = ledger.commission_rate_bp(part.organization)
+        rate = commission_rate_bp(part.organization)
         part.commission_rate_bp = rate
         part.commission_cents = money.commission_cents(part.subtotal_cents, rate)
         part.seller_amount_cents = part.subtotal_cents - part.commission_cents
@@ -437,27 +444,18 @@ def _record_payment(order: Order, *, now, amount_paid_cents: int, cards_paid: in
 
 
 def _after_payment(order: Order) -> None:
-    """What a paid order starts: the sellers credited, the gift cards it bought issued, the
-    shopper's confirmation (with the vouchers) queued, and the domains above told
-    (orders.signals.order_paid: a works council's campaign paid by card)."""
-    from marketplace.ledger import services as ledger  # the ledger builds on orders
-    from marketplace.vouchers import notify  # vouchers build on orders, not the reverse
-
-    for part in order.parts:
-        ledger.credit_sale(part)
-    from marketplace.giftcards import purchase
-
-    purchase.issue_for_order(order)
-
-    notify.queue_confirmation(order)
+    """What a paid order starts, told to the domains above (orders.signals, in this order): the
+    sellers credited and the gift cards it bought issued (order_sold), the shopper's
+    confirmation with the vouchers queued (confirmation_due), then order_paid (a works
+    council's campaign paid by card)."""
+    order_sold.send(order)
+    confirmation_due.send(order)
     order_paid.send(order)
 
 
 def _unfulfillable(order: Order, amount_paid_cents: int, payment_intent_id) -> PaymentOutcome:
     _give_back(order.holds)
-    from marketplace.giftcards import payment as card_payment
-
-    card_payment.give_back(order)
+    payment_methods.give_back(order)
     if order.status == OrderStatus.PENDING_PAYMENT:
         transition(order, OrderStatus.EXPIRED)
     order.amount_paid_cents = amount_paid_cents
@@ -476,9 +474,7 @@ def release(order: Order, *, status: OrderStatus, by=None, reason: str = "") -> 
     if order.status != OrderStatus.PENDING_PAYMENT:
         return False
     _give_back(order.holds)
-    from marketplace.giftcards import payment as card_payment
-
-    card_payment.give_back(order)  # what gift cards paid goes back on them
+    payment_methods.give_back(order)  # what gift cards paid goes back on them
     transition(order, status)
     for part in order.parts:
         transition(part, status)

@@ -19,6 +19,7 @@ from marketplace.errors import DomainError
 from marketplace.i18n import format_period, format_rate, money_filter
 from marketplace.orders import queries
 from marketplace.orders.models import OrderPart, OrderStatus
+from marketplace.orders.payment_methods import page as payment_page
 from marketplace.orders.staff_forms import (
     ALL_STATUSES,
     DEFAULT_FILTER,
@@ -31,7 +32,6 @@ from marketplace.orders.staff_forms import (
 from marketplace.orders.status import REFUNDABLE
 from marketplace.organizations.access import member_required, owned_or_404
 from marketplace.organizations.models import Role
-from marketplace.payments import services as payments
 from marketplace.pickup.models import PickupSlot
 
 bp = Blueprint("orders_staff", __name__)
@@ -100,7 +100,7 @@ def cancel_part(organization, membership, part_id: int):
     if not form.validate_on_submit():
         return _render_part(organization, membership, part, cancel_form=form, status=400)
     try:
-        payments.cancel_part(part, by=_me(), reason=form.reason.data.strip())
+        payment_page().cancel_part(part, by=_me(), reason=form.reason.data.strip())
     except DomainError as exc:
         # An error answer: the unit rolls back what is not already durable (a refusal of the
         # payment provider is recorded by payments.refunds, a named durable step).
@@ -120,7 +120,7 @@ def refund_lines(organization, membership, part_id: int):
     if not form.validate_on_submit():
         return _render_part(organization, membership, part, refund_form=form, status=400)
     try:
-        refund = payments.refund_part(
+        refund = payment_page().refund_part(
             part, quantities=form.quantities(), by=_me(), reason=form.reason.data.strip()
         )
     except DomainError as exc:
@@ -162,7 +162,7 @@ def _history(part: OrderPart) -> list[Described]:
     entries = queries.audit_entries_of_part(part)
     refund_ids = {entry.data["refund_id"] for entry in entries
                   if (entry.data or {}).get("refund_id") and "part_id" not in entry.data}
-    refund_parts = payments.parts_of_refunds(refund_ids)
+    refund_parts = payment_page().parts_of_refunds(refund_ids)
     return audit.describe(
         [entry for entry in entries
          if entry.organization_id in (None, part.organization_id)

@@ -27,7 +27,7 @@ from marketplace.i18n import current_locale_code
 from marketplace.i18n import lazy_gettext as _l
 from marketplace.notifications.services import queue_email
 from marketplace.orders import cart as carts
-from marketplace.orders import services
+from marketplace.orders import payment_methods, services
 from marketplace.orders.forms import (
     SLOT_DAYS,
     AddToCartForm,
@@ -38,13 +38,12 @@ from marketplace.orders.forms import (
 )
 from marketplace.orders.links import key_opens, order_link
 from marketplace.orders.models import Order, OrderStatus
+from marketplace.orders.signals import order_left_cart
 from marketplace.orders.staff_forms import (
     STATUS_LABELS,  # one wording for sellers and shoppers
     withdrawal_form,
 )
 from marketplace.orders.withdrawal import request_withdrawal, withdrawable_lines
-from marketplace.payments import services as payments
-from marketplace.payments.gateway import GatewayError
 
 bp = Blueprint("orders", __name__)
 
@@ -170,13 +169,13 @@ def _end_payment_sessions(session_ids) -> None:
     """Once this unit has committed: nobody can pay these cancelled orders any more (a payment
     that still comes is refunded by the payments domain)."""
     for session_id in session_ids:
-        uow.after_commit(payments.expire_remote_session, session_id)
+        uow.after_commit(payment_methods.page().expire_remote_session, session_id)
 
 
 def _go_to_payment(order: Order):
     reference = order.reference
     try:
-        checkout_session = payments.start_payment(order)  # writes only once it succeeded
+        checkout_session = payment_methods.page().start_payment(order)  # writes once it succeeded
     except DomainError as exc:
         flash(str(exc.message), "error")
         return redirect(url_for(".checkout_cancelled", reference=reference))
@@ -296,10 +295,9 @@ def checkout():
         _end(replacing, keep=False)
         return _render_checkout(form, cart_view, choices, status=slot_status or 400)
 
-    from marketplace.giftcards import payment as card_payment
-
+    card_payment = payment_methods.prepaid(payment_methods.GIFT_CARDS)
     try:
-        gift_cards = card_payment.find_cards(form.gift_cards.data) if form.gift_cards.data else []
+        gift_cards = card_payment.find(form.gift_cards.data) if form.gift_cards.data else []
     except DomainError as exc:
         _end(replacing, keep=False)
         form.gift_cards.errors = [*form.gift_cards.errors, str(exc.message)]
@@ -319,7 +317,7 @@ def checkout():
             accepted_terms=form.accept_terms.data,
             gift_cards=gift_cards,
         )
-    except (services.CheckoutError, card_payment.cards.CardError) as exc:
+    except (services.CheckoutError, *card_payment.errors) as exc:
         _end(replacing, keep=False)  # nothing is held; availability is read again for the page
         cart_view = carts.view(_my_cart())
         fresh = slot_choices(cart_view)
@@ -329,7 +327,7 @@ def checkout():
     consents.record_at_checkout(request.form, organizations=[p.organization for p in order.parts],
                                 email=buyer.email, name=buyer.name, user_id=buyer.user_id,
                                 reference=order.reference)
-    if gift_cards and card_payment.amount_due(order) == 0:
+    if gift_cards and payment_methods.amount_due(order) == 0:
         # The cards paid everything: no payment page, the order is paid now.
         services.mark_paid(order, amount_paid_cents=0, payment_intent_id=None)
         _end(replacing, keep=True)
@@ -339,7 +337,7 @@ def checkout():
         _remove_ordered_lines(order)  # now, not after a payment page
         flash(_("Paid with your gift cards: thank you!"), "success")
         return redirect(_order_url(order), 303)
-    for note in card_payment.restriction_notes(order, gift_cards) if gift_cards else ():
+    for note in card_payment.notes(order, gift_cards) if gift_cards else ():
         flash(str(note), "info")  # a works council's card paid only the goods it allows
     _end(replacing, keep=True)
     # Named durable step: the order and its holds are on disk, and the stock and slot rows they
@@ -359,12 +357,9 @@ def checkout_success():
     session_id = request.args.get("session_id", "").strip()
     if not session_id or len(session_id) > 255:
         abort(404)
-    try:
-        order = payments.fulfil_checkout_session(session_id)
-    except GatewayError as exc:
-        if exc.definite:  # the gateway does not know this session
-            abort(404)
-        raise  # unreachable gateway: the error page asks to try again
+    # None when the gateway does not know this session; an unreachable gateway raises, and the
+    # error page asks to try again.
+    order = payment_methods.page().fulfil_return(session_id)
     if order is None:
         abort(404)
     paid = order.status in PAID_STATES
@@ -380,9 +375,7 @@ def _remove_ordered_lines(order: Order) -> None:
     cart = _my_cart()
     if cart is None:
         return
-    from marketplace.giftcards import purchase
-
-    purchase.remove_ordered(cart, order.id)
+    order_left_cart.send(order, cart=cart)  # the gift cards it bought
     in_cart = {line.product_id: line.quantity for line in cart.lines}
     for part in order.parts:
         for line in part.lines:

@@ -2,7 +2,8 @@
 
 An order paid online and collected in a shop is a distance sale: the shopper may withdraw
 within 14 days from the day after collection, and is refunded by the same means of payment
-(ours is immediate, through payments.refund_part). Perishable goods are excluded.
+(ours is immediate, through the payment page's refund_part: orders.payment_methods).
+Perishable goods are excluded.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from marketplace.i18n import format_day
 from marketplace.i18n import lazy_gettext as _l
 from marketplace.notifications.services import queue_email
 from marketplace.orders.models import Order, OrderLine, OrderPart, OrderStatus
-from marketplace.payments import services as payments
+from marketplace.orders.payment_methods import page as payment_page
 from marketplace.pickup.services import local_zone
 from marketplace.urls import external_url
 
@@ -134,7 +135,7 @@ def request_withdrawal(
     """Withdraw from `lines` (OrderLine id -> quantity) and refund them at once.
 
     Everything asked is checked before any money moves, so a refusal changes nothing. Each
-    seller concerned gets one refund (payments.refund_part, whose intent and gateway answer
+    seller concerned gets one refund (the payment page's refund_part, whose intent and gateway answer
     are named durable steps) and an email; the shopper gets one email. Returns the refunds
     made; the unit of work commits the history entries and the emails.
     """
@@ -159,6 +160,7 @@ def request_withdrawal(
 
     reason = (reason or "").strip()[:500]
     parts = {part.id: part for part in order.parts}
+    payments = payment_page()
     refunds = []
     returned = []  # (line, quantity), for the shopper's email
     for part_id, quantities in sorted(by_part.items()):
@@ -168,7 +170,7 @@ def request_withdrawal(
         try:
             refund = payments.refund_part(part, quantities=quantities, by=None,
                                           reason=REFUND_REASON, goods_returned=False)
-        except payments.RefundError as exc:
+        except payments.refund_error as exc:
             if not refunds:
                 raise  # nothing was refunded: the shopper sees the refusal, nothing changed
             # An earlier seller's refund went through (recorded at once, a durable step): keep

@@ -9,8 +9,8 @@ import secrets
 import sqlalchemy as sa
 
 from marketplace.db import db, utcnow
-from marketplace.giftcards import payment as card_payment
 from marketplace.i18n import lazy_gettext as _l
+from marketplace.orders.payment_methods import amount_due
 from marketplace.payments.gateway import (
     CheckoutSession,
     GatewayError,
@@ -60,7 +60,7 @@ class DemoGateway:
             row = DemoCheckoutSession(
                 id=SESSION_PREFIX + secrets.token_urlsafe(24),
                 order_id=order.id,
-                amount_cents=card_payment.amount_due(order),  # the gift cards paid the rest
+                amount_cents=amount_due(order),  # what prepaid means (gift cards) left to pay
                 currency=order.currency,
                 expires_at=session_expires_at(order),
             )

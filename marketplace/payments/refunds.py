@@ -23,14 +23,14 @@ from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Product, StockReason
 from marketplace.db import db, lock_rows, utcnow
 from marketplace.errors import DomainError
-from marketplace.giftcards import payment as card_payment
 from marketplace.i18n import lazy_gettext as _l
-from marketplace.ledger import services as ledger
 from marketplace.notifications.services import queue_email
+from marketplace.orders import payment_methods
 from marketplace.orders.models import Order, OrderLine, OrderPart, OrderStatus
 from marketplace.orders.status import REFUNDABLE, can_transition, transition
 from marketplace.payments.gateway import GatewayError, gateway_named
 from marketplace.payments.models import Refund, RefundStatus
+from marketplace.payments.signals import part_refunded
 from marketplace.pickup.models import PickupSlot
 
 log = logging.getLogger(__name__)
@@ -168,7 +168,7 @@ def _cards_share(order: Order, amount: int, pending: list[Refund]) -> int:
                  - sum(other.amount_cents for other in pending))
     if amount > left_paid:
         raise RefundError(_l("This refund is larger than what is left of the payment."))
-    card_left = (card_payment.cards_left_to_refund(order.id) if order.gift_cards_cents else 0) - sum(
+    card_left = payment_methods.left_to_give_back(order) - sum(
         int((other.detail or {}).get("card_cents", 0)) for other in pending)
     card_cents = max(0, min(amount, card_left))
     if card_cents < amount and (not order.payment_intent_id or not order.payment_gateway):
@@ -283,8 +283,8 @@ def _apply(refund_id: int, gateway_refund_id: str) -> Refund:
     refund.gateway_refund_id = gateway_refund_id
     detail = refund.detail or {}
     if int(detail.get("card_cents", 0)) > 0:
-        card_payment.give_back(order, amount_cents=int(detail["card_cents"]),
-                               key=f"refund-{refund.id}")
+        payment_methods.give_back(order, amount_cents=int(detail["card_cents"]),
+                                  key=f"refund-{refund.id}")
     actor = db.session.get(User, refund.by_id) if refund.by_id else None
     refunded_lines: list[tuple[str, int]] = []
     part = None
@@ -294,7 +294,7 @@ def _apply(refund_id: int, gateway_refund_id: str) -> Refund:
         refunded_lines = _refund_lines(order, part, wanted, restock=detail.get("restock"), by=actor)
         part.refunded_cents = min(part.refunded_cents + refund.amount_cents, part.subtotal_cents)
         if part.seller_amount_cents is not None:  # credited to the seller at payment
-            ledger.debit_refund(refund, part)
+            part_refunded.send(refund, part=part)  # the ledger takes the seller's share off
     order.amount_refunded_cents = min(order.amount_refunded_cents + refund.amount_cents,
                                       order.amount_paid_cents)
     if refund.reason == LATE_PAYMENT:

@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from marketplace import uow
 from marketplace.db import LockTimeout, db, lock_rows, utcnow
 from marketplace.errors import DomainError
-from marketplace.giftcards import payment as card_payment
 from marketplace.i18n import lazy_gettext as _l
+from marketplace.orders import payment_methods
 from marketplace.orders import services as orders
 from marketplace.orders.models import Order, OrderStatus
 from marketplace.orders.status import IllegalTransition
@@ -34,7 +34,7 @@ from marketplace.payments.gateway import (
 )
 from marketplace.payments.models import RefundStatus
 
-# Re-exported: the staff pages call payments.services.refund_part / cancel_part.
+# Re-exported: the payment page's refunds (PaymentPage, below) and the admin pages.
 from marketplace.payments.refunds import (  # noqa: F401
     RefundError,
     cancel_part,
@@ -197,9 +197,9 @@ def _mark_paid(order: Order, gateway_name: str, state):
     if order.checkout_session_id is None:  # found through the session's metadata
         order.checkout_session_id = state.id
         order.payment_gateway = gateway_name
-    if outcome.newly_paid and state.amount_total_cents != card_payment.amount_due(order):
+    if outcome.newly_paid and state.amount_total_cents != payment_methods.amount_due(order):
         log.error("Order %s: paid %s cents for %s due", order.reference,
-                  state.amount_total_cents, card_payment.amount_due(order))
+                  state.amount_total_cents, payment_methods.amount_due(order))
     elif (not outcome.newly_paid and not outcome.refund_due_cents
           and state.payment_intent_id and order.payment_intent_id
           and state.payment_intent_id != order.payment_intent_id):
@@ -347,3 +347,39 @@ def reconcile(*, since_hours: int = 48) -> int:
     """How many orders the reconciliation found paid (or refunded) since the last webhook."""
     report = reconcile_report(since_hours=since_hours)
     return report.paid + report.refunded
+
+
+class PaymentPage:
+    """The payment page as the orders domain asks for it (orders.payment_methods.PaymentPage):
+    the checkout, the shopper's way back and the sellers' refunds. Each method calls this
+    module's function by its name when called (tests replace them)."""
+
+    refund_error = RefundError
+
+    def start_payment(self, order: Order) -> CheckoutSession:
+        return start_payment(order)
+
+    def expire_remote_session(self, session_id: str) -> bool:
+        return expire_remote_session(session_id)
+
+    def fulfil_return(self, session_id: str) -> Order | None:
+        """The success page's fulfilment: None when the gateway does not know the session
+        (a definite GatewayError); an unreachable gateway raises."""
+        try:
+            return fulfil_checkout_session(session_id)
+        except GatewayError as exc:
+            if exc.definite:
+                return None
+            raise
+
+    def refund_part(self, part, **kwargs):
+        return refund_part(part, **kwargs)
+
+    def cancel_part(self, part, **kwargs):
+        return cancel_part(part, **kwargs)
+
+    def parts_of_refunds(self, refund_ids) -> dict[int, int | None]:
+        return parts_of_refunds(refund_ids)
+
+
+payment_methods.register_page(PaymentPage())

@@ -11,9 +11,8 @@ from typing import Any
 import stripe
 from flask import current_app
 
-from marketplace.giftcards import payment as card_payment
-from marketplace.giftcards import purchase
 from marketplace.i18n import lazy_gettext as _l
+from marketplace.orders.payment_methods import payment_lines
 from marketplace.payments.gateway import (
     CheckoutSession,
     GatewayError,
@@ -104,22 +103,9 @@ class StripeGateway:
             return {"quantity": quantity, "price_data": {
                 "currency": currency, "unit_amount": unit_cents, "product_data": {"name": name}}}
 
-        due = card_payment.amount_due(order)
-        if due != order.total_cents:
-            # Gift cards paid part of it: Stripe takes no negative line, so one line for the rest.
-            line_items = [item(str(_l("Order %(reference)s, after gift cards",
-                                      reference=order.reference)), due)]
-        elif not order.parts and order.description:
-            # No goods (a works council's campaign of gift cards): one line, what it pays for.
-            line_items = [item(order.description[:250], due)]
-        else:
-            line_items = [
-                item(f"{line.title} — {part.organization.name}"[:250], line.unit_price_cents,
-                     line.quantity)
-                for part in order.parts
-                for line in part.lines
-            ] + [item(str(_l("Ethical gift card")), card.amount_cents)
-                 for card in purchase.of_order(order.id)]
+        # What the order gives the payment page to list, adding up to what is left to pay.
+        line_items = [item(name, unit_cents, quantity)
+                      for name, unit_cents, quantity in payment_lines(order)]
         params = {
             "mode": "payment",
             "line_items": line_items,

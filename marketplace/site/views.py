@@ -8,7 +8,7 @@ from marketplace import audience, caching
 from marketplace.catalog import listing
 from marketplace.catalog.services import category_tree
 from marketplace.db import db
-from marketplace.i18n import LANG_COOKIE
+from marketplace.i18n import LANG_COOKIE, current_locale_code
 from marketplace.insights import impact
 from marketplace.insights import report as impact_report
 from marketplace.organizations import services as organizations
@@ -83,7 +83,6 @@ def seller(slug: str):
 def legal(page: str):
     if page not in LEGAL_PAGES:
         abort(404)
-    from marketplace.i18n import current_locale_code
 
     return render_template(f"site/legal/{current_locale_code()}/{page}.html", page=page)
 

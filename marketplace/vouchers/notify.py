@@ -1,8 +1,10 @@
-"""The order confirmation email, with each part's voucher QR code shown inline."""
+"""The order confirmation email, with each part's voucher QR code shown inline: queued when the
+orders domain says it is due (orders.signals.confirmation_due, receiver at the end)."""
 from __future__ import annotations
 
 from marketplace.notifications.services import Attachment, queue, render_email
 from marketplace.orders.models import Order
+from marketplace.orders.signals import confirmation_due
 from marketplace.vouchers import qr
 from marketplace.vouchers.services import issue_vouchers
 
@@ -20,3 +22,8 @@ def queue_confirmation(order: Order):
         ))
     queue(message)
     return message
+
+
+@confirmation_due.connect
+def _confirmation_due(order: Order) -> None:
+    queue_confirmation(order)

@@ -79,7 +79,7 @@ def test_buy_show_the_voucher_collect_at_the_counter(live, browser):
     shopper.get_by_role("button", name="Add to cart").click()
     shopper.goto(base + "/checkout")
     shopper.get_by_label("Name", exact=False).first.fill("Ada Lovelace")
-    shopper.get_by_label("Email").fill("ada@example.org")
+    shopper.get_by_label("Email address").fill("ada@example.org")
     shopper.locator("input[type=radio]").first.check()
     shopper.locator("#accept_terms").check()
     shopper.get_by_role("button", name="Go to payment").click()
