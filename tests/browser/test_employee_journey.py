@@ -191,7 +191,7 @@ def test_an_employee_spends_a_works_council_card_online_and_at_the_counter(live,
 def _checkout(page, base: str, code: str) -> None:
     page.goto(base + "/checkout")
     page.get_by_label("Name", exact=False).first.fill("Prénom0 Nom0")
-    page.get_by_label("Email").fill("employee0@example.org")
+    page.get_by_label("Email address").fill("employee0@example.org")
     page.locator("input[type=radio]").first.check()
     page.locator("#gift_cards").fill(code)
     page.locator("#accept_terms").check()
