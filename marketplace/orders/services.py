@@ -21,7 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from marketplace import audit, money, uow
 from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Product, StockReason
-from marketplace.db import db, lock_rows, update_in_id_order, utcnow
+from marketplace.db import db, lock_rows, lock_waits, update_in_id_order, utcnow
 from marketplace.errors import DomainError
 from marketplace.i18n import lazy_gettext as _l
 from marketplace.orders import payment_methods
@@ -203,20 +203,19 @@ def _checkout(
     # Each UPDATE locks its row and returns it as whoever held the lock before committed it,
     # counter included. A slot must belong to the seller it was chosen for. On a
     # CheckoutError the SAVEPOINT rolls back: the order and the counters with it.
-    products = update_in_id_order(Product, {
-        product_id: {"held_units": Product.held_units + quantity,
-                     "updated_at": Product.updated_at}  # a hold is not an edit of the product
-        for product_id, quantity in wanted.items()
-    })
-    slots = update_in_id_order(
-        PickupSlot,
-        {slot_id: {"held_places": PickupSlot.held_places + 1} for slot_id in chosen.values()},
-        where_by_id={
-            slot_id: PickupSlot.location_id.in_(
-                sa.select(PickupLocation.id).where(PickupLocation.organization_id == organization_id))
-            for organization_id, slot_id in chosen.items()
-        },
-    )
+    products, slots = {}, {}
+    for product_id in sorted(wanted):
+        with lock_waits():
+            product = db.session.scalars(_TAKE_UNITS, {
+                "product_id": product_id, "units": wanted[product_id]}).one_or_none()
+        if product is not None:
+            products[product_id] = product
+    for seller_id, slot_id in sorted(chosen.items(), key=lambda item: item[1]):
+        with lock_waits():
+            slot = db.session.scalars(_TAKE_PLACE, {
+                "slot_id": slot_id, "seller_id": seller_id}).one_or_none()
+        if slot is not None:
+            slots[slot_id] = slot
 
     # The counters include holds that have expired but are not released yet: only when the
     # counters say no is availability read without them (in statements of their own, which
@@ -254,6 +253,27 @@ def _checkout(
         payment_methods.prepaid(payment_methods.GIFT_CARDS).pay(
             order, gift_cards, cart_view.goods_cents)
     return order
+
+
+# The checkout's UPDATEs of the hot rows, as update_in_id_order writes them but built once (their
+# values are named parameters, none named after a column of the table written): a product's
+# units taken; a slot's place taken if the slot is the seller's. Each locks its row and
+# returns it as the previous lock holder committed it, its relationships left unread.
+_ROW_ONLY = {"populate_existing": True, "synchronize_session": False}
+_TAKE_UNITS = (
+    sa.update(Product).where(Product.id == sa.bindparam("product_id"))
+    .values(held_units=Product.held_units + sa.bindparam("units"),
+            updated_at=Product.updated_at)  # a hold is not an edit of the product
+    .returning(Product).options(lazyload("*")).execution_options(**_ROW_ONLY)
+)
+_TAKE_PLACE = (
+    sa.update(PickupSlot)
+    .where(PickupSlot.id == sa.bindparam("slot_id"),
+           PickupSlot.location_id.in_(sa.select(PickupLocation.id).where(
+               PickupLocation.organization_id == sa.bindparam("seller_id"))))
+    .values(held_places=PickupSlot.held_places + 1)
+    .returning(PickupSlot).options(lazyload("*")).execution_options(**_ROW_ONLY)
+)
 
 
 def _inserted(model, rows: list[dict]) -> list:
