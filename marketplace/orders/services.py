@@ -15,11 +15,13 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from marketplace import audit, money, uow
 from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Product, StockReason
-from marketplace.db import db, lock_rows, update_in_id_order, utcnow
+from marketplace.db import db, lock_rows, lock_waits, update_in_id_order, utcnow
 from marketplace.errors import DomainError
 from marketplace.i18n import lazy_gettext as _l
 from marketplace.orders import payment_methods
@@ -181,57 +183,39 @@ def _checkout(
     # Everything that contends with nobody is written first: the order, its parts, lines and
     # holds, the audit entry. The hot rows (the product everyone wants, the slot) are locked
     # last, so each is held for two short UPDATEs and the commit, not for the whole checkout.
-    order = _new_order(buyer, total_cents=cart_view.total_cents, hold_until=hold_until, now=now)
-    for group in cart_view.groups:
-        part = OrderPart(
-            organization_id=group.organization.id,
-            slot_id=chosen[group.organization.id],
-            subtotal_cents=group.subtotal_cents,
-        )
-        order.parts.append(part)
-        for view in group.lines:
-            product = view.product
-            part.lines.append(OrderLine(
-                product_id=product.id, title=product.title, unit_price_cents=product.price_cents,
-                vat_rate_bp=product.vat_rate_bp, is_perishable=product.is_perishable,
-                quantity=view.line.quantity,
-            ))
-            # Held even when the stock is unlimited: the seller may start counting it before
-            # the payment, which then needs the units (mark_paid).
-            order.holds.append(Hold(product_id=product.id, quantity=view.line.quantity,
-                                    expires_at=hold_until))
-        order.holds.append(Hold(slot_id=part.slot_id, quantity=1, expires_at=hold_until))
     try:
-        db.session.flush()
+        order = _write_order(cart_view, buyer=buyer, chosen=chosen, hold_until=hold_until,
+                             now=now)
     except IntegrityError as exc:  # a slot id that is no slot at all
         raise CheckoutError(_l("This pickup slot does not exist.")) from exc
     order_placed.send(order, cart=cart_view)  # the gift cards bought with the goods
     if order.reference is None:
         order.reference = order_reference(order.id, year=now.year)
+        db.session.flush()
     # The shopper's account is the actor (a guest's order has none).
-    audit.record("order.placed", order, by=order.user if buyer.user_id else None, data={
-        "reference": order.reference, "total_cents": order.total_cents,
-    })
-    db.session.flush()
+    audit.insert_values(audit.values(
+        "order.placed", subject_type="Order", subject_id=order.id,
+        by=order.user if buyer.user_id else None, organization_id=None,
+        data={"reference": order.reference, "total_cents": order.total_cents},
+    ))
 
     # Take the units, then the places: one UPDATE per row, products by id then slots by id.
     # Each UPDATE locks its row and returns it as whoever held the lock before committed it,
     # counter included. A slot must belong to the seller it was chosen for. On a
     # CheckoutError the SAVEPOINT rolls back: the order and the counters with it.
-    products = update_in_id_order(Product, {
-        product_id: {"held_units": Product.held_units + quantity,
-                     "updated_at": Product.updated_at}  # a hold is not an edit of the product
-        for product_id, quantity in wanted.items()
-    })
-    slots = update_in_id_order(
-        PickupSlot,
-        {slot_id: {"held_places": PickupSlot.held_places + 1} for slot_id in chosen.values()},
-        where_by_id={
-            slot_id: PickupSlot.location_id.in_(
-                sa.select(PickupLocation.id).where(PickupLocation.organization_id == organization_id))
-            for organization_id, slot_id in chosen.items()
-        },
-    )
+    products, slots = {}, {}
+    for product_id in sorted(wanted):
+        with lock_waits():
+            product = db.session.scalars(_TAKE_UNITS, {
+                "product_id": product_id, "units": wanted[product_id]}).one_or_none()
+        if product is not None:
+            products[product_id] = product
+    for seller_id, slot_id in sorted(chosen.items(), key=lambda item: item[1]):
+        with lock_waits():
+            slot = db.session.scalars(_TAKE_PLACE, {
+                "slot_id": slot_id, "seller_id": seller_id}).one_or_none()
+        if slot is not None:
+            slots[slot_id] = slot
 
     # The counters include holds that have expired but are not released yet: only when the
     # counters say no is availability read without them (in statements of their own, which
@@ -271,12 +255,99 @@ def _checkout(
     return order
 
 
-def _new_order(buyer: Buyer, *, total_cents: int, hold_until, now, **values) -> Order:
-    """An unpaid order for `buyer` (added to the session): its id and reference drawn at once
-    where the database allows (see _next_order_id)."""
+# The checkout's UPDATEs of the hot rows, as update_in_id_order writes them but built once (their
+# values are named parameters, none named after a column of the table written): a product's
+# units taken; a slot's place taken if the slot is the seller's. Each locks its row and
+# returns it as the previous lock holder committed it, its relationships left unread.
+_ROW_ONLY = {"populate_existing": True, "synchronize_session": False}
+_TAKE_UNITS = (
+    sa.update(Product).where(Product.id == sa.bindparam("product_id"))
+    .values(held_units=Product.held_units + sa.bindparam("units"),
+            updated_at=Product.updated_at)  # a hold is not an edit of the product
+    .returning(Product).options(lazyload("*")).execution_options(**_ROW_ONLY)
+)
+_TAKE_PLACE = (
+    sa.update(PickupSlot)
+    .where(PickupSlot.id == sa.bindparam("slot_id"),
+           PickupSlot.location_id.in_(sa.select(PickupLocation.id).where(
+               PickupLocation.organization_id == sa.bindparam("seller_id"))))
+    .values(held_places=PickupSlot.held_places + 1)
+    .returning(PickupSlot).options(lazyload("*")).execution_options(**_ROW_ONLY)
+)
+
+
+def _inserted(model, rows: list[dict]) -> list:
+    """`rows` written by one INSERT (the ORM's bulk INSERT, its statement cached), RETURNING
+    them as objects of the session with every column, in the order given, and their
+    relationships left to be read if asked for: no unit-of-work flush for rows written once.
+    A None is written as NULL (the rows then make one statement even when they leave
+    different columns empty). None to write, no statement (a cart of gift cards alone has
+    no parts, lines or holds)."""
+    if not rows:
+        return []
+    return db.session.scalars(
+        sa.insert(model).returning(model, sort_by_parameter_order=True)
+        .options(lazyload("*")).execution_options(render_nulls=True), rows,
+    ).all()
+
+
+def _write_order(cart_view: CartView, *, buyer: Buyer, chosen: dict[int, int], hold_until,
+                 now) -> Order:
+    """The order of `cart_view`, its parts (one per seller, with the slot `chosen` for it),
+    lines and holds (each product's units, each part's slot place), written by one INSERT
+    per table rather than by the unit of work's flush, and returned with its parts and their
+    lines as written (nothing read back)."""
+    (order,) = _inserted(Order, [_order_values(buyer, total_cents=cart_view.total_cents,
+                                               hold_until=hold_until, now=now)])
+    parts = _inserted(OrderPart, [
+        {"order_id": order.id, "organization_id": group.organization.id,
+         "slot_id": chosen[group.organization.id], "subtotal_cents": group.subtotal_cents}
+        for group in cart_view.groups
+    ])
+    lines = _inserted(OrderLine, [
+        {"part_id": part.id, "product_id": view.product.id, "title": view.product.title,
+         "unit_price_cents": view.product.price_cents, "vat_rate_bp": view.product.vat_rate_bp,
+         "is_perishable": view.product.is_perishable, "quantity": view.line.quantity}
+        for part, group in zip(parts, cart_view.groups, strict=True) for view in group.lines
+    ])
+    # Held even when the stock is unlimited: the seller may start counting it before the
+    # payment, which then needs the units (mark_paid). Per part: its products' units, then
+    # its slot's place. Written without objects: order.holds is read from the database if
+    # asked for (a payment by gift cards alone, in this request).
+    holds = [
+        hold
+        for part, group in zip(parts, cart_view.groups, strict=True)
+        for hold in (
+            *({"order_id": order.id, "product_id": view.product.id, "slot_id": None,
+               "quantity": view.line.quantity, "expires_at": hold_until, "state": HoldState.HELD}
+              for view in group.lines),
+            {"order_id": order.id, "product_id": None, "slot_id": part.slot_id, "quantity": 1,
+             "expires_at": hold_until, "state": HoldState.HELD},
+        )
+    ]
+    if holds:
+        db.session.execute(_INSERT_HOLDS, holds)
+    set_committed_value(order, "parts", parts)
+    by_part = {part.id: [] for part in parts}
+    for line in lines:
+        by_part[line.part_id].append(line)
+    for part in parts:
+        set_committed_value(part, "order", order)
+        set_committed_value(part, "lines", by_part[part.id])
+        for line in by_part[part.id]:
+            set_committed_value(line, "part", part)
+    return order
+
+
+_INSERT_HOLDS = sa.insert(Hold.__table__)
+
+
+def _order_values(buyer: Buyer, *, total_cents: int, hold_until, now, **values) -> dict:
+    """The columns of an unpaid order for `buyer`: its id and reference drawn at once where
+    the database allows (see _next_order_id)."""
     order_id = _next_order_id()
-    order = Order(
-        id=order_id,
+    return dict(
+        **({"id": order_id} if order_id else {}),  # else the INSERT draws it
         reference=order_reference(order_id, year=now.year) if order_id else None,
         user_id=buyer.user_id,
         email=buyer.email.strip().lower(),
@@ -288,6 +359,13 @@ def _new_order(buyer: Buyer, *, total_cents: int, hold_until, now, **values) -> 
         terms_accepted_at=now,
         **values,
     )
+
+
+def _new_order(buyer: Buyer, *, total_cents: int, hold_until, now, **values) -> Order:
+    """An unpaid order for `buyer` (added to the session): its id and reference drawn at once
+    where the database allows (see _next_order_id)."""
+    order = Order(**_order_values(buyer, total_cents=total_cents, hold_until=hold_until,
+                                  now=now, **values))
     db.session.add(order)
     return order
 

@@ -35,6 +35,21 @@ def is_open(row: DemoCheckoutSession, now=None) -> bool:
     return row.status == DemoSessionStatus.OPEN and row.expires_at > (now or utcnow())
 
 
+# Built once (SQLAlchemy caches their compiled form): the order's open session, newest first,
+# and a new session, its status, refunds and creation time from the columns' defaults.
+_OPEN_SESSION = (
+    sa.select(DemoCheckoutSession.id)
+    .where(
+        DemoCheckoutSession.order_id == sa.bindparam("order_id"),
+        DemoCheckoutSession.status == DemoSessionStatus.OPEN,
+        DemoCheckoutSession.expires_at > sa.bindparam("now"),
+    )
+    .order_by(DemoCheckoutSession.created_at.desc())
+    .limit(1)
+)
+_NEW_SESSION = sa.insert(DemoCheckoutSession.__table__)
+
+
 class DemoGateway:
     name = "demo"
 
@@ -46,27 +61,18 @@ class DemoGateway:
             raise GatewayError(_l("Payment by bank transfer through the payment provider is "
                                   "not available on this site."))
         # Idempotent like Stripe's: while this order has an open session, it is given again.
-        row = db.session.scalar(
-            sa.select(DemoCheckoutSession)
-            .where(
-                DemoCheckoutSession.order_id == order.id,
-                DemoCheckoutSession.status == DemoSessionStatus.OPEN,
-                DemoCheckoutSession.expires_at > utcnow(),
-            )
-            .order_by(DemoCheckoutSession.created_at.desc())
-            .limit(1)
-        )
-        if row is None:
-            row = DemoCheckoutSession(
-                id=SESSION_PREFIX + secrets.token_urlsafe(24),
-                order_id=order.id,
-                amount_cents=amount_due(order),  # what prepaid means (gift cards) left to pay
-                currency=order.currency,
-                expires_at=session_expires_at(order),
-            )
-            db.session.add(row)
-            db.session.flush()
-        return CheckoutSession(id=row.id, url=self.page_url(row.id))
+        now = utcnow()
+        session_id = db.session.scalar(_OPEN_SESSION, {"order_id": order.id, "now": now})
+        if session_id is None:
+            session_id = SESSION_PREFIX + secrets.token_urlsafe(24)
+            db.session.execute(_NEW_SESSION, {
+                "id": session_id,
+                "order_id": order.id,
+                "amount_cents": amount_due(order),  # what prepaid means (gift cards) left to pay
+                "currency": order.currency,
+                "expires_at": session_expires_at(order),
+            })
+        return CheckoutSession(id=session_id, url=self.page_url(session_id))
 
     @staticmethod
     def page_url(session_id: str) -> str:
