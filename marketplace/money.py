@@ -70,3 +70,26 @@ def parse_amount(text: str) -> int:
         raise ValueError(f"not an amount: {text!r}")
     euros, fraction = match.groups()
     return int(euros) * 100 + int((fraction or "0").ljust(2, "0"))
+
+
+_SPREADSHEET_EUROS = re.compile(r"(\d{1,9})(?:\.(\d{1,2}))?")
+
+
+def parse_euros(text: str) -> int:
+    """A spreadsheet's or a form's amount: '12,50' / '12.5' / '1 234,50 €' / '1.234,50' /
+    'EUR 40' / '-5' -> cents (negative allowed, so that the caller's message can say "more than
+    zero" or "not negative"); ValueError when it is not an amount in euros and cents."""
+    value = re.sub(r"[\s\u00a0\u202f]", "", text)
+    value = re.sub(r"(?i)^(€|eur)|(€|eur|euros?)$", "", value)
+    sign = -1 if value[:1] in ("-", "−") else 1
+    value = value.lstrip("-−+")
+    if "," in value and "." in value:
+        decimal = "," if value.rfind(",") > value.rfind(".") else "."
+        value = value.replace("." if decimal == "," else ",", "").replace(",", ".")
+    else:
+        value = value.replace(",", ".")
+    match = _SPREADSHEET_EUROS.fullmatch(value)
+    if not match:
+        raise ValueError(text)
+    euros, fraction = match.groups()
+    return sign * (int(euros) * 100 + int((fraction or "0").ljust(2, "0")))

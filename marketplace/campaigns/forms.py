@@ -24,12 +24,13 @@ from wtforms.validators import (
 )
 
 from marketplace.campaigns import payment_methods
-from marketplace.campaigns.importing import COLUMN_LABELS, parse_euros
+from marketplace.campaigns.importing import COLUMN_LABELS
 from marketplace.campaigns.labels import AMOUNT_MODE_LABELS, EVENT_LABELS, UNSPENT_LABELS
 from marketplace.campaigns.models import AmountMode, CampaignEvent, UnspentPolicy
 from marketplace.campaigns.restrictions import SUGGESTED_CATEGORIES
 from marketplace.campaigns.services import CampaignSettings
 from marketplace.i18n import lazy_gettext as _l
+from marketplace.money import parse_euros
 from marketplace.organizations.forms import ServiceForm
 
 

@@ -24,6 +24,7 @@ from marketplace.campaigns.spreadsheet import FIELDS, Sheet
 from marketplace.db import db
 from marketplace.i18n import lazy_gettext as _l
 from marketplace.i18n import money_filter
+from marketplace.money import parse_euros
 
 NAME_MAX = 120
 NUMBER_MAX = 40
@@ -355,28 +356,6 @@ def valid_email(address: str) -> str:
             and match.group(1).lower() not in SPECIAL_USE_DOMAIN_NAMES):
         return address.lower()
     return validate_email(address, check_deliverability=False).normalized.lower()
-
-
-_EUROS = re.compile(r"(\d{1,9})(?:\.(\d{1,2}))?")
-
-
-def parse_euros(text: str) -> int:
-    """'12,50' / '12.5' / '1 234,50 €' / 'EUR 40' / '-5' -> cents (negative allowed, so that the
-    message can say "more than zero"); ValueError when it is not an amount in euros and cents."""
-    value = re.sub(r"[\s\u00a0\u202f]", "", text)
-    value = re.sub(r"(?i)^(€|eur)|(€|eur|euros?)$", "", value)
-    sign = -1 if value[:1] in ("-", "−") else 1
-    value = value.lstrip("-−+")
-    if "," in value and "." in value:
-        decimal = "," if value.rfind(",") > value.rfind(".") else "."
-        value = value.replace("." if decimal == "," else ",", "").replace(",", ".")
-    else:
-        value = value.replace(",", ".")
-    match = _EUROS.fullmatch(value)
-    if not match:
-        raise ValueError(text)
-    euros, fraction = match.groups()
-    return sign * (int(euros) * 100 + int((fraction or "0").ljust(2, "0")))
 
 
 def confirm(pending: PendingImport, *, by) -> int:

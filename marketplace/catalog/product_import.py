@@ -39,6 +39,7 @@ from marketplace.catalog.services import MAX_PHOTOS, MAX_PRICE_CENTS, CatalogErr
 from marketplace.db import db, lock_rows, utcnow
 from marketplace.i18n import current_locale_code, money_filter
 from marketplace.i18n import lazy_gettext as _l
+from marketplace.money import parse_euros
 from marketplace.organizations.models import Organization
 
 # Columns, in the export's order: (field, French header, English header).
@@ -346,27 +347,6 @@ def _photos_for(references: set[str], photos: Photos) -> tuple[dict, list[Proble
 # --- checking --------------------------------------------------------------------------------
 
 
-_PRICE = re.compile(r"(\d{1,9})(?:\.(\d{1,2}))?")
-
-
-def parse_price(text: str) -> int:
-    """'12,50' / '12.5' / '1 234,50 €' / '-3' -> cents; ValueError when it is not an amount."""
-    value = re.sub(r"[\s\u00a0\u202f]", "", text)
-    value = re.sub(r"(?i)(€|eur|euros?)$", "", value)
-    sign = -1 if value[:1] in ("-", "−") else 1
-    value = value.lstrip("-−+")
-    if "," in value and "." in value:
-        decimal = "," if value.rfind(",") > value.rfind(".") else "."
-        value = value.replace("." if decimal == "," else ",", "").replace(",", ".")
-    else:
-        value = value.replace(",", ".")
-    match = _PRICE.fullmatch(value)
-    if not match:
-        raise ValueError(text)
-    euros, fraction = match.groups()
-    return sign * (int(euros) * 100 + int((fraction or "0").ljust(2, "0")))
-
-
 def _vat(text: str) -> int | None:
     value = re.sub(r"[\s\u00a0%]", "", text).replace(",", ".")
     try:
@@ -511,7 +491,7 @@ def _check(line: Line, by_id: dict, by_reference: dict, categories: dict, words)
     text = cells.get("price", "")
     if text:
         try:
-            cents = parse_price(text)
+            cents = parse_euros(text)
         except ValueError:
             problems.append(Problem("price_not_number", {"value": text}, "price"))
         else:

@@ -9,6 +9,7 @@ from marketplace.campaigns import importing, services
 from marketplace.campaigns.models import AmountMode, Beneficiary, CampaignEvent, CampaignStatus
 from marketplace.campaigns.spreadsheet import SpreadsheetError, read
 from marketplace.db import db
+from marketplace.money import parse_euros
 
 FRENCH = ("Nom;Prénom;Courriel;Montant;Matricule;Nombre d'enfants\r\n"
           "Lefèvre;Hélène;helene.lefevre@example.fr;45,50;A-001;2\r\n"
@@ -225,13 +226,13 @@ def test_more_lines_than_allowed_is_refused(app):
     ("50\u00a0€", 5000),
 ])
 def test_amounts_as_french_and_english_offices_write_them(text, cents):
-    assert importing.parse_euros(text) == cents
+    assert parse_euros(text) == cents
 
 
 @pytest.mark.parametrize("text", ["abc", "12,345", "1,2,3", "12..5", "", "€"])
 def test_what_is_not_an_amount(text):
     with pytest.raises(ValueError):
-        importing.parse_euros(text)
+        parse_euros(text)
 
 
 @pytest.mark.parametrize("address", [
