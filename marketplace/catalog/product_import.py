@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -311,7 +312,11 @@ def read_photos(data: bytes | None) -> Photos:
         try:
             with archive.open(info) as handle:
                 content = handle.read(max_bytes + 1)
-        except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, ValueError):
+        # What reading one member of an uploaded archive can raise: a damaged archive
+        # (BadZipFile, zlib.error for a damaged compressed stream, OSError), an encrypted member
+        # (RuntimeError), a compression method Python does not read (NotImplementedError).
+        except (zipfile.BadZipFile, zlib.error, OSError, RuntimeError, NotImplementedError,
+                ValueError):
             found.problems.append(Problem("photo_bad", {"name": name, "reason": _l(
                 "This file is not a photo we can read: send a JPEG, PNG or WebP image.")}))
             continue
