@@ -70,20 +70,24 @@ def read_near(text: str | None) -> Near:
         if len(compact) == 5:
             return Near(typed, compact, department_of(compact))
         return Near(typed, "", compact if len(compact) <= 3 else department_of(compact))
-    wanted = " ".join(fold(typed).replace("-", " ").replace("'", " ").split())
+    wanted = _town_key(typed)
     if wanted.startswith("st "):
         wanted = "saint " + wanted[3:]
     codes: Counter = Counter()
     for model in (Organization, PickupLocation):
         for town, postcode in db.session.execute(
                 sa.select(model.town, model.postcode).distinct()):
-            folded = " ".join(fold(town).replace("-", " ").replace("'", " ").split())
-            if folded == wanted and postcode:
+            if postcode and _town_key(town) == wanted:
                 codes[postcode] += 1
     if not codes:
         return Near(typed, unknown=True)
     postcode = codes.most_common(1)[0][0]
     return Near(typed, postcode, department_of(postcode))
+
+
+def _town_key(town: str) -> str:
+    """A town's name as compared: folded, hyphens and apostrophes as spaces."""
+    return " ".join(fold(town).replace("-", " ").replace("'", " ").split())
 
 
 def _allowed_products(restriction: Restriction | None) -> sa.Select:
