@@ -297,8 +297,12 @@ def _write_order(cart_view: CartView, *, buyer: Buyer, chosen: dict[int, int], h
     lines and holds (each product's units, each part's slot place), written by one INSERT
     per table rather than by the unit of work's flush, and returned with its parts and their
     lines as written (nothing read back)."""
-    (order,) = _inserted(Order, [_order_values(buyer, total_cents=cart_view.total_cents,
-                                               hold_until=hold_until, now=now)])
+    if db.session.get_bind().dialect.name == "postgresql":
+        order = _insert_order_drawing_its_id(buyer, total_cents=cart_view.total_cents,
+                                             hold_until=hold_until, now=now)
+    else:
+        (order,) = _inserted(Order, [_order_values(buyer, total_cents=cart_view.total_cents,
+                                                   hold_until=hold_until, now=now)])
     parts = _inserted(OrderPart, [
         {"order_id": order.id, "organization_id": group.organization.id,
          "slot_id": chosen[group.organization.id], "subtotal_cents": group.subtotal_cents}
@@ -340,6 +344,38 @@ def _write_order(cart_view: CartView, *, buyer: Buyer, chosen: dict[int, int], h
 
 
 _INSERT_HOLDS = sa.insert(Hold.__table__)
+
+# On PostgreSQL, a cart's order is written by one statement that draws its id from the sequence
+# and writes its reference from that id (order_reference's format: ESS-<year>-<id on at least
+# six digits>), rather than a nextval() and then the INSERT: one round trip fewer per checkout.
+# Its columns are all named (no Python default is left to the ORM) and it returns the whole row,
+# loaded as the session's Order with its relationships left unread. S608: the names formatted
+# into it are the table's own columns, never input.
+_ORDER_COLUMNS = ("user_id", "email", "name", "phone", "locale", "status", "currency",
+                  "total_cents", "hold_expires_at", "terms_accepted_at", "amount_paid_cents",
+                  "amount_refunded_cents", "gift_cards_cents", "created_at", "updated_at")
+_INSERT_ORDER_DRAWING_ITS_ID = sa.select(Order).options(lazyload("*")).from_statement(
+    sa.text(f"""
+        INSERT INTO "order" (id, reference, {", ".join(_ORDER_COLUMNS)})
+        SELECT n.id, 'ESS-' || :year || '-' || CASE WHEN n.id < 1000000
+                   THEN lpad(n.id::text, 6, '0') ELSE n.id::text END,
+               {", ".join(f":{name}" for name in _ORDER_COLUMNS)}
+        FROM (SELECT nextval(pg_get_serial_sequence('"order"', 'id')) AS id) AS n
+        RETURNING {", ".join(f'"order".{column.name}' for column in Order.__table__.c)}""")  # noqa: S608
+    .bindparams(sa.bindparam("year", type_=sa.String()),
+                *(sa.bindparam(name, type_=Order.__table__.c[name].type) for name in _ORDER_COLUMNS))
+    .columns(*Order.__table__.c)
+)
+
+
+def _insert_order_drawing_its_id(buyer: Buyer, *, total_cents: int, hold_until, now) -> Order:
+    return db.session.scalars(_INSERT_ORDER_DRAWING_ITS_ID, {
+        "year": str(now.year), "user_id": buyer.user_id, "email": buyer.email.strip().lower(),
+        "name": buyer.name.strip(), "phone": (buyer.phone or "").strip(), "locale": buyer.locale,
+        "status": OrderStatus.PENDING_PAYMENT, "currency": "EUR", "total_cents": total_cents,
+        "hold_expires_at": hold_until, "terms_accepted_at": now, "amount_paid_cents": 0,
+        "amount_refunded_cents": 0, "gift_cards_cents": 0, "created_at": now, "updated_at": now,
+    }).one()
 
 
 def _order_values(buyer: Buyer, *, total_cents: int, hold_until, now, **values) -> dict:

@@ -35,8 +35,25 @@ def is_open(row: DemoCheckoutSession, now=None) -> bool:
     return row.status == DemoSessionStatus.OPEN and row.expires_at > (now or utcnow())
 
 
-# Built once (SQLAlchemy caches their compiled form): the order's open session, newest first,
-# and a new session, its status, refunds and creation time from the columns' defaults.
+# Built once (SQLAlchemy caches their compiled form): the order's open session, newest first;
+# and a new session written only if the order has no open one (one statement where a checkout
+# had two: a look for an open session, then the INSERT), its id returned when it was written.
+_table = DemoCheckoutSession.__table__
+_NEW_UNLESS_OPEN = sa.insert(_table).from_select(
+    ["id", "order_id", "amount_cents", "currency", "status", "amount_refunded_cents",
+     "expires_at", "created_at"],
+    sa.select(
+        *(sa.bindparam(name, type_=_table.c[name].type)
+          for name in ("id", "order_id", "amount_cents", "currency")),
+        sa.literal(DemoSessionStatus.OPEN, _table.c.status.type), sa.literal(0),
+        sa.bindparam("expires_at", type_=_table.c.expires_at.type),
+        sa.bindparam("now", type_=_table.c.created_at.type),
+    ).where(~sa.exists().where(
+        _table.c.order_id == sa.bindparam("order_id"),
+        _table.c.status == DemoSessionStatus.OPEN,
+        _table.c.expires_at > sa.bindparam("now"),
+    )),
+).returning(_table.c.id)
 _OPEN_SESSION = (
     sa.select(DemoCheckoutSession.id)
     .where(
@@ -47,7 +64,6 @@ _OPEN_SESSION = (
     .order_by(DemoCheckoutSession.created_at.desc())
     .limit(1)
 )
-_NEW_SESSION = sa.insert(DemoCheckoutSession.__table__)
 
 
 class DemoGateway:
@@ -62,16 +78,16 @@ class DemoGateway:
                                   "not available on this site."))
         # Idempotent like Stripe's: while this order has an open session, it is given again.
         now = utcnow()
-        session_id = db.session.scalar(_OPEN_SESSION, {"order_id": order.id, "now": now})
-        if session_id is None:
-            session_id = SESSION_PREFIX + secrets.token_urlsafe(24)
-            db.session.execute(_NEW_SESSION, {
-                "id": session_id,
-                "order_id": order.id,
-                "amount_cents": amount_due(order),  # what prepaid means (gift cards) left to pay
-                "currency": order.currency,
-                "expires_at": session_expires_at(order),
-            })
+        session_id = db.session.scalar(_NEW_UNLESS_OPEN, {
+            "id": SESSION_PREFIX + secrets.token_urlsafe(24),
+            "order_id": order.id,
+            "amount_cents": amount_due(order),  # what prepaid means (gift cards) left to pay
+            "currency": order.currency,
+            "expires_at": session_expires_at(order),
+            "now": now,
+        })
+        if session_id is None:  # the order's open session, given again
+            session_id = db.session.scalar(_OPEN_SESSION, {"order_id": order.id, "now": now})
         return CheckoutSession(id=session_id, url=self.page_url(session_id))
 
     @staticmethod

@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 
 from marketplace import uow
 from marketplace.db import LockTimeout, db, lock_rows, utcnow
@@ -97,10 +98,27 @@ def start_payment(order: Order, *, bank_transfer_customer: str | None = None,
         order, success_url=success_url, cancel_url=cancel_url, idempotency_key=key,
         bank_transfer_customer=bank_transfer_customer,
     )
-    order.checkout_session_id = session.id
-    order.payment_gateway = gateway.name
-    db.session.flush()
+    _record_session(order, session.id, gateway.name)
     return session
+
+
+# The order's payment session written by an UPDATE built once, its values set on the object as
+# written: a checkout's order is otherwise clean, and a flush of it cost a unit-of-work pass.
+_RECORD_SESSION = (
+    sa.update(Order.__table__).where(Order.__table__.c.id == sa.bindparam("order_id"))
+    .values(checkout_session_id=sa.bindparam("session_id"), payment_gateway=sa.bindparam("gateway"),
+            updated_at=sa.bindparam("now"))
+)
+
+
+def _record_session(order: Order, session_id: str, gateway_name: str) -> None:
+    db.session.flush()  # anything the caller left pending, first
+    now = utcnow()
+    db.session.execute(_RECORD_SESSION, {"order_id": order.id, "session_id": session_id,
+                                         "gateway": gateway_name, "now": now})
+    for name, value in (("checkout_session_id", session_id), ("payment_gateway", gateway_name),
+                        ("updated_at", now)):
+        set_committed_value(order, name, value)
 
 
 def order_for_session(session_id: str, *, metadata: Mapping[str, Any] | None = None) -> Order | None:
