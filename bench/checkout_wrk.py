@@ -16,7 +16,8 @@ thread has had its last answer, so every order the server made has been counted.
 Prints the summary line of checkout_bench.py's phase 1a, the CPU per checkout (gunicorn, the
 PostgreSQL backends, and wrk for "clients": this process only waits), and a data check: the
 orders in the database equal the checkouts counted (warm-up included), and the units held
-equal the orders (one unit each). Exits non-zero when the check fails.
+equal the orders (one unit each). Exits non-zero when the check fails, or when the timed run
+made no checkout or a thread never had its last answer.
 """
 from __future__ import annotations
 
@@ -183,6 +184,9 @@ def measure(args, database_url: str) -> bool:
         for run in (warm, timed):
             if run["stderr"].strip():
                 print("wrk stderr: " + run["stderr"].strip())
+        if not timed["checkouts"] or timed["unfinished"]:
+            print("the run is not a measure: no checkout, or threads without their last answer")
+            return False
         return ok
     finally:
         stop_gunicorn(server)
