@@ -115,6 +115,7 @@ def client_cpu_snapshot(server_pid: int, database_url: str) -> dict[str, float]:
     cpu = cpu_snapshot(server_pid, database_url)
     times = os.times()
     cpu["clients"] = times.children_user + times.children_system
+    cpu["clients user"] = times.children_user
     return cpu
 
 
@@ -170,6 +171,8 @@ def measure(args, database_url: str) -> bool:
         counted = int(warm["checkouts"] + timed["checkouts"])
         ok = orders == counted and held == orders
 
+        wrk_cpu = after["clients"] - before["clients"]
+        wrk_user = after["clients user"] - before["clients user"]
         # The first two lines are what `make bench` (run_all.py) copies.
         print(f"add to cart + checkout: wrk {args.connections} threads x 1 connection, "
               f"{summary(timed)}")
@@ -180,7 +183,8 @@ def measure(args, database_url: str) -> bool:
         print(f"wrk: {timed['iterations']:.0f} iterations, {timed['add_failures']:.0f} failed "
               f"adds to cart, {timed['template_failures']:.0f} failed template fetches, "
               f"{timed['socket_errors']:.0f} socket errors, {timed['unfinished']:.0f} threads "
-              f"without their last answer; load {loadavg()}")
+              f"without their last answer; wrk's CPU {wrk_cpu:.2f} s, {wrk_user:.2f} s of it "
+              f"in user space; load {loadavg()}")
         for run in (warm, timed):
             if run["stderr"].strip():
                 print("wrk stderr: " + run["stderr"].strip())
