@@ -9,7 +9,8 @@ common.add_server_arguments, production config, demo payment gateway), but the c
 wrk's threads, one connection each, instead of Python threads in this process: the load tool
 then costs the shared cores about as little as for the other scenarios of `make bench`.
 Each iteration is a new shopper: POST /cart/add from a template session, then POST /checkout
-as a guest (the form of checkout_bench.Client). A warm-up run first (its checkouts are counted
+as a guest (the form of checkout_bench.Client); the template sessions, one per connection, are
+fetched here before the runs, as checkout_bench.py's clients do. A warm-up run first (its checkouts are counted
 apart), then the timed run; no iteration starts after its deadline and wrk is ended once every
 thread has had its last answer, so every order the server made has been counted.
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import http.client
 import math
 import os
 import re
@@ -41,6 +43,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from checkout_bench import cpu_report, cpu_snapshot, held_units, seed  # noqa: E402
 from common import (  # noqa: E402
+    CSRF_TOKEN,
     add_server_arguments,
     server_layout,
     start_gunicorn,
@@ -55,7 +58,23 @@ GRACE_SECONDS = 20
 RESULT = re.compile(r"^RESULT (.*)$", re.M)
 
 
-def run_wrk(ids: dict, connections: int, seconds: float) -> dict:
+def templates(ids: dict, count: int) -> list[str]:
+    """`count` template sessions, fetched here before the runs as checkout_bench.Client does:
+    for each, the cookie of GET /products/<id> (a session holding a CSRF token and no cart) and
+    the page's token, which wrk_checkout.lua's threads then take (COOKIE TOKEN pairs)."""
+    pairs = []
+    for _ in range(count):
+        conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+        conn.request("GET", f"/products/{ids['product']}", headers={"Host": "127.0.0.1"})
+        response = conn.getresponse()
+        page = response.read()
+        conn.close()
+        pairs += [response.getheader("Set-Cookie").split(";")[0],
+                  CSRF_TOKEN.search(page).group(1).decode()]
+    return pairs
+
+
+def run_wrk(ids: dict, connections: int, seconds: float, sessions: list[str]) -> dict:
     """One wrk run of wrk_checkout.lua: its RESULT fields (numbers), and its stderr's last
     lines under "stderr". wrk is ended (SIGINT: it then prints its results) as soon as every
     thread has said it finished. Each finishing thread parks its last connection on a socket
@@ -64,17 +83,18 @@ def run_wrk(ids: dict, connections: int, seconds: float) -> dict:
     parking.bind(("127.0.0.1", 0))
     parking.listen(connections * 2)
     try:
-        return wrk_parked(ids, connections, seconds, parking.getsockname()[1])
+        return wrk_parked(ids, connections, seconds, parking.getsockname()[1], sessions)
     finally:
         parking.close()
 
 
-def wrk_parked(ids: dict, connections: int, seconds: float, parking_port: int) -> dict:
+def wrk_parked(ids: dict, connections: int, seconds: float, parking_port: int,
+               sessions: list[str]) -> dict:
     command = ["wrk", "-t", str(connections), "-c", str(connections),
                "-d", f"{math.ceil(seconds) + GRACE_SECONDS}s", "--timeout", "10s",
                "-s", str(SCRIPT), f"http://127.0.0.1:{PORT}", "--",
                str(ids["product"]), str(ids["org"]), str(ids["slot"]), f"{seconds:g}",
-               str(parking_port)]
+               str(parking_port), *sessions]
     wrk = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     finished, other = 0, []
     for line in wrk.stderr:
@@ -158,11 +178,12 @@ def measure(args, database_url: str) -> bool:
         print(f"gunicorn: {server_layout(args)}; wrk {args.connections} threads x 1 connection; "
               f"load {loadavg()}", flush=True)
 
-        warm = run_wrk(ids, args.connections, args.warm_up)
+        sessions = templates(ids, args.connections)
+        warm = run_wrk(ids, args.connections, args.warm_up, sessions)
         print(f"warm-up: {summary(warm)}", flush=True)
 
         before = client_cpu_snapshot(server.pid, database_url)
-        timed = run_wrk(ids, args.connections, args.seconds)
+        timed = run_wrk(ids, args.connections, args.seconds, sessions)
         after = client_cpu_snapshot(server.pid, database_url)
         stop_gunicorn(server)  # every answer is in: nothing is left in flight
         server = None

@@ -4,10 +4,12 @@
 -- answers strictly alternate (the state below is the connection's).
 --
 --   wrk -t 20 -c 20 -d 25s -s bench/wrk_checkout.lua http://127.0.0.1:PORT \
---       -- PRODUCT_ID ORG_ID SLOT_ID SECONDS PARKING_PORT
+--       -- PRODUCT_ID ORG_ID SLOT_ID SECONDS PARKING_PORT [COOKIE TOKEN]...
 --
 -- Each thread first GETs /products/<id>: the template session (the cookie of its Set-Cookie,
--- a session holding a CSRF token and no cart) and the token (the page's csrf_token field).
+-- a session holding a CSRF token and no cart) and the token (the page's csrf_token field);
+-- unless the runner fetched them (as checkout_bench.py's clients do before the run): then
+-- thread n takes the n-th COOKIE TOKEN pair and starts at once.
 -- Then, until SECONDS after that, each iteration is a new shopper: POST /cart/add from the
 -- template session, take the new session cookie from the answer's Set-Cookie (the template's
 -- when there is none), POST /checkout as a guest with the fields checkout_bench.Client sends;
@@ -29,6 +31,7 @@
 --   RESULT checkouts=N seconds=T p50_ms=.. p95_ms=.. p99_ms=.. failures=F iterations=I
 --          add_failures=A template_failures=G unfinished=U socket_errors=E requests=R
 -- seconds: from the first thread's start (template fetched) to the last thread's last answer.
+-- Each thread's SECONDS start there too: with the templates given, when wrk starts them.
 local ffi = require("ffi")
 ffi.cdef [[
 typedef struct { long tv_sec; long tv_nsec; } wrk_checkout_timespec;
@@ -105,15 +108,34 @@ local template_failures_in_a_row = 0
 checkouts, failures, iterations, add_failures, template_failures = 0, 0, 0, 0, 0
 finished, first_ms, last_ms, latency_text = false, nil, nil, ""
 
+-- The template session and token: the requests of every iteration, which can start now.
+local function use_template(cookie, found)
+  template_cookie, token = cookie, found
+  add_request = post("/cart/add", template_cookie, form({
+    {"csrf_token", token}, {"product_id", product_id}, {"quantity", 1}}))
+  checkout_body = form({
+    {"csrf_token", token}, {"name", "Camille Bench"}, {"email", "bench@example.org"},
+    {"accept_terms", "y"}, {"slot-" .. org_id, slot_id}})
+  if not deadline then
+    first_ms = now_ms()
+    deadline = first_ms + seconds * 1000
+  end
+  state = "add"
+end
+
 function init(args)
   product_id, org_id, slot_id, seconds = args[1], args[2], args[3], tonumber(args[4])
   if not seconds then
     error("wrk_checkout.lua: arguments PRODUCT_ID ORG_ID SLOT_ID SECONDS PARKING_PORT after --")
   end
-  if args[5] then
+  if args[5] and args[5] ~= "" then
     parking = wrk.lookup("127.0.0.1", args[5])[1]
   end
   template_request = "GET /products/" .. product_id .. " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+  local n = thread_number or 1
+  if args[4 + 2 * n] and args[5 + 2 * n] then
+    use_template(args[4 + 2 * n], args[5 + 2 * n])
+  end
 end
 
 function request()
@@ -159,17 +181,7 @@ function response(status, headers, body)
     local found = body and body:match('name="csrf_token"[^>]*value="([^"]+)"')
     if status == 200 and cookie and found then
       template_failures_in_a_row = 0
-      template_cookie, token = cookie, found
-      add_request = post("/cart/add", template_cookie, form({
-        {"csrf_token", token}, {"product_id", product_id}, {"quantity", 1}}))
-      checkout_body = form({
-        {"csrf_token", token}, {"name", "Camille Bench"}, {"email", "bench@example.org"},
-        {"accept_terms", "y"}, {"slot-" .. org_id, slot_id}})
-      if not deadline then
-        first_ms = now_ms()
-        deadline = first_ms + seconds * 1000
-      end
-      state = "add"
+      use_template(cookie, found)
     else
       template_failures = template_failures + 1
       template_failures_in_a_row = template_failures_in_a_row + 1
