@@ -1,8 +1,9 @@
 """`make bench`: the public catalogue under wrk against gunicorn on PostgreSQL, with the page
 cache off and on, next to a bare Flask app serving the same bytes (the ceiling); then the write
-paths: gift card balance and debit at the counter under wrk, then add to cart + checkout and
-counter redemption with their own benchmarks (bench/checkout_bench.py, redemption_bench.py:
-each iteration needs a new cart, or a new voucher, which those clients make).
+paths: gift card balance and debit at the counter under wrk, add to cart + checkout under wrk
+too (bench/checkout_wrk.py: each wrk thread, on one connection, makes a new cart for each
+checkout, bench/wrk_checkout.lua), then counter redemption with its own benchmark
+(bench/redemption_bench.py: each iteration needs a new voucher, which its clients make).
 Writes requests/s and p50/p95/p99 per scenario into bench/RESULTS.md (the "make bench"
 section, replaced at each run) and prints it.
 
@@ -57,8 +58,8 @@ RESULTS = ROOT / "bench" / "RESULTS.md"
 BEGIN, END = "<!-- make bench: begin -->", "<!-- make bench: end -->"
 SCENARIOS = ("home", "products page", "product page", "shopfront", "API products")
 WRITE_BENCHES = [
-    ("add to cart + checkout", "checkout_bench.py", ["--phases", "1a"],
-     re.compile(r"phase 1a \(add to cart \+ checkout in the loop\): (.*)")),
+    ("add to cart + checkout", "checkout_wrk.py", ["--connections", "20"],
+     re.compile(r"^add to cart \+ checkout: (wrk .*\ndata check: .*)$", re.M)),
     ("counter redemption", "redemption_bench.py",
      ["--modes", "express", "--vouchers", "8000", "--history", "5000"],
      re.compile(r"^(express: \d+ redemptions .*\n\s+redeem POST: .*)$", re.M)),
