@@ -50,6 +50,14 @@ def refuse() -> None:
     _info()[_REFUSED] = True
 
 
+def abandon() -> None:
+    """This unit has failed and will not commit: what it wrote is rolled back now, its
+    SAVEPOINTs with it, so that the page that says why reads the database as it stands
+    (`refuse` alone rolls back only at the unit's end)."""
+    db.session.rollback()
+    refuse()
+
+
 def keep() -> None:
     """What this request wrote stands although its answer is an error (status >= 400): a failed
     login attempt counted, a wrong gift-card code counted against the lookup limit."""

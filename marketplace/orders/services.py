@@ -127,7 +127,7 @@ def slot_places_taken(slot: PickupSlot, *, now=None) -> int:
     return slot.booked + slot_places_held([slot.id], now=now).get(slot.id, 0)
 
 
-def checkout(cart_view: CartView, **kwargs) -> Order:
+def checkout(cart_view: CartView, *, in_savepoint: bool = True, **kwargs) -> Order:
     """Create the order (one part per seller) and hold its stock and slot places.
 
     `slot_ids` maps each seller's organization id to the chosen PickupSlot id. `gift_cards`
@@ -138,7 +138,14 @@ def checkout(cart_view: CartView, **kwargs) -> Order:
     debits written before the error was known are rolled back, and what the session holds is
     read again (the counters it read under the SAVEPOINT no longer stand), so that the page
     that says why shows the shelf as it is.
+
+    `in_savepoint=False` is for a caller that abandons its whole unit on any error
+    (`uow.abandon`, the checkout page): no SAVEPOINT, whose two statements and bookkeeping
+    cost about 5 % of a checkout's CPU (bench/RESULTS.md); what was written before the error
+    stays in the transaction until the caller rolls it back.
     """
+    if not in_savepoint:
+        return _checkout(cart_view, **kwargs)
     try:
         with uow.savepoint():
             return _checkout(cart_view, **kwargs)

@@ -316,9 +316,13 @@ def checkout():
             slot_ids={choice.group.organization.id: choice.selected for choice in choices},
             accepted_terms=form.accept_terms.data,
             gift_cards=gift_cards,
+            in_savepoint=False,  # on any error the unit is abandoned: see below
         )
     except (services.CheckoutError, *card_payment.errors) as exc:
-        _end(replacing, keep=False)  # nothing is held; availability is read again for the page
+        # Nothing this request wrote stands (the orders it released included), and nothing is
+        # held: availability is read again for the page. Any other error is an error answer,
+        # which rolls the unit back too.
+        uow.abandon()
         cart_view = carts.view(_my_cart())
         fresh = slot_choices(cart_view)
         read_slot_choices(fresh, request.form)  # keep what was chosen, say what is gone

@@ -300,6 +300,41 @@ def test_unpaid_order_is_offered_on_the_cart_and_replaced_by_a_new_checkout(
     assert orders.slot_places_taken(market.canal_slots[1]) == 1
 
 
+def test_a_refused_checkout_keeps_the_unpaid_order_it_would_have_replaced(
+    client, market, fake_payments, monkeypatch
+):
+    """The checkout page abandons its whole unit on a refusal (no SAVEPOINT around the
+    checkout): the unpaid order it released is kept with its holds, what the refused checkout
+    wrote before the refusal (order, holds, counters) is gone, and the page reads the shelf as
+    it stands."""
+    add_to_cart(client, market.lamp, 1)
+    checkout(client, {market.canal: market.canal_slots[0]}, **GUEST)
+    first = last_order()
+    client.post(f"/cart/lines/{market.lamp.id}", data={"quantity": 2})
+    real_checkout = orders.checkout
+
+    def refused_at_the_end(*args, **kwargs):
+        real_checkout(*args, **kwargs)  # everything written, then refused (a gift card, say)
+        raise orders.CheckoutError("Refused after everything was written.")
+
+    monkeypatch.setattr("marketplace.orders.services.checkout", refused_at_the_end)
+    response = checkout(client, {market.canal: market.canal_slots[1]}, **GUEST)
+
+    assert response.status_code == 409
+    page = text(response)
+    assert "Refused after everything was written." in page
+    assert f"You have an unpaid order, {first.reference}" in page  # still there
+    assert order_count() == 1
+    db.session.expire_all()
+    assert first.status == OrderStatus.PENDING_PAYMENT
+    assert {h.state for h in db.session.scalars(sa.select(Hold).where(
+        Hold.order_id == first.id))} == {HoldState.HELD}
+    assert db.session.get(Product, market.lamp.id).held_units == 1
+    assert orders.slot_places_taken(market.canal_slots[0]) == 1
+    assert orders.slot_places_taken(market.canal_slots[1]) == 0
+    assert fake_payments.expired == []
+
+
 def test_cancel_from_the_cart_notice_goes_back_to_the_cart(client, market, fake_payments):
     add_to_cart(client, market.lamp, 3)
     checkout(client, {market.canal: market.canal_slots[0]}, **GUEST)
