@@ -7,6 +7,7 @@ RELEVANCE_CANDIDATES newest matches that it ranks.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from dataclasses import dataclass, field
 
@@ -90,12 +91,19 @@ def get_public_product(product_id: int, *, photos: bool = True) -> Product | Non
     `photos=False` leaves the photos unread until something asks for them."""
     if not 1 <= product_id <= MAX_KEY_INT:
         return None
-    return db.session.scalar(
+    return db.session.scalar(_public_product_statement(photos), {"public_product_id": product_id})
+
+
+@functools.cache
+def _public_product_statement(photos: bool) -> sa.Select:
+    """get_public_product's query, built once per variant (every add to cart and product page
+    runs it)."""
+    return (
         sa.select(Product)
         .options(*([] if photos else [lazyload(Product.photos)]))
         .join(Organization, Organization.id == Product.organization_id)
         .where(
-            Product.id == product_id,
+            Product.id == sa.bindparam("public_product_id", type_=Product.id.type),
             Product.status == ProductStatus.ACTIVE,
             Organization.status == OrganizationStatus.APPROVED,
             Organization.kind.in_(SELLER_KINDS),

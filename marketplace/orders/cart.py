@@ -24,11 +24,14 @@ class CartError(DomainError):
     pass
 
 
-def new_cart(user_id: int | None = None) -> Cart:
+def new_cart(user_id: int | None = None, *, flush: bool = True) -> Cart:
+    """A new cart, written now, or with `flush=False` at the next flush (add to cart writes a
+    new cart and its first line in one flush)."""
     # An empty list of lines: a new cart's lines are not looked for in the database.
     cart = Cart(token=secrets.token_urlsafe(32), user_id=user_id, lines=[], cards=[])
     db.session.add(cart)
-    db.session.flush()
+    if flush:
+        db.session.flush()
     return cart
 
 
@@ -56,17 +59,18 @@ def _find_cart(*, user_id: int | None = None, token: str | None = None) -> Cart 
     ).unique().scalar_one_or_none()
 
 
-def current_cart(user, *, create: bool = False) -> Cart | None:
-    """The logged-in user's cart, or the visitor's (token in the signed session cookie)."""
+def current_cart(user, *, create: bool = False, flush: bool = True) -> Cart | None:
+    """The logged-in user's cart, or the visitor's (token in the signed session cookie).
+    `create`: a new one if there is none, written now or, `flush=False`, at the next flush."""
     if user is not None and user.is_authenticated:
         cart = _find_cart(user_id=user.id)
         if cart is None and create:
-            cart = new_cart(user.id)
+            cart = new_cart(user.id, flush=flush)
         return cart
     token = session.get(SESSION_KEY)
     cart = _find_cart(token=token) if token else None
     if cart is None and create:
-        cart = new_cart()
+        cart = new_cart(flush=flush)
         session[SESSION_KEY] = cart.token
     return cart
 
@@ -102,17 +106,23 @@ def add(cart: Cart, product: Product, quantity: int = 1) -> CartLine:
     if not product.is_active or product.organization.status != OrganizationStatus.APPROVED:
         raise CartError(_l("This product is no longer for sale."))
     line = next((line for line in cart.lines if line.product_id == product.id), None)
-    if line is None:
-        line = CartLine(product=product, quantity=0)
-        cart.lines.append(line)
-    line.quantity = min(line.quantity + quantity, MAX_QUANTITY)
-    available = available_quantities([product.id]).get(product.id)
-    if available is not None and line.quantity > available:
+    wanted = min((line.quantity if line is not None else 0) + quantity, MAX_QUANTITY)
+    # What is left is the product's and its holds' business, not this cart's: read before the
+    # cart is written, so that a new cart and its first line are written by one flush.
+    with db.session.no_autoflush:
+        available = available_quantities([product.id]).get(product.id)
+    if available is not None and wanted > available:
         if available <= 0:
-            cart.lines.remove(line)
-            db.session.flush()
+            if line is not None:
+                cart.lines.remove(line)
+                db.session.flush()
             raise CartError(_l("Sorry, this product is out of stock."))
-        line.quantity = available
+        wanted = available
+    if line is None:
+        line = CartLine(product=product, quantity=wanted)
+        cart.lines.append(line)
+    else:
+        line.quantity = wanted
     db.session.flush()
     return line
 

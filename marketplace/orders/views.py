@@ -88,8 +88,8 @@ def merge_cart_at_login(sender, user, **extra) -> None:
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _my_cart(*, create: bool = False):
-    return carts.current_cart(current_user, create=create)
+def _my_cart(*, create: bool = False, flush: bool = True):
+    return carts.current_cart(current_user, create=create, flush=flush)
 
 
 def _acting_user():
@@ -203,7 +203,7 @@ def add_to_cart():
     if not form.validate():
         flash(" ".join(str(e) for e in form.quantity.errors) or _("Please try again."), "error")
         return redirect(back)
-    cart = _my_cart(create=True)
+    cart = _my_cart(create=True, flush=False)  # a new cart is written with its line
     before = next((line.quantity for line in cart.lines if line.product_id == product.id), 0)
     wanted = min(before + form.quantity.data, carts.MAX_QUANTITY)
     try:
