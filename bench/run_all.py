@@ -338,7 +338,10 @@ def writes(args) -> list[tuple[str, str]]:
         started = loadavg()
         out = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
         match = pattern.search(out.stdout)
-        line = " ".join(match.group(1).split()) if match else f"failed: {out.stderr[-300:]}"
+        # One line per scenario; the lines a benchmark prints after its figures (the data
+        # check) follow them after a semicolon.
+        line = ("; ".join(" ".join(part.split()) for part in match.group(1).split("\n"))
+                if match else f"failed: {out.stderr[-300:]}")
         found.append((name, f"{line} (load {started}-{loadavg()})"))
         print(f"{name}: {line}", flush=True)
     return found
@@ -387,8 +390,10 @@ def report(args, rows: list[dict], card_rows: list[dict], write_rows: list[tuple
                   f"{r['p99']:.1f} | {r['errors']} / {r['bad']} | {r['load']} |" for r in card_rows]
         lines += ["", *(f"Card debit: {r['ledger']}." for r in card_rows if "ledger" in r)]
     if write_rows:
-        lines += ["", f"Write paths ({args.write_seconds:g} s each, their own benchmarks: 20 "
-                  "clients as threads, same gunicorn layout, a throw-away database each):", ""]
+        lines += ["", f"Write paths ({args.write_seconds:g} s each, their own benchmarks, same "
+                  "gunicorn layout, a throw-away database each; add to cart + checkout with wrk "
+                  "as the client, 20 threads of one connection each, bench/checkout_wrk.py; "
+                  "counter redemptions with 20 client threads, bench/redemption_bench.py):", ""]
         lines += [f"- {name}: {text}" for name, text in write_rows]
     lines.append(end)
     return "\n".join(lines) + "\n"

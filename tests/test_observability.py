@@ -10,9 +10,12 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 import redis
+import sqlalchemy as sa
 
 from marketplace import create_app
+from marketplace.db import db
 from marketplace.extensions import celery
 from marketplace.observability import JsonFormatter, RequestIdFilter, request_id_var
 
@@ -40,6 +43,37 @@ def test_readyz_is_a_503_when_the_database_is_unreachable(tmp_path):
     assert response.json == {"status": "unavailable", "checks": {"database": "unreachable"}}
     # The site's own pages still say "busy" rather than crash; /healthz stays alive.
     assert app.test_client().get("/healthz").status_code == 200
+
+
+@pytest.mark.postgres
+def test_readyz_follows_postgresql_going_away_and_coming_back(empty_database_url):
+    """A running node whose PostgreSQL stops answering (its connections cut, new ones refused:
+    what a stopped or restarting server does to it) answers 503 at once, and 200 again once the
+    server is back, without a restart."""
+    app = create_app("testing", overrides={"DATABASE_URL": empty_database_url,
+                                          "DB_CONNECT_TIMEOUT_SECONDS": 2})
+    client = app.test_client()
+    assert client.get("/readyz").status_code == 200  # its pool now holds a connection
+    name = sa.make_url(empty_database_url).database
+    admin = sa.create_engine(sa.make_url(empty_database_url).set(database="postgres"),
+                             isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+            conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                 "WHERE datname = :name"), {"name": name})
+        response = client.get("/readyz")
+        assert response.status_code == 503
+        assert response.json == {"status": "unavailable", "checks": {"database": "unreachable"}}
+        assert client.get("/healthz").status_code == 200
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+        admin.dispose()
+    response = client.get("/readyz")
+    assert response.status_code == 200 and response.json["checks"] == {"database": "ok"}
+    with app.app_context():
+        db.engine.dispose()
 
 
 def _redis_answers() -> bool:
