@@ -209,7 +209,8 @@ def _checkout(
     # Take the units, then the places: one UPDATE per row, products by id then slots by id.
     # Each UPDATE locks its row and returns it as whoever held the lock before committed it,
     # counter included. A slot must belong to the seller it was chosen for. On a
-    # CheckoutError the SAVEPOINT rolls back: the order and the counters with it.
+    # CheckoutError the SAVEPOINT (or the unit its caller abandons) rolls back: the order and the
+    # counters with it.
     products, slots = {}, {}
     for product_id in sorted(wanted):
         with lock_waits():
