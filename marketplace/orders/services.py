@@ -14,8 +14,9 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import lazyload
+from sqlalchemy.orm import lazyload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from marketplace import audit, money, uow
@@ -304,13 +305,13 @@ def _write_order(cart_view: CartView, *, buyer: Buyer, chosen: dict[int, int], h
     """The order of `cart_view`, its parts (one per seller, with the slot `chosen` for it),
     lines and holds (each product's units, each part's slot place), written by one INSERT
     per table rather than by the unit of work's flush, and returned with its parts and their
-    lines as written (nothing read back)."""
+    lines as written (nothing read back). On PostgreSQL, all four tables are written by one
+    statement (_write_order_chained)."""
     if db.session.get_bind().dialect.name == "postgresql":
-        order = _insert_order_drawing_its_id(buyer, total_cents=cart_view.total_cents,
-                                             hold_until=hold_until, now=now)
-    else:
-        (order,) = _inserted(Order, [_order_values(buyer, total_cents=cart_view.total_cents,
-                                                   hold_until=hold_until, now=now)])
+        return _write_order_chained(cart_view, buyer=buyer, chosen=chosen,
+                                    hold_until=hold_until, now=now)
+    (order,) = _inserted(Order, [_order_values(buyer, total_cents=cart_view.total_cents,
+                                               hold_until=hold_until, now=now)])
     parts = _inserted(OrderPart, [
         {"order_id": order.id, "organization_id": group.organization.id,
          "slot_id": chosen[group.organization.id], "subtotal_cents": group.subtotal_cents}
@@ -353,37 +354,143 @@ def _write_order(cart_view: CartView, *, buyer: Buyer, chosen: dict[int, int], h
 
 _INSERT_HOLDS = sa.insert(Hold.__table__)
 
-# On PostgreSQL, a cart's order is written by one statement that draws its id from the sequence
-# and writes its reference from that id (order_reference's format: ESS-<year>-<id on at least
-# six digits>), rather than a nextval() and then the INSERT: one round trip fewer per checkout.
-# Its columns are all named (no Python default is left to the ORM) and it returns the whole row,
-# loaded as the session's Order with its relationships left unread. S608: the names formatted
-# into it are the table's own columns, never input.
+# On PostgreSQL, a cart's order, its parts, lines and holds are written by one statement
+# (data-modifying WITH queries) instead of five round trips (nextval, then an INSERT per table):
+# the order draws its id from the sequence and writes its reference from it (order_reference's
+# format: ESS-<year>-<id on at least six digits>); each part is its seller's (one part per
+# seller), each line its part's product (one line per product), and the rows come back as
+# (table, id, key) so that each is matched to what it was written from by its key, never by
+# its position. The columns are all named (no Python default is left to the ORM); the objects
+# are then made from the values written (_as_loaded), nothing is read back. S608: the names
+# formatted into it are the tables' own columns, never input.
 _ORDER_COLUMNS = ("user_id", "email", "name", "phone", "locale", "status", "currency",
                   "total_cents", "hold_expires_at", "terms_accepted_at", "amount_paid_cents",
                   "amount_refunded_cents", "gift_cards_cents", "created_at", "updated_at")
-_INSERT_ORDER_DRAWING_ITS_ID = sa.select(Order).options(lazyload("*")).from_statement(
-    sa.text(f"""
+_PART_ARRAYS = {"part_seller": sa.Integer, "part_slot": sa.Integer, "part_subtotal": sa.Integer}
+_LINE_ARRAYS = {"line_seller": sa.Integer, "line_product": sa.Integer, "line_title": sa.String,
+                "line_price": sa.Integer, "line_vat": sa.Integer, "line_perishable": sa.Boolean,
+                "line_quantity": sa.Integer}
+_HOLD_ARRAYS = {"hold_product": sa.Integer, "hold_slot": sa.Integer, "hold_quantity": sa.Integer}
+
+
+def _unnest(arrays: dict) -> str:
+    return ", ".join(f":{name}" for name in arrays)
+
+
+_WRITE_ORDER_CHAINED = sa.text(f"""
+    WITH o AS (
         INSERT INTO "order" (id, reference, {", ".join(_ORDER_COLUMNS)})
         SELECT n.id, 'ESS-' || :year || '-' || CASE WHEN n.id < 1000000
                    THEN lpad(n.id::text, 6, '0') ELSE n.id::text END,
                {", ".join(f":{name}" for name in _ORDER_COLUMNS)}
         FROM (SELECT nextval(pg_get_serial_sequence('"order"', 'id')) AS id) AS n
-        RETURNING {", ".join(f'"order".{column.name}' for column in Order.__table__.c)}""")  # noqa: S608
-    .bindparams(sa.bindparam("year", type_=sa.String()),
-                *(sa.bindparam(name, type_=Order.__table__.c[name].type) for name in _ORDER_COLUMNS))
-    .columns(*Order.__table__.c)
+        RETURNING id, reference
+    ), p AS (
+        INSERT INTO order_part (order_id, organization_id, slot_id, status, subtotal_cents,
+                                refunded_cents)
+        SELECT o.id, v.seller, v.slot, :status, v.subtotal, 0
+        FROM o, unnest({_unnest(_PART_ARRAYS)}) WITH ORDINALITY AS v(seller, slot, subtotal, n)
+        ORDER BY v.n
+        RETURNING id, organization_id
+    ), l AS (
+        INSERT INTO order_line (part_id, product_id, title, unit_price_cents, vat_rate_bp,
+                                is_perishable, quantity, refunded_quantity)
+        SELECT p.id, v.product, v.title, v.price, v.vat, v.perishable, v.quantity, 0
+        FROM unnest({_unnest(_LINE_ARRAYS)}) WITH ORDINALITY
+             AS v(seller, product, title, price, vat, perishable, quantity, n)
+        JOIN p ON p.organization_id = v.seller
+        ORDER BY v.n
+        RETURNING id, part_id, product_id
+    ), h AS (
+        INSERT INTO hold (order_id, product_id, slot_id, quantity, expires_at, state)
+        SELECT o.id, nullif(v.product, 0), nullif(v.slot, 0), v.quantity, :hold_expires_at,
+               :held
+        FROM o, unnest({_unnest(_HOLD_ARRAYS)}) AS v(product, slot, quantity)
+    )
+    SELECT 'order' AS kind, id, reference AS key FROM o
+    UNION ALL SELECT 'part', id, organization_id::text FROM p
+    UNION ALL SELECT 'line', id, part_id || ' ' || product_id FROM l
+""").bindparams(  # noqa: S608
+    sa.bindparam("year", type_=sa.String()),
+    *(sa.bindparam(name, type_=Order.__table__.c[name].type) for name in _ORDER_COLUMNS),
+    sa.bindparam("held", type_=Hold.__table__.c.state.type),
+    *(sa.bindparam(name, type_=ARRAY(kind))
+      for arrays in (_PART_ARRAYS, _LINE_ARRAYS, _HOLD_ARRAYS) for name, kind in arrays.items()),
 )
 
 
-def _insert_order_drawing_its_id(buyer: Buyer, *, total_cents: int, hold_until, now) -> Order:
-    return db.session.scalars(_INSERT_ORDER_DRAWING_ITS_ID, {
-        "year": str(now.year), "user_id": buyer.user_id, "email": buyer.email.strip().lower(),
+def _as_loaded(model, values: dict):
+    """An object of the session made from the values of a row this unit has just written, as
+    if it had been read back: every column given (none left to be loaded), no change pending,
+    its relationships loaded when asked for."""
+    obj = model(**{column.key: values.get(column.key) for column in model.__table__.c})
+    make_transient_to_detached(obj)
+    db.session.add(obj)
+    return obj
+
+
+def _write_order_chained(cart_view: CartView, *, buyer: Buyer, chosen: dict[int, int],
+                         hold_until, now) -> Order:
+    groups = cart_view.groups
+    order_values = {
+        "user_id": buyer.user_id, "email": buyer.email.strip().lower(),
         "name": buyer.name.strip(), "phone": (buyer.phone or "").strip(), "locale": buyer.locale,
-        "status": OrderStatus.PENDING_PAYMENT, "currency": "EUR", "total_cents": total_cents,
-        "hold_expires_at": hold_until, "terms_accepted_at": now, "amount_paid_cents": 0,
-        "amount_refunded_cents": 0, "gift_cards_cents": 0, "created_at": now, "updated_at": now,
-    }).one()
+        "status": OrderStatus.PENDING_PAYMENT, "currency": "EUR",
+        "total_cents": cart_view.total_cents, "hold_expires_at": hold_until,
+        "terms_accepted_at": now, "amount_paid_cents": 0, "amount_refunded_cents": 0,
+        "gift_cards_cents": 0, "created_at": now, "updated_at": now,
+    }
+    lines = [(group.organization.id, view) for group in groups for view in group.lines]
+    # Per part: its products' units, then its slot's place (0 stands for "none" in an array).
+    holds = [
+        hold
+        for group in groups
+        for hold in (*((view.product.id, 0, view.line.quantity) for view in group.lines),
+                     (0, chosen[group.organization.id], 1))
+    ]
+    rows = db.session.execute(_WRITE_ORDER_CHAINED, {
+        **order_values, "year": str(now.year), "held": HoldState.HELD,
+        "part_seller": [group.organization.id for group in groups],
+        "part_slot": [chosen[group.organization.id] for group in groups],
+        "part_subtotal": [group.subtotal_cents for group in groups],
+        "line_seller": [seller for seller, _ in lines],
+        "line_product": [view.product.id for _, view in lines],
+        "line_title": [view.product.title for _, view in lines],
+        "line_price": [view.product.price_cents for _, view in lines],
+        "line_vat": [view.product.vat_rate_bp for _, view in lines],
+        "line_perishable": [view.product.is_perishable for _, view in lines],
+        "line_quantity": [view.line.quantity for _, view in lines],
+        "hold_product": [product for product, _, _ in holds],
+        "hold_slot": [slot for _, slot, _ in holds],
+        "hold_quantity": [quantity for _, _, quantity in holds],
+    }).all()
+    ids = {(kind, key): row_id for kind, row_id, key in rows}
+    (order_id, reference), = [(row_id, key) for kind, row_id, key in rows if kind == "order"]
+    order = _as_loaded(Order, {**order_values, "id": order_id, "reference": reference})
+    parts = []
+    for group in groups:
+        seller = group.organization.id
+        part = _as_loaded(OrderPart, {
+            "id": ids[("part", str(seller))], "order_id": order_id, "organization_id": seller,
+            "slot_id": chosen[seller], "status": OrderStatus.PENDING_PAYMENT,
+            "subtotal_cents": group.subtotal_cents, "refunded_cents": 0})
+        part_lines = [
+            _as_loaded(OrderLine, {
+                "id": ids[("line", f"{part.id} {view.product.id}")], "part_id": part.id,
+                "product_id": view.product.id, "title": view.product.title,
+                "unit_price_cents": view.product.price_cents,
+                "vat_rate_bp": view.product.vat_rate_bp,
+                "is_perishable": view.product.is_perishable, "quantity": view.line.quantity,
+                "refunded_quantity": 0})
+            for view in group.lines
+        ]
+        set_committed_value(part, "order", order)
+        set_committed_value(part, "lines", part_lines)
+        for line in part_lines:
+            set_committed_value(line, "part", part)
+        parts.append(part)
+    set_committed_value(order, "parts", parts)
+    return order
 
 
 def _order_values(buyer: Buyer, *, total_cents: int, hold_until, now, **values) -> dict:
