@@ -215,8 +215,14 @@ def _lock(campaign: Campaign) -> Campaign:
     return campaign
 
 
-def move(campaign: Campaign, to: CampaignStatus, *, by, reason: str | None = None) -> None:
-    """The one way a campaign changes state: under its row lock, refusing an illegal move."""
+def move(campaign: Campaign, to: CampaignStatus, *, by, reason: str | None = None,
+         stamp: str | None = None) -> None:
+    """The one way a campaign changes state: under its row lock, refusing an illegal move.
+    `stamp` names the column that dates the move (paid_at, issued_at), written by the same
+    UPDATE as the state. Not by a second one: PostgreSQL checks the foreign keys of a row
+    updated twice in one transaction again, and the check of campaign.order_id would lock the
+    card payment's order after the campaign, the reverse of a payment's order (order, then
+    pro-forma, then campaign: campaigns.card_payment), and deadlock with it."""
     _lock(campaign)
     to = CampaignStatus(to)
     before = campaign.status
@@ -225,6 +231,8 @@ def move(campaign: Campaign, to: CampaignStatus, *, by, reason: str | None = Non
                                before=_status_label(before), after=_status_label(to)),
                             status_code=409)
     campaign.status = to
+    if stamp is not None:
+        setattr(campaign, stamp, utcnow())
     if to == CampaignStatus.CANCELLED:
         campaign.cancelled_at = utcnow()
         campaign.cancel_reason = (reason or "").strip()[:300] or None
@@ -269,17 +277,13 @@ def withdraw_quote(campaign: Campaign, *, by) -> None:
 
 def mark_paid(campaign: Campaign, *, by) -> None:
     """The campaign is paid in full: its cards are to be issued (signals.campaign_paid)."""
-    move(campaign, CampaignStatus.PAID, by=by)
-    campaign.paid_at = utcnow()
-    db.session.flush()
+    move(campaign, CampaignStatus.PAID, by=by, stamp="paid_at")
     campaign_paid.send(campaign)
 
 
 def mark_issued(campaign: Campaign, *, by) -> None:
     """Every beneficiary has their card: the invoice is due (signals.cards_issued)."""
-    move(campaign, CampaignStatus.ISSUED, by=by)
-    campaign.issued_at = utcnow()
-    db.session.flush()
+    move(campaign, CampaignStatus.ISSUED, by=by, stamp="issued_at")
     cards_issued.send(campaign)
 
 
