@@ -93,6 +93,8 @@ def test_a_volunteer_lists_an_item_with_two_photos_from_a_phone(live, browser, t
     card.get_by_role("link", name="Fauteuil en rotin").click()
     sync_api.expect(phone.get_by_text("Good condition")).to_be_visible()
     sync_api.expect(phone.get_by_text("Un accoudoir un peu décoloré")).to_be_visible()
+    phone.wait_for_load_state("load")  # the stylesheet and the photos in (a loaded CI once
+    # measured the page before its stylesheet applied: the photo at its natural 1,600 px)
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 390  # nothing wider than the phone
 
