@@ -309,6 +309,31 @@ def test_money_for_a_campaign_paid_meanwhile_goes_back(client, fake_stripe, quot
     assert audit_count("campaign.paid_online") == 0
 
 
+def test_money_for_a_card_order_ended_by_the_transfer_goes_back(client, fake_stripe, quoted,
+                                                               officer):
+    """The transfer was recorded, which ended the open card order (cancelled), and then the card
+    payment still went through: the payment is refunded in full, the order stays cancelled."""
+    campaign, proforma = quoted
+    start("card", campaign, proforma, by=officer)
+    (attempt,) = attempts(campaign)
+    session_id = attempt.order.checkout_session_id
+    with uow.unit():
+        services.mark_paid(reload(Campaign, campaign.id), by=None)
+    assert reload(Order, attempt.order_id).status == OrderStatus.CANCELLED
+
+    fake_stripe.pay(session_id)
+    assert deliver(client, session_event(fake_stripe, "checkout.session.completed",
+                                         session_id)).status_code == 200
+
+    order = reload(Order, attempt.order_id)
+    assert order.status == OrderStatus.CANCELLED
+    (refund,) = db.session.scalars(sa.select(Refund).where(Refund.order_id == order.id))
+    assert refund.amount_cents == proforma.total_incl_vat_cents
+    assert len(fake_stripe.refunds) == 1
+    assert reload(Campaign, campaign.id).status == CampaignStatus.ISSUED  # paid by the transfer
+    assert audit_count("campaign.paid_online") == 0
+
+
 # --- by bank transfer, through Stripe ----------------------------------------------------------
 
 
@@ -465,7 +490,11 @@ def test_a_card_payment_and_a_transfer_at_once_pay_once(app, fake_stripe, quoted
     assert reload(Campaign, campaign.id).status == CampaignStatus.ISSUED  # paid, cards issued
     if "transfer refused" in results:  # the card came first
         assert order.status == OrderStatus.PAID and audit_count("campaign.paid_online") == 1
-    else:
-        assert order.status == OrderStatus.REFUNDED and len(fake_stripe.refunds) == 1
+    else:  # the transfer came first: the card's money goes back, whichever way it arrives
+        # Paid, then refunded (the webhook took the order while it was still open), or
+        # cancelled with the campaign's other open orders first, its payment then refunded as
+        # a late one.
+        assert order.status in (OrderStatus.REFUNDED, OrderStatus.CANCELLED)
+        assert len(fake_stripe.refunds) == 1
         assert audit_count("campaign.paid_online") == 0
     assert 200 in results
