@@ -296,17 +296,8 @@ def test_money_for_a_campaign_paid_meanwhile_goes_back(client, fake_stripe, quot
     with uow.unit():
         services.mark_paid(reload(Campaign, campaign.id), by=None)
 
-    fake_stripe.pay(session_id)
-    assert deliver(client, session_event(fake_stripe, "checkout.session.completed",
-                                         session_id)).status_code == 200
-
-    order = reload(Order, attempt.order_id)
-    assert order.status == OrderStatus.REFUNDED
-    (refund,) = db.session.scalars(sa.select(Refund).where(Refund.order_id == order.id))
-    assert refund.amount_cents == proforma.total_incl_vat_cents
-    assert len(fake_stripe.refunds) == 1
-    assert reload(Campaign, campaign.id).status == CampaignStatus.ISSUED  # paid by the transfer
-    assert audit_count("campaign.paid_online") == 0
+    _card_paid_late_is_refunded(client, fake_stripe, campaign, proforma, attempt, session_id,
+                                order_status=OrderStatus.REFUNDED)
 
 
 def test_money_for_a_card_order_ended_by_the_transfer_goes_back(client, fake_stripe, quoted,
@@ -321,12 +312,20 @@ def test_money_for_a_card_order_ended_by_the_transfer_goes_back(client, fake_str
         services.mark_paid(reload(Campaign, campaign.id), by=None)
     assert reload(Order, attempt.order_id).status == OrderStatus.CANCELLED
 
+    _card_paid_late_is_refunded(client, fake_stripe, campaign, proforma, attempt, session_id,
+                                order_status=OrderStatus.CANCELLED)
+
+
+def _card_paid_late_is_refunded(client, fake_stripe, campaign, proforma, attempt, session_id,
+                                *, order_status):
+    """The card payment of `attempt` (its session) goes through after the campaign was paid by
+    transfer: the webhook refunds it in full and the order ends as `order_status`."""
     fake_stripe.pay(session_id)
     assert deliver(client, session_event(fake_stripe, "checkout.session.completed",
                                          session_id)).status_code == 200
 
     order = reload(Order, attempt.order_id)
-    assert order.status == OrderStatus.CANCELLED
+    assert order.status == order_status
     (refund,) = db.session.scalars(sa.select(Refund).where(Refund.order_id == order.id))
     assert refund.amount_cents == proforma.total_incl_vat_cents
     assert len(fake_stripe.refunds) == 1
