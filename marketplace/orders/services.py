@@ -363,6 +363,13 @@ _INSERT_HOLDS = sa.insert(Hold.__table__)
 # its position. The columns are all named (no Python default is left to the ORM); the objects
 # are then made from the values written (_as_loaded), nothing is read back. S608: the names
 # formatted into it are the tables' own columns, never input.
+# Lock order: the rows written refer to the products and the slots, and PostgreSQL checks each
+# reference by a KEY SHARE lock on the row referred to, in the order the rows are written (a
+# part's slot before its lines' products). A payment (mark_paid) and a release lock the
+# products, then the slots: a checkout taking a slot's KEY SHARE first, then waiting for a
+# product, deadlocked with them (seen in the two-node test). So the statement first takes those
+# KEY SHARE locks itself, products then slots, each in id order (lock_products, lock_slots, which
+# the order's INSERT waits for), before it writes anything.
 _ORDER_COLUMNS = ("user_id", "email", "name", "phone", "locale", "status", "currency",
                   "total_cents", "hold_expires_at", "terms_accepted_at", "amount_paid_cents",
                   "amount_refunded_cents", "gift_cards_cents", "created_at", "updated_at")
@@ -371,6 +378,7 @@ _LINE_ARRAYS = {"line_seller": sa.Integer, "line_product": sa.Integer, "line_tit
                 "line_price": sa.Integer, "line_vat": sa.Integer, "line_perishable": sa.Boolean,
                 "line_quantity": sa.Integer}
 _HOLD_ARRAYS = {"hold_product": sa.Integer, "hold_slot": sa.Integer, "hold_quantity": sa.Integer}
+_LOCK_ARRAYS = {"lock_product": sa.Integer, "lock_slot": sa.Integer}
 
 
 def _unnest(arrays: dict) -> str:
@@ -378,12 +386,19 @@ def _unnest(arrays: dict) -> str:
 
 
 _WRITE_ORDER_CHAINED = sa.text(f"""
-    WITH o AS (
+    WITH lock_products AS (
+        SELECT id FROM product WHERE id = ANY(:lock_product) ORDER BY id FOR KEY SHARE
+    ), lock_slots AS (
+        SELECT id FROM pickup_slot
+        WHERE id = ANY(:lock_slot) AND (SELECT count(*) FROM lock_products) >= 0
+        ORDER BY id FOR KEY SHARE
+    ), o AS (
         INSERT INTO "order" (id, reference, {", ".join(_ORDER_COLUMNS)})
         SELECT n.id, 'ESS-' || :year || '-' || CASE WHEN n.id < 1000000
                    THEN lpad(n.id::text, 6, '0') ELSE n.id::text END,
                {", ".join(f":{name}" for name in _ORDER_COLUMNS)}
         FROM (SELECT nextval(pg_get_serial_sequence('"order"', 'id')) AS id) AS n
+        WHERE (SELECT count(*) FROM lock_slots) >= 0
         RETURNING id, reference
     ), p AS (
         INSERT INTO order_part (order_id, organization_id, slot_id, status, subtotal_cents,
@@ -415,7 +430,8 @@ _WRITE_ORDER_CHAINED = sa.text(f"""
     *(sa.bindparam(name, type_=Order.__table__.c[name].type) for name in _ORDER_COLUMNS),
     sa.bindparam("held", type_=Hold.__table__.c.state.type),
     *(sa.bindparam(name, type_=ARRAY(kind))
-      for arrays in (_PART_ARRAYS, _LINE_ARRAYS, _HOLD_ARRAYS) for name, kind in arrays.items()),
+      for arrays in (_PART_ARRAYS, _LINE_ARRAYS, _HOLD_ARRAYS, _LOCK_ARRAYS)
+      for name, kind in arrays.items()),
 )
 
 
@@ -463,6 +479,8 @@ def _write_order_chained(cart_view: CartView, *, buyer: Buyer, chosen: dict[int,
         "hold_product": [product for product, _, _ in holds],
         "hold_slot": [slot for _, slot, _ in holds],
         "hold_quantity": [quantity for _, _, quantity in holds],
+        "lock_product": sorted({view.product.id for _, view in lines}),
+        "lock_slot": sorted(set(chosen.values())),
     }).all()
     ids = {(kind, key): row_id for kind, row_id, key in rows}
     (order_id, reference), = [(row_id, key) for kind, row_id, key in rows if kind == "order"]
