@@ -340,14 +340,20 @@ def _write_order(cart_view: CartView, *, buyer: Buyer, chosen: dict[int, int], h
     ]
     if holds:
         db.session.execute(_INSERT_HOLDS, holds)
-    set_committed_value(order, "parts", parts)
     by_part = {part.id: [] for part in parts}
     for line in lines:
         by_part[line.part_id].append(line)
+    return _linked(order, parts, by_part)
+
+
+def _linked(order: Order, parts: list, lines_of: dict[int, list]) -> Order:
+    """`order` with its `parts` and each part's lines (`lines_of` by part id) set as loaded,
+    both ways: the rows just written, nothing to read back."""
+    set_committed_value(order, "parts", parts)
     for part in parts:
         set_committed_value(part, "order", order)
-        set_committed_value(part, "lines", by_part[part.id])
-        for line in by_part[part.id]:
+        set_committed_value(part, "lines", lines_of[part.id])
+        for line in lines_of[part.id]:
             set_committed_value(line, "part", part)
     return order
 
@@ -449,12 +455,10 @@ def _write_order_chained(cart_view: CartView, *, buyer: Buyer, chosen: dict[int,
                          hold_until, now) -> Order:
     groups = cart_view.groups
     order_values = {
-        "user_id": buyer.user_id, "email": buyer.email.strip().lower(),
-        "name": buyer.name.strip(), "phone": (buyer.phone or "").strip(), "locale": buyer.locale,
-        "status": OrderStatus.PENDING_PAYMENT, "currency": "EUR",
-        "total_cents": cart_view.total_cents, "hold_expires_at": hold_until,
-        "terms_accepted_at": now, "amount_paid_cents": 0, "amount_refunded_cents": 0,
-        "gift_cards_cents": 0, "created_at": now, "updated_at": now,
+        **_buyer_columns(buyer, total_cents=cart_view.total_cents, hold_until=hold_until,
+                         now=now),
+        "status": OrderStatus.PENDING_PAYMENT, "currency": "EUR", "amount_paid_cents": 0,
+        "amount_refunded_cents": 0, "gift_cards_cents": 0, "created_at": now, "updated_at": now,
     }
     lines = [(group.organization.id, view) for group in groups for view in group.lines]
     # Per part: its products' units, then its slot's place (0 stands for "none" in an array).
@@ -485,14 +489,15 @@ def _write_order_chained(cart_view: CartView, *, buyer: Buyer, chosen: dict[int,
     ids = {(kind, key): row_id for kind, row_id, key in rows}
     (order_id, reference), = [(row_id, key) for kind, row_id, key in rows if kind == "order"]
     order = _as_loaded(Order, {**order_values, "id": order_id, "reference": reference})
-    parts = []
+    parts, lines_of = [], {}
     for group in groups:
         seller = group.organization.id
         part = _as_loaded(OrderPart, {
             "id": ids[("part", str(seller))], "order_id": order_id, "organization_id": seller,
             "slot_id": chosen[seller], "status": OrderStatus.PENDING_PAYMENT,
             "subtotal_cents": group.subtotal_cents, "refunded_cents": 0})
-        part_lines = [
+        parts.append(part)
+        lines_of[part.id] = [
             _as_loaded(OrderLine, {
                 "id": ids[("line", f"{part.id} {view.product.id}")], "part_id": part.id,
                 "product_id": view.product.id, "title": view.product.title,
@@ -502,13 +507,7 @@ def _write_order_chained(cart_view: CartView, *, buyer: Buyer, chosen: dict[int,
                 "refunded_quantity": 0})
             for view in group.lines
         ]
-        set_committed_value(part, "order", order)
-        set_committed_value(part, "lines", part_lines)
-        for line in part_lines:
-            set_committed_value(line, "part", part)
-        parts.append(part)
-    set_committed_value(order, "parts", parts)
-    return order
+    return _linked(order, parts, lines_of)
 
 
 def _order_values(buyer: Buyer, *, total_cents: int, hold_until, now, **values) -> dict:
@@ -518,16 +517,19 @@ def _order_values(buyer: Buyer, *, total_cents: int, hold_until, now, **values) 
     return dict(
         **({"id": order_id} if order_id else {}),  # else the INSERT draws it
         reference=order_reference(order_id, year=now.year) if order_id else None,
-        user_id=buyer.user_id,
-        email=buyer.email.strip().lower(),
-        name=buyer.name.strip(),
-        phone=(buyer.phone or "").strip(),
-        locale=buyer.locale,
-        total_cents=total_cents,
-        hold_expires_at=hold_until,
-        terms_accepted_at=now,
+        **_buyer_columns(buyer, total_cents=total_cents, hold_until=hold_until, now=now),
         **values,
     )
+
+
+def _buyer_columns(buyer: Buyer, *, total_cents: int, hold_until, now) -> dict:
+    """The columns of a new order that say who orders, what it costs and until when it is
+    kept: the buyer's details as typed, trimmed (the email in lower case)."""
+    return {
+        "user_id": buyer.user_id, "email": buyer.email.strip().lower(),
+        "name": buyer.name.strip(), "phone": (buyer.phone or "").strip(), "locale": buyer.locale,
+        "total_cents": total_cents, "hold_expires_at": hold_until, "terms_accepted_at": now,
+    }
 
 
 def _new_order(buyer: Buyer, *, total_cents: int, hold_until, now, **values) -> Order:
