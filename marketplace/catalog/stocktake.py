@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from stdnum import ean as stdnum_ean
 
 from marketplace import audit, caching
@@ -167,28 +168,45 @@ def _by_reference(organization, code: str) -> Product | None:
 def record(stock_take: StockTake, product: Product, *, by, counted: int | None = None,
            add: int = 0) -> StockTakeLine:
     """Save a count at once: `counted` as typed, or `add` units to what was counted (a scan).
-    The product's stock now is kept with it (see the module's rule)."""
+    The product's stock now is kept with it (see the module's rule).
+
+    One statement writes the line, whether it is new or not (INSERT ... ON CONFLICT DO UPDATE),
+    and a scan adds to the count in the database: two phones scanning the same shelf, or a
+    handheld scanner faster than the answers, never lose a unit, and two first counts of a
+    product at once never collide."""
     _must_be_open(stock_take)
     if product.organization_id != stock_take.organization_id:
         raise ScanError(_l("This label is not one of your products."))
     if product.stock is None:
         raise ScanError(_l("“%(title)s” has unlimited stock: it is not counted.",
                            title=product.title))
-    line = db.session.scalar(sa.select(StockTakeLine).where(
-        StockTakeLine.stock_take_id == stock_take.id, StockTakeLine.product_id == product.id))
-    value = counted if counted is not None else (line.counted if line else 0) + add
+    typed = counted is not None
+    value = counted if typed else add
     if not 0 <= value <= COUNT_MAX:
-        raise CatalogError(_l("A count is a whole number between 0 and %(max)s.", max=COUNT_MAX))
-    if line is None:
-        line = StockTakeLine(stock_take=stock_take, product_id=product.id, counted=value,
-                             stock_when_counted=product.stock)
-        db.session.add(line)
-    line.counted = value
-    line.stock_when_counted = product.stock
-    line.counted_by_id = getattr(by, "id", None)
-    line.counted_at = utcnow()
-    db.session.flush()
-    return line
+        raise _count_out_of_range()
+    table = StockTakeLine.__table__
+    dialect = db.session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).values(
+        stock_take_id=stock_take.id, product_id=product.id, counted=value,
+        stock_when_counted=product.stock, counted_by_id=getattr(by, "id", None),
+        counted_at=utcnow())
+    new_count = insert.excluded.counted if typed else table.c.counted + insert.excluded.counted
+    line_id = db.session.execute(insert.on_conflict_do_update(
+        index_elements=[table.c.stock_take_id, table.c.product_id],
+        set_={"counted": new_count,
+              "stock_when_counted": insert.excluded.stock_when_counted,
+              "counted_by_id": insert.excluded.counted_by_id,
+              "counted_at": insert.excluded.counted_at},
+        where=new_count <= COUNT_MAX,
+    ).returning(table.c.id)).scalar_one_or_none()
+    if line_id is None:  # the scan would take the count past the largest one
+        raise _count_out_of_range()
+    db.session.expire(stock_take, ["lines"])
+    return db.session.get(StockTakeLine, line_id, populate_existing=True)
+
+
+def _count_out_of_range() -> CatalogError:
+    return CatalogError(_l("A count is a whole number between 0 and %(max)s.", max=COUNT_MAX))
 
 
 def forget(stock_take: StockTake, product_id: int) -> None:

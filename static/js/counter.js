@@ -49,23 +49,28 @@
     return Boolean(express && express.checked) || Boolean(form.dataset.continuous);
   }
 
-  // Continuous scanning (the stock-take): the form is sent as JSON and its answer shown.
+  // Continuous scanning (the stock-take): the form is sent as JSON and its answer shown. A
+  // handheld scanner types faster than the server answers: the scans are sent one after the
+  // other, in the order they were read, so the count shown is always the last one saved.
+  var scans = Promise.resolve();
   function sendForm(text) {
     var body = new FormData(form);
     body.set("q", text);
-    fetch(form.action, {
-      method: "POST", body: body, credentials: "same-origin",
-      headers: { "Accept": "application/json", "X-CSRFToken": form.dataset.csrf }
-    }).then(function (response) {
-      return response.json();
-    }).then(function (data) {
-      showExpress(data.ok, data.message);
-      if (data.ok && data.product_id) {
-        var cell = document.getElementById("counted-" + data.product_id);
-        if (cell) { cell.value = data.counted; }
-      }
-    }).catch(function () {
-      showExpress(false, form.dataset.networkError);
+    scans = scans.then(function () {
+      return fetch(form.action, {
+        method: "POST", body: body, credentials: "same-origin",
+        headers: { "Accept": "application/json", "X-CSRFToken": form.dataset.csrf }
+      }).then(function (response) {
+        return response.json();
+      }).then(function (data) {
+        showExpress(data.ok, data.message);
+        if (data.ok && data.product_id) {
+          var cell = document.getElementById("counted-" + data.product_id);
+          if (cell) { cell.value = data.counted; }
+        }
+      }).catch(function () {
+        showExpress(false, form.dataset.networkError);
+      });
     });
     input.value = "";
     input.focus();

@@ -20,6 +20,7 @@ from marketplace.catalog.views import product_url
 from marketplace.db import db
 from marketplace.organizations.models import Membership, Role
 from marketplace.qr import qr_png
+from tests.threads import at_once
 
 EAN = "4006381333931"
 
@@ -177,6 +178,44 @@ def test_a_bad_scan_on_the_page_is_a_clear_400_and_counts_nothing(app, client, l
     assert bad_count.status_code == 404
     take = stocktake.open_stock_take(seller)
     assert take.lines == []
+
+
+def test_a_scan_past_the_largest_count_is_refused_and_keeps_the_count(app, seller, make_product):
+    product = make_product(seller, stock=3)
+    take = stocktake.start(seller, by=None)
+    stocktake.record(take, product, counted=stocktake.COUNT_MAX, by=None)
+    with pytest.raises(catalog.CatalogError, match="whole number between 0 and"):
+        stocktake.record(take, product, add=1, by=None)
+    with pytest.raises(catalog.CatalogError):
+        stocktake.record(take, product, counted=-1, by=None)
+    db.session.expire_all()
+    assert [line.counted for line in take.lines] == [stocktake.COUNT_MAX]
+
+
+@pytest.mark.postgres
+def test_scans_of_one_product_from_several_phones_at_once_are_all_counted(app, seller,
+                                                                          make_product):
+    """Two volunteers scanning the same shelf, or a handheld scanner faster than the answers:
+    the scans arrive together, and each one counts (the count is added to in the database)."""
+    product = make_product(seller, stock=3)
+    product.ean = EAN
+    take = stocktake.start(seller, by=None)
+    db.session.commit()
+    seller_id, take_id = seller.id, take.id
+
+    def scan(_):
+        from marketplace.catalog.models import StockTake
+        from marketplace.organizations.models import Organization
+
+        found = db.session.get(StockTake, take_id)
+        code = stocktake.product_of_code(db.session.get(Organization, seller_id), EAN)
+        return stocktake.record(found, code, add=1, by=None).counted
+
+    counts, errors = at_once(app, scan, 12, commit=True)
+    assert errors == []
+    assert sorted(counts) == list(range(1, 13))  # every scan saw its own unit added
+    db.session.expire_all()
+    assert [line.counted for line in stocktake.rows(take) if line.counted] == [12]
 
 
 def test_the_camera_frame_of_a_label_or_a_barcode_is_read_by_the_server(app, client, login, seller, manager,
