@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, StringField
@@ -84,6 +85,11 @@ def stock_take(organization, membership, stock_take_id: int):
     return _render(organization, membership, _stock_take_or_404(organization, stock_take_id))
 
 
+def _counted(product, line) -> str:
+    return ngettext("“%(title)s”: %(num)d counted.", "“%(title)s”: %(num)d counted.",
+                    line.counted, title=product.title)
+
+
 @bp.post("/orgs/<int:org_id>/stock-takes/<int:stock_take_id>/scan")
 @member_required(Role.MANAGER)
 def scan(organization, membership, stock_take_id: int):
@@ -100,7 +106,7 @@ def scan(organization, membership, stock_take_id: int):
             return jsonify(ok=False, message=str(exc.message)), exc.status_code
         return _render(organization, membership, found, scan_form=form,
                        error=str(exc.message), status=exc.status_code)
-    message = _("“%(title)s”: %(count)s counted.", title=product.title, count=line.counted)
+    message = _counted(product, line)
     if _wants_json():
         return jsonify(ok=True, message=message, product_id=product.id, counted=line.counted)
     flash(message, "success")
@@ -128,7 +134,7 @@ def count(organization, membership, stock_take_id: int, product_id: int):
         return jsonify(ok=True, counted=line.counted,
                        difference=line.counted - line.stock_when_counted,
                        message=_("Saved."))
-    flash(_("“%(title)s”: %(count)s counted.", title=product.title, count=line.counted), "success")
+    flash(_counted(product, line), "success")
     return redirect(url_for(".stock_take", org_id=organization.id, stock_take_id=found.id,
                             _anchor=f"product-{product.id}"))
 
