@@ -96,10 +96,10 @@ def test_buy_show_the_voucher_collect_at_the_counter(live, browser):
     assert field.evaluate("el => el === document.activeElement")  # ready for a scanner
     field.fill(code.lower().replace("-", " "))
     field.press("Enter")
-    assert counter.get_by_text("Ada Lovelace").first.is_visible()
-    assert counter.get_by_text("1 × Lampe de bureau").first.is_visible()
+    sync_api.expect(counter.get_by_text("Ada Lovelace").first).to_be_visible()
+    sync_api.expect(counter.get_by_text("1 × Lampe de bureau").first).to_be_visible()
     counter.locator("button.counter-collect").click()
-    assert counter.get_by_text("1 line handed over to Ada Lovelace").is_visible()
+    sync_api.expect(counter.get_by_text("1 line handed over to Ada Lovelace")).to_be_visible()
 
     shopper.goto(order_url)
     assert "Collected" in shopper.locator("h1").inner_text()

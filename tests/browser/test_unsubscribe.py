@@ -22,7 +22,7 @@ if not os.path.exists(CHROMIUM):  # CI installs it (.ci/run) and says so with RE
         raise RuntimeError("REQUIRE_BROWSER is set but Debian's chromium is not installed")
     pytest.skip("Debian's chromium is not installed", allow_module_level=True)
 
-pytest.importorskip("playwright.sync_api")
+sync_api = pytest.importorskip("playwright.sync_api")
 
 SHOTS = Path(os.environ.get("SHOTS_DIR", "/tmp/shots-consent"))
 PHONE = {"width": 390, "height": 844}
@@ -129,7 +129,7 @@ def test_agree_at_checkout_then_the_seller_lists_and_previews(live, browser):
         staff.get_by_role("button", name="Se connecter").click()
         staff.goto(f"{base}/orgs/{org_id}/")
         staff.get_by_role("link", name="Clients", exact=True).click()
-        assert staff.get_by_role("cell", name="camille@example.org").is_visible()
+        sync_api.expect(staff.get_by_role("cell", name="camille@example.org")).to_be_visible()
         staff.screenshot(path=str(SHOTS / f"customers-{viewport['width']}.png"), full_page=True)
         staff.get_by_role("link", name="Leur écrire").click()
         staff.get_by_label("Objet").fill("Portes ouvertes samedi")
