@@ -100,6 +100,16 @@ def lock_rows(model, ids: Iterable[int]) -> list:
         return list(db.session.scalars(stmt))
 
 
+def insert_on_conflict(table: sa.Table):
+    """An INSERT into `table` that can say ON CONFLICT ... DO NOTHING / DO UPDATE, in the
+    dialect of the session's database (PostgreSQL and SQLite both have it): a row written once
+    however many requests write it at the same moment, without a unique violation."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
 def update_in_id_order(model, values_by_id: Mapping[int, Mapping], *, where_by_id: Mapping | None = None) -> dict:
     """UPDATE each row of `model` with its values (SQL expressions allowed, such as
     `model.counter + 1`), one statement per row in id order, RETURNING the row.

@@ -8,10 +8,10 @@ from functools import cache
 
 import sqlalchemy as sa
 from flask import session
-from sqlalchemy.orm import joinedload, lazyload
+from sqlalchemy.orm import joinedload, lazyload, make_transient_to_detached
 
 from marketplace.catalog.models import Product
-from marketplace.db import db, utcnow
+from marketplace.db import db, insert_on_conflict, utcnow
 from marketplace.errors import DomainError
 from marketplace.i18n import lazy_gettext as _l
 from marketplace.orders.models import Cart, CartLine, Hold, expired_units
@@ -25,14 +25,36 @@ class CartError(DomainError):
 
 
 def new_cart(user_id: int | None = None, *, flush: bool = True) -> Cart:
-    """A new cart, written now, or with `flush=False` at the next flush (add to cart writes a
-    new cart and its first line in one flush)."""
+    """A new cart, written now, or with `flush=False` when its first line is (`add`)."""
     # An empty list of lines: a new cart's lines are not looked for in the database.
     cart = Cart(token=secrets.token_urlsafe(32), user_id=user_id, lines=[], cards=[])
     db.session.add(cart)
     if flush:
-        db.session.flush()
+        _written(cart)
     return cart
+
+
+def _written(cart: Cart) -> int:
+    """The cart's id, the cart written first if it is new. A user has one cart: when another
+    request (a double-click) has just written the user's cart, this one is that cart, read
+    again from the database, instead of a unique violation."""
+    if cart.id is not None:
+        return cart.id
+    if cart.user_id is None:  # a visitor's new cart has a token of its own: no one else's
+        db.session.flush()
+        return cart.id
+    db.session.expunge(cart)
+    table = Cart.__table__
+    cart.id = db.session.execute(
+        insert_on_conflict(table).values(token=cart.token, user_id=cart.user_id)
+        .on_conflict_do_nothing(index_elements=[table.c.user_id]).returning(table.c.id)
+    ).scalar_one_or_none()
+    if cart.id is None:
+        cart.id = db.session.scalar(sa.select(Cart.id).where(Cart.user_id == cart.user_id))
+    make_transient_to_detached(cart)
+    db.session.add(cart)
+    db.session.expire(cart)  # its token and lines are the database's
+    return cart.id
 
 
 @cache
@@ -100,31 +122,38 @@ def merge_visitor_cart(user) -> None:
     db.session.flush()
 
 
-def add(cart: Cart, product: Product, quantity: int = 1) -> CartLine:
+def add(cart: Cart, product: Product, quantity: int = 1) -> int:
+    """Put `quantity` more units of the product in the cart, as many as are left and
+    MAX_QUANTITY at most; returns the units of it the cart now holds.
+
+    The line is written by one INSERT ... ON CONFLICT DO UPDATE that adds to what the database
+    holds, and a user's first cart by an INSERT ... ON CONFLICT DO NOTHING: two requests at once
+    (a double-click on "Add to cart") both add, and neither fails on a unique constraint."""
     if not 1 <= quantity <= MAX_QUANTITY:
         raise CartError(_l("Choose a quantity between 1 and %(max)d.", max=MAX_QUANTITY))
-    if not product.is_active or product.organization.status != OrganizationStatus.APPROVED:
-        raise CartError(_l("This product is no longer for sale."))
-    line = next((line for line in cart.lines if line.product_id == product.id), None)
-    wanted = min((line.quantity if line is not None else 0) + quantity, MAX_QUANTITY)
-    # What is left is the product's and its holds' business, not this cart's: read before the
-    # cart is written, so that a new cart and its first line are written by one flush.
+    # What is read first is the product's and its holds' business, not this cart's: read before
+    # a new cart is written (with its first line, below).
     with db.session.no_autoflush:
+        if not product.is_active or product.organization.status != OrganizationStatus.APPROVED:
+            raise CartError(_l("This product is no longer for sale."))
         available = available_quantities([product.id]).get(product.id)
-    if available is not None and wanted > available:
-        if available <= 0:
-            if line is not None:
-                cart.lines.remove(line)
-                db.session.flush()
-            raise CartError(_l("Sorry, this product is out of stock."))
-        wanted = available
-    if line is None:
-        line = CartLine(product=product, quantity=wanted)
-        cart.lines.append(line)
-    else:
-        line.quantity = wanted
-    db.session.flush()
-    return line
+    cap = MAX_QUANTITY if available is None else min(available, MAX_QUANTITY)
+    if cap <= 0:
+        line = next((line for line in cart.lines if line.product_id == product.id), None)
+        if line is not None:
+            cart.lines.remove(line)
+            db.session.flush()
+        raise CartError(_l("Sorry, this product is out of stock."))
+    table = CartLine.__table__
+    insert = insert_on_conflict(table).values(
+        cart_id=_written(cart), product_id=product.id, quantity=min(quantity, cap))
+    total = table.c.quantity + insert.excluded.quantity
+    held = db.session.execute(insert.on_conflict_do_update(
+        index_elements=[table.c.cart_id, table.c.product_id],
+        set_={"quantity": sa.case((total > cap, cap), else_=total)},
+    ).returning(table.c.quantity)).scalar_one()
+    db.session.expire(cart, ["lines"])
+    return held
 
 
 def set_quantity(cart: Cart, product_id: int, quantity: int) -> None:

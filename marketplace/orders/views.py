@@ -207,12 +207,12 @@ def add_to_cart():
     before = next((line.quantity for line in cart.lines if line.product_id == product.id), 0)
     wanted = min(before + form.quantity.data, carts.MAX_QUANTITY)
     try:
-        line = carts.add(cart, product, form.quantity.data)
+        quantity = carts.add(cart, product, form.quantity.data)
     except carts.CartError as exc:
         uow.refuse()
         flash(str(exc.message), "error")
         return redirect(back)
-    quantity, title = line.quantity, product.title
+    title = product.title
     if quantity < wanted:  # capped at what is left
         flash(ngettext("Only %(num)d of “%(title)s” is available: your cart holds %(num)d.",
                        "Only %(num)d of “%(title)s” are available: your cart holds %(num)d.",

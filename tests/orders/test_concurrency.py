@@ -10,6 +10,7 @@ from marketplace.orders import services as orders
 from marketplace.orders.models import Cart, Hold, HoldState
 from tests import factories
 from tests.orders.helpers import make_cart, make_slot
+from tests.threads import at_once
 
 pytestmark = pytest.mark.postgres
 CLIENTS = 50
@@ -188,3 +189,48 @@ def test_the_sweeper_skips_an_order_whose_product_is_busy_and_releases_the_other
         assert expire_stale_orders() == 1  # the next run releases it
         db.session.expire_all()
         assert busy.held_units == 0
+
+
+@pytest.mark.parametrize("before", ["no cart", "another line", "this line"])
+def test_a_double_click_on_add_to_cart_adds_twice_and_never_fails(app, make_organization,
+                                                                 make_product, make_user, before):
+    """Several "Add to cart" of one product by one user at the same moment (a double-click, two
+    tabs): one cart, one line holding every unit added, and no unique violation."""
+    from marketplace.accounts.models import User
+    from marketplace.catalog.models import Product
+
+    seller = make_organization()
+    product, other = make_product(seller, stock=20), make_product(seller, stock=20)
+    user = make_user()
+    if before != "no cart":
+        carts.add(carts.current_cart(user, create=True), other if before == "another line"
+                  else product, 1)
+    db.session.commit()
+    user_id, product_id = user.id, product.id
+    clicks = 4
+
+    def click(_):
+        product = db.session.get(Product, product_id)  # as the view reads them
+        cart = carts.current_cart(db.session.get(User, user_id), create=True, flush=False)
+        return carts.add(cart, product, 1)
+
+    held, errors = at_once(app, click, clicks, commit=True)
+    assert errors == []
+    first = 1 if before == "this line" else 0
+    assert sorted(held) == list(range(first + 1, first + clicks + 1))
+    db.session.expire_all()
+    (cart,) = db.session.scalars(sa.select(Cart).where(Cart.user_id == user_id)).all()
+    assert {line.product_id: line.quantity for line in cart.lines}.get(product_id) == first + clicks
+
+
+def test_adding_past_what_is_left_holds_what_is_left(app, make_organization, make_product,
+                                                     make_user):
+    seller = make_organization()
+    product = make_product(seller, stock=3)
+    cart = carts.current_cart(make_user(), create=True)
+    assert carts.add(cart, product, 2) == 2
+    assert carts.add(cart, product, 2) == 3  # one more was left
+    assert [line.quantity for line in cart.lines] == [3]
+    product.stock = 1
+    db.session.flush()
+    assert carts.add(cart, product, 1) == 1  # less left than the cart held: the line shrinks
