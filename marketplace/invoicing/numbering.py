@@ -13,19 +13,16 @@ after the slow work (the counter is one row for all issuers of a kind).
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
-from marketplace.db import db, lock_waits
+from marketplace.db import db, insert_on_conflict, lock_waits
 from marketplace.invoicing.models import PREFIXES, DocumentCounter, DocumentKind
 
 
 def next_sequence(kind: DocumentKind, year: int) -> int:
     """Take the next number of the series `kind`/`year` (1 for the first of the year)."""
     table = DocumentCounter.__table__
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     with lock_waits():
-        db.session.execute(insert(table).values(kind=kind.value, year=year, last_number=0)
+        db.session.execute(insert_on_conflict(table).values(kind=kind.value, year=year, last_number=0)
                            .on_conflict_do_nothing(index_elements=["kind", "year"]))
         return db.session.execute(
             sa.update(table)

@@ -12,10 +12,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
-
 from marketplace import uow
-from marketplace.db import db
+from marketplace.db import db, insert_on_conflict
 from marketplace.orders.models import OrderStatus
 from marketplace.payments import refunds, services
 from marketplace.payments.models import PaymentEvent
@@ -95,8 +93,7 @@ def store_ignored(event: dict[str, Any]) -> None:
 
 def _store(event_id: str, event_type: str, object_id: str | None) -> bool:
     """Store the event id unless it is there already: False for a repeat."""
-    insert = (postgresql.insert if db.session.get_bind().dialect.name == "postgresql"
-              else sqlite.insert)(PaymentEvent)
+    insert = insert_on_conflict(PaymentEvent.__table__)
     stmt = (
         insert.values(gateway=GATEWAY, event_id=event_id[:255], type=event_type[:100],
                       object_id=(object_id or None) and object_id[:255])
