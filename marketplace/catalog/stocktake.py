@@ -79,9 +79,11 @@ def stock_takes_of(organization, limit: int = 20) -> list[StockTake]:
 
 
 def start(organization, *, by) -> StockTake:
-    """The seller's open stock-take, or a new one."""
+    """The seller's open stock-take, or a new one. Under the seller's row lock: two phones
+    starting at once get the same stock-take, never two open ones."""
     if not organization.is_seller:
         raise CatalogError(_l("Only sellers can list products."), status_code=403)
+    lock_rows(Organization, [organization.id])
     found = open_stock_take(organization)
     if found is not None:
         return found

@@ -219,6 +219,22 @@ def test_scans_of_one_product_from_several_phones_at_once_are_all_counted(app, s
     assert [line.counted for line in stocktake.rows(take) if line.counted] == [12]
 
 
+@pytest.mark.postgres
+def test_phones_starting_a_stock_take_at_once_share_one(app, seller):
+    from marketplace.catalog.models import StockTake
+    from marketplace.organizations.models import Organization
+
+    db.session.commit()
+    seller_id = seller.id
+    ids, errors = at_once(app, lambda _: stocktake.start(
+        db.session.get(Organization, seller_id), by=None).id, 4, commit=True)
+    assert errors == []
+    db.session.expire_all()
+    open_ids = db.session.scalars(sa.select(StockTake.id).where(
+        StockTake.organization_id == seller_id, StockTake.status == StockTakeStatus.OPEN)).all()
+    assert len(open_ids) == 1 and ids == open_ids * 4
+
+
 def _held_confirmation(app, take_id):
     """A confirmation that has written its movements and holds its lock, not committed yet."""
     from marketplace.catalog.models import StockTake
