@@ -3,6 +3,9 @@ database session, start `work(i)` at the same instant (a barrier)."""
 from __future__ import annotations
 
 import threading
+import time
+
+import sqlalchemy as sa
 
 from marketplace.db import db
 
@@ -32,3 +35,53 @@ def at_once(app, work, n: int, *, commit: bool = False, timeout: float = 60) -> 
     for thread in threads:
         thread.join(timeout)
     return results, errors
+
+
+class InThread:
+    """work() in a thread of its own, with its own app context and database session, started
+    at once. With `hold` (a threading.Event), the transaction stays open after the work, its
+    row locks held, until the event is set; then it commits (rolls back if the work raised).
+    `worked` is set when work() has returned or raised; after join(), `result` or `error`."""
+
+    def __init__(self, app, work, *, hold: threading.Event | None = None):
+        self.result, self.error = None, None
+        self.worked = threading.Event()
+
+        def run():
+            with app.app_context():
+                try:
+                    try:
+                        self.result = work()
+                    finally:
+                        self.worked.set()
+                    if hold is not None:
+                        hold.wait(60)
+                    db.session.commit()
+                except Exception as exc:  # noqa: BLE001 - handed to the test
+                    db.session.rollback()
+                    self.error = exc
+                finally:
+                    db.session.remove()
+
+        self.thread = threading.Thread(target=run)
+        self.thread.start()
+
+    def join(self, timeout: float = 60) -> InThread:
+        self.thread.join(timeout)
+        assert not self.thread.is_alive(), "the thread did not end"
+        return self
+
+
+def wait_for_a_lock_wait(engine, *, waiting: int = 1, timeout: float = 10) -> bool:
+    """True once `waiting` sessions of the test database wait for a lock (PostgreSQL);
+    False if none did within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with engine.connect() as conn:
+            count = conn.execute(sa.text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'")).scalar()
+        if count >= waiting:
+            return True
+        time.sleep(0.05)
+    return False

@@ -10,9 +10,10 @@ from stdnum.eu import vat
 
 from marketplace import audit
 from marketplace.accounting.models import ACCOUNT_FIELDS, DEFAULT_ACCOUNTS, AccountingSettings
-from marketplace.db import db
+from marketplace.db import db, lock_rows
 from marketplace.errors import DomainError
 from marketplace.i18n import lazy_gettext as _l
+from marketplace.organizations.models import Organization
 
 # The French VAT rates (basis points): standard, intermediate, reduced, special; 0 for none.
 VAT_RATES_BP = (2000, 1000, 550, 210, 0)
@@ -82,6 +83,9 @@ def save_settings(organization, values: Mapping, *, by=None) -> AccountingSettin
                                   "example FR40123456824).")
     if errors:
         raise SettingsError(errors)
+    # Under the seller's row lock: a first save sent twice at once (a double click) would add
+    # the row twice and fail on its key; the second waits here, then changes the first's row.
+    lock_rows(Organization, [organization.id])
     settings = db.session.get(AccountingSettings, organization.id)
     if settings is None:
         settings = AccountingSettings(organization_id=organization.id)

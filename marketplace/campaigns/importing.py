@@ -117,7 +117,10 @@ def pending_of(campaign: Campaign) -> PendingImport | None:
 
 
 def start(campaign: Campaign, sheet: Sheet, *, filename: str, by) -> PendingImport:
-    """A new pending import of `sheet` for the campaign (replacing one not confirmed)."""
+    """A new pending import of `sheet` for the campaign (replacing one not confirmed). Under the
+    campaign's row lock: a file sent twice at once (a double click) leaves the later one, not
+    a clash of two pending imports."""
+    services._lock(campaign)  # noqa: SLF001 - the campaign's lock, taken by every change of it
     if campaign.status not in services.EDITABLE:
         raise CampaignError(_l("This campaign can no longer be changed."), status_code=409)
     discard(campaign)

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import lazyload
 from stdnum import ean as stdnum_ean
 
 from marketplace import audit, caching
@@ -34,7 +35,7 @@ from marketplace.catalog.models import (
     StockTakeStatus,
 )
 from marketplace.catalog.services import CatalogError
-from marketplace.db import db, lock_rows, utcnow
+from marketplace.db import db, lock_rows, lock_waits, utcnow
 from marketplace.i18n import lazy_gettext as _l
 from marketplace.organizations.models import Organization
 
@@ -78,9 +79,11 @@ def stock_takes_of(organization, limit: int = 20) -> list[StockTake]:
 
 
 def start(organization, *, by) -> StockTake:
-    """The seller's open stock-take, or a new one."""
+    """The seller's open stock-take, or a new one. Under the seller's row lock: two phones
+    starting at once get the same stock-take, never two open ones."""
     if not organization.is_seller:
         raise CatalogError(_l("Only sellers can list products."), status_code=403)
+    lock_rows(Organization, [organization.id])
     found = open_stock_take(organization)
     if found is not None:
         return found
@@ -115,6 +118,25 @@ def rows(stock_take: StockTake) -> list[Row]:
 def _must_be_open(stock_take: StockTake) -> None:
     if stock_take.status != StockTakeStatus.OPEN:
         raise CatalogError(_l("This stock-take is closed: start a new one."), status_code=409)
+
+
+def _lock_open(stock_take: StockTake, *, share: bool = False) -> StockTake:
+    """Lock the stock-take's row and check, as it is now, that it is still open.
+
+    A count saved or forgotten takes a shared lock (FOR SHARE): scans do not wait for each
+    other, but a confirmation or a cancellation (FOR UPDATE) waits until the counts under way
+    are committed, and reads them; a count arriving while one of them runs waits for it, then
+    finds the stock-take closed (409) instead of being saved where no one will read it."""
+    if not share:
+        (stock_take,) = lock_rows(StockTake, [stock_take.id])
+    else:
+        with lock_waits():
+            stock_take = db.session.scalars(
+                sa.select(StockTake).where(StockTake.id == stock_take.id)
+                .options(lazyload("*")).with_for_update(read=True, of=StockTake)
+                .execution_options(populate_existing=True)).one()
+    _must_be_open(stock_take)
+    return stock_take
 
 
 def product_of_code(organization, text: str) -> Product:
@@ -173,8 +195,8 @@ def record(stock_take: StockTake, product: Product, *, by, counted: int | None =
     One statement writes the line, whether it is new or not (INSERT ... ON CONFLICT DO UPDATE),
     and a scan adds to the count in the database: two phones scanning the same shelf, or a
     handheld scanner faster than the answers, never lose a unit, and two first counts of a
-    product at once never collide."""
-    _must_be_open(stock_take)
+    product at once never collide. The stock-take is locked FOR SHARE (_lock_open)."""
+    stock_take = _lock_open(stock_take, share=True)
     if product.organization_id != stock_take.organization_id:
         raise ScanError(_l("This label is not one of your products."))
     if product.stock is None:
@@ -211,7 +233,7 @@ def _count_out_of_range() -> CatalogError:
 
 def forget(stock_take: StockTake, product_id: int) -> None:
     """The product is no longer counted in this stock-take."""
-    _must_be_open(stock_take)
+    stock_take = _lock_open(stock_take, share=True)
     db.session.execute(sa.delete(StockTakeLine).where(
         StockTakeLine.stock_take_id == stock_take.id, StockTakeLine.product_id == product_id))
     db.session.expire(stock_take, ["lines"])
@@ -221,8 +243,7 @@ def confirm(stock_take: StockTake, *, by) -> list[StockMovement]:
     """Write the differences as movements with the reason "stock-take", under the products'
     row locks, and close the stock-take."""
     _must_be_open(stock_take)
-    (stock_take,) = lock_rows(StockTake, [stock_take.id])  # one confirmation, not two
-    _must_be_open(stock_take)
+    stock_take = _lock_open(stock_take)  # one confirmation, not two; the counts under way are in
     lines = db.session.scalars(sa.select(StockTakeLine).where(
         StockTakeLine.stock_take_id == stock_take.id).order_by(StockTakeLine.product_id)).all()
     products = {p.id: p for p in lock_rows(Product, [line.product_id for line in lines])}
@@ -257,7 +278,10 @@ def confirm(stock_take: StockTake, *, by) -> list[StockMovement]:
 
 
 def cancel(stock_take: StockTake, *, by) -> None:
+    """Close the stock-take without changing any stock. Under the stock-take's lock: a
+    confirmation under way is not turned into a cancellation after its movements."""
     _must_be_open(stock_take)
+    stock_take = _lock_open(stock_take)
     stock_take.status = StockTakeStatus.CANCELLED
     stock_take.closed_at = utcnow()
     stock_take.closed_by_id = getattr(by, "id", None)

@@ -132,9 +132,18 @@ def apply(*, by: User, kind: OrganizationKind, details: Mapping[str, Any]) -> Or
         applied_by=by,
         **values,
     )
-    with _guarding_unique():
-        db.session.add(organization)
-        db.session.add(Membership(organization=organization, user=by, role=Role.OWNER))
+    # By the user's id: the user's memberships, in the session, are read again after the write
+    # (the membership is made once, and written again if a slug is drawn again).
+    membership = Membership(organization=organization, user_id=by.id, role=Role.OWNER)
+    for attempt in range(1, SLUG_ATTEMPTS + 1):
+        try:
+            with _guarding_unique(last_attempt=attempt == SLUG_ATTEMPTS):
+                db.session.add(organization)
+                db.session.add(membership)
+            break
+        except _SlugTaken:  # another organization of this name, applied at the same moment
+            organization.slug = unique_slug(values["name"])
+    db.session.expire(by, ["memberships"])
     audit.record("organization.applied", organization, by=by)
     queue_email(
         "organization_application_received",
@@ -174,11 +183,16 @@ def update(organization: Organization, *, by: User, details: Mapping[str, Any]) 
     if "name" in changed and not organization.is_approved:
         # Not public yet: the address of the shop can still follow its name.
         slug = unique_slug(values["name"], exclude_id=organization.id)
-    with _guarding_unique():
-        if slug is not None:
-            organization.slug = slug
-        for name in changed:
-            setattr(organization, name, values[name])
+    for attempt in range(1, SLUG_ATTEMPTS + 1):
+        try:
+            with _guarding_unique(last_attempt=attempt == SLUG_ATTEMPTS):
+                if slug is not None:
+                    organization.slug = slug
+                for name in changed:
+                    setattr(organization, name, values[name])
+            break
+        except _SlugTaken:  # another organization of this name, saved at the same moment
+            slug = unique_slug(values["name"], exclude_id=organization.id)
     audit.record("organization.updated", organization, by=by, data={"fields": changed})
     if organization.status == OrganizationStatus.REJECTED:
         organization.status = OrganizationStatus.PENDING
@@ -356,23 +370,48 @@ def _check_identifiers_free(values: Mapping[str, Any], *, exclude_id: int | None
             raise OrganizationError(message, field=name)
 
 
+SLUG_ATTEMPTS = 3  # slugs drawn when others of the same name are saved at the same moment
+_UNIQUE_COLUMN = re.compile(r"uq_organization_(\w+)|organization\.(\w+)")
+
+
+class _SlugTaken(Exception):
+    """The slug drawn was taken meanwhile: the caller draws another one and writes again."""
+
+
+def _unique_column(exc: IntegrityError) -> str | None:
+    """The organization's column whose UNIQUE constraint failed: PostgreSQL names the
+    constraint (uq_organization_siret), SQLite the column (organization.siret). Not a word of
+    the message: a slug or a value may contain "rna" or "siret"."""
+    diag = getattr(exc.orig, "diag", None)
+    name = getattr(diag, "constraint_name", None)
+    match = _UNIQUE_COLUMN.fullmatch(name) if name else _UNIQUE_COLUMN.search(str(exc.orig))
+    return (match.group(1) or match.group(2)) if match else None
+
+
 @contextmanager
-def _guarding_unique() -> Iterator[None]:
+def _guarding_unique(*, last_attempt: bool = True) -> Iterator[None]:
     """The UNIQUE columns are the last guard when two applications race: say which one hit.
 
     The checks before it catch every case but a race. What the block adds or changes is
     flushed inside a SAVEPOINT: a duplicate rolls back that much only, and the request's
     transaction stays usable to render the error (even reading the user's language needs it).
+    A slug taken meanwhile (two organizations of one name at once) is not the applicant's
+    mistake: _SlugTaken asks the caller to draw another one, until the `last_attempt`.
     """
     try:
         with uow.savepoint():
             yield
     except IntegrityError as exc:
-        detail = str(exc.orig).lower()
-        field = "rna" if "rna" in detail else "siret" if "siret" in detail else None
+        column = _unique_column(exc)
+        if column == "slug":
+            if not last_attempt:
+                raise _SlugTaken() from exc
+            raise OrganizationError(
+                _l("Another organization of this name was saved at the same moment: please "
+                   "send the form again."), field="name") from None
         raise OrganizationError(
             _l("These identifiers are already registered for another organization. If it is yours, contact us."),
-            field=field,
+            field=column if column in ("siret", "rna") else None,
         ) from None
 
 

@@ -154,6 +154,9 @@ def add_slot(location: PickupLocation, *, starts_at: datetime, ends_at: datetime
         raise PickupError(_l("The slot must end after it starts."))
     if capacity < 1:
         raise PickupError(_l("A slot takes at least one order."))
+    # As in generate_slots: a slot added twice at once (a double click) would fail on the
+    # UNIQUE constraint; the second waits here, then finds the first and says so.
+    lock_rows(PickupLocation, [location.id])
     clash = db.session.scalar(
         sa.select(PickupSlot.id).where(
             PickupSlot.location_id == location.id, PickupSlot.starts_at == starts_at

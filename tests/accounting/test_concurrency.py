@@ -1,15 +1,18 @@
 """The monthly commission invoices issued by four jobs at once: one per seller, numbers without
-a gap (PostgreSQL, real threads)."""
+a gap; a seller's first accounting settings saved twice at once (PostgreSQL, real threads)."""
+import threading
+
 import pytest
 import sqlalchemy as sa
 
 from marketplace.accounting import commission
-from marketplace.accounting.models import CommissionInvoice
+from marketplace.accounting.models import DEFAULT_ACCOUNTS, AccountingSettings, CommissionInvoice
+from marketplace.accounting.services import save_settings
 from marketplace.db import db
 from marketplace.invoicing.models import Document, DocumentKind
 from tests.accounting.test_commission_invoices import DECEMBER_5
 from tests.accounting.test_journal import NOVEMBER, build_books
-from tests.threads import at_once
+from tests.threads import InThread, at_once, wait_for_a_lock_wait
 
 pytestmark = pytest.mark.postgres
 
@@ -31,3 +34,28 @@ def test_four_jobs_at_once_issue_one_invoice_per_seller(app):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(CommissionInvoice)) == 2
     assert db.session.scalars(sa.select(Document.sequence).where(
         Document.kind == DocumentKind.COMMISSION).order_by(Document.sequence)).all() == [1, 2]
+
+
+def test_first_settings_saved_twice_at_once_are_saved_once(app, make_organization):
+    """A double click on the first "save": the second waits for the first, then changes the row
+    it added (the code before failed on the row's key, a 500)."""
+    from marketplace.organizations.models import Organization
+
+    organization_id = make_organization().id
+    db.session.commit()
+
+    def save(rate):
+        return lambda: save_settings(db.session.get(Organization, organization_id), {
+            **DEFAULT_ACCOUNTS, "counter_vat_rate_bp": rate, "vat_number": ""}).organization_id
+
+    release = threading.Event()
+    first = InThread(app, save("550"), hold=release)
+    assert first.worked.wait(30) and first.error is None
+    second = InThread(app, save("1000"))
+    waited = wait_for_a_lock_wait(db.engine)
+    release.set()
+    assert first.join().error is None and second.join().error is None, second.error
+    assert waited
+    db.session.expire_all()
+    assert db.session.scalars(sa.select(AccountingSettings.counter_vat_rate_bp).where(
+        AccountingSettings.organization_id == organization_id)).all() == [1000]

@@ -1,6 +1,7 @@
 """Beneficiaries from a spreadsheet: every encoding and separator French offices produce, XLSX,
 and a file full of mistakes, each named on its line; nothing kept while a problem remains."""
 import io
+import threading
 
 import pytest
 from openpyxl import Workbook
@@ -10,6 +11,7 @@ from marketplace.campaigns.models import AmountMode, Beneficiary, CampaignEvent,
 from marketplace.campaigns.spreadsheet import SpreadsheetError, read
 from marketplace.db import db
 from marketplace.money import parse_euros
+from tests.threads import InThread, wait_for_a_lock_wait
 
 FRENCH = ("Nom;Prénom;Courriel;Montant;Matricule;Nombre d'enfants\r\n"
           "Lefèvre;Hélène;helene.lefevre@example.fr;45,50;A-001;2\r\n"
@@ -191,6 +193,33 @@ def test_a_new_file_replaces_the_pending_import(per_person):
     pending, result = load(per_person, FRENCH.encode())
     assert result.ok and len(result.lines) == 3
     assert importing.pending_of(per_person).id == pending.id
+
+
+@pytest.mark.postgres
+def test_a_file_sent_twice_at_once_leaves_the_later_import(app, per_person):
+    """A double click on "send": the second upload waits for the first, then replaces it (the
+    code before failed on the campaign's one pending import, a 500)."""
+    from marketplace.campaigns.models import Campaign
+
+    db.session.commit()
+    campaign_id = per_person.id
+
+    def upload(filename):
+        return lambda: load(db.session.get(Campaign, campaign_id), FRENCH.encode(),
+                            filename=filename)[0].id
+
+    release = threading.Event()
+    first = InThread(app, upload("first.csv"), hold=release)
+    assert first.worked.wait(30) and first.error is None
+    second = InThread(app, upload("second.csv"))
+    waited = wait_for_a_lock_wait(db.engine)
+    release.set()
+    assert first.join().error is None and second.join().error is None, second.error
+    assert waited
+    db.session.expire_all()
+    pending = importing.pending_of(per_person)
+    assert (pending.id, pending.filename) == (second.result, "second.csv")
+    assert len(importing.review(pending).lines) == 3
 
 
 @pytest.mark.parametrize(("data", "status", "message"), [

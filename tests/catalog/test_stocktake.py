@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 
 import pytest
 import sqlalchemy as sa
@@ -20,7 +21,7 @@ from marketplace.catalog.views import product_url
 from marketplace.db import db
 from marketplace.organizations.models import Membership, Role
 from marketplace.qr import qr_png
-from tests.threads import at_once
+from tests.threads import InThread, at_once, wait_for_a_lock_wait
 
 EAN = "4006381333931"
 
@@ -216,6 +217,105 @@ def test_scans_of_one_product_from_several_phones_at_once_are_all_counted(app, s
     assert sorted(counts) == list(range(1, 13))  # every scan saw its own unit added
     db.session.expire_all()
     assert [line.counted for line in stocktake.rows(take) if line.counted] == [12]
+
+
+@pytest.mark.postgres
+def test_phones_starting_a_stock_take_at_once_share_one(app, seller):
+    from marketplace.catalog.models import StockTake
+    from marketplace.organizations.models import Organization
+
+    db.session.commit()
+    seller_id = seller.id
+    ids, errors = at_once(app, lambda _: stocktake.start(
+        db.session.get(Organization, seller_id), by=None).id, 4, commit=True)
+    assert errors == []
+    db.session.expire_all()
+    open_ids = db.session.scalars(sa.select(StockTake.id).where(
+        StockTake.organization_id == seller_id, StockTake.status == StockTakeStatus.OPEN)).all()
+    assert len(open_ids) == 1 and ids == open_ids * 4
+
+
+def _held_confirmation(app, take_id):
+    """A confirmation that has written its movements and holds its lock, not committed yet."""
+    from marketplace.catalog.models import StockTake
+
+    release = threading.Event()
+    confirmation = InThread(app, lambda: len(stocktake.confirm(
+        db.session.get(StockTake, take_id), by=None)), hold=release)
+    assert confirmation.worked.wait(30) and confirmation.error is None
+    return confirmation, release
+
+
+@pytest.mark.postgres
+def test_a_scan_during_a_confirmation_waits_and_is_refused_not_lost(app, seller, make_product):
+    """A scan saved while the confirmation runs would never reach the stock: it waits for the
+    confirmation, then is told the stock-take is closed (409); a scan saved before is counted."""
+    from marketplace.catalog.models import Product, StockTake
+
+    product = make_product(seller, stock=3)
+    take = stocktake.start(seller, by=None)
+    stocktake.record(take, product, counted=1, by=None)
+    db.session.commit()
+    take_id, product_id = take.id, product.id
+
+    def scan():
+        return stocktake.record(db.session.get(StockTake, take_id),
+                                db.session.get(Product, product_id), add=1, by=None).counted
+
+    # A scan under way (not committed yet) when the confirmation starts: it is counted.
+    release_scan = threading.Event()
+    early = InThread(app, scan, hold=release_scan)
+    assert early.worked.wait(30) and early.result == 2
+    confirmation = InThread(app, lambda: len(stocktake.confirm(
+        db.session.get(StockTake, take_id), by=None)))
+    waited = wait_for_a_lock_wait(db.engine)
+    release_scan.set()
+    assert early.join().error is None and confirmation.join().error is None
+    assert waited, "the confirmation did not wait for the scan under way"
+    db.session.expire_all()
+    assert db.session.get(Product, product_id).stock == 2  # the count of 2, with the early scan
+
+    # A new stock-take, confirmed while a scan arrives: the scan waits, then is refused.
+    take_id = stocktake.start(seller, by=None).id
+    stocktake.record(db.session.get(StockTake, take_id), db.session.get(Product, product_id),
+                     counted=5, by=None)
+    db.session.commit()
+    confirmation, release = _held_confirmation(app, take_id)
+    late = InThread(app, scan)
+    waited = wait_for_a_lock_wait(db.engine)
+    release.set()
+    confirmation.join()
+    late.join()
+    assert confirmation.error is None and waited, "the scan did not wait for the confirmation"
+    assert isinstance(late.error, catalog.CatalogError) and late.error.status_code == 409
+    assert "closed" in str(late.error.message)
+    db.session.expire_all()
+    assert db.session.get(Product, product_id).stock == 5
+    assert [row.counted for row in stocktake.rows(db.session.get(StockTake, take_id))] == [5]
+
+
+@pytest.mark.postgres
+def test_a_cancel_during_a_confirmation_leaves_it_confirmed(app, seller, make_product):
+    from marketplace.catalog.models import StockTake
+
+    product = make_product(seller, stock=3)
+    take = stocktake.start(seller, by=None)
+    stocktake.record(take, product, counted=1, by=None)
+    db.session.commit()
+    take_id = take.id
+    confirmation, release = _held_confirmation(app, take_id)
+    cancellation = InThread(app, lambda: stocktake.cancel(db.session.get(StockTake, take_id),
+                                                          by=None))
+    wait_for_a_lock_wait(db.engine)
+    release.set()
+    confirmation.join()
+    cancellation.join()
+    assert confirmation.error is None and confirmation.result == 1
+    assert isinstance(cancellation.error, catalog.CatalogError)
+    assert cancellation.error.status_code == 409
+    db.session.expire_all()
+    assert db.session.get(StockTake, take_id).status == StockTakeStatus.CONFIRMED
+    assert moves(product)[-1] == (StockReason.STOCK_TAKE, -2, 1)
 
 
 def test_the_camera_frame_of_a_label_or_a_barcode_is_read_by_the_server(app, client, login, seller, manager,

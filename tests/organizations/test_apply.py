@@ -183,6 +183,49 @@ def test_same_name_gets_a_distinct_slug_without_accents(client, applicant):
     ]
 
 
+def test_a_slug_taken_at_the_same_moment_is_drawn_again(client, applicant, monkeypatch):
+    """Two organizations of one name applying at once draw the same slug; the second one's
+    write fails on the slug's UNIQUE constraint. That is no identifier of theirs: another slug
+    is drawn and the application is saved (the code before said the identifiers were taken)."""
+    from marketplace.organizations import services
+
+    assert client.post("/organizations/apply", data=application(
+        name="Épicerie Solidaire d'Ève", rna="W691234567")).status_code == 302
+    real = services.unique_slug
+    drawn = []
+
+    def drawn_before_the_other_was_saved(name, **kwargs):
+        drawn.append(name)
+        return "epicerie-solidaire-d-eve" if len(drawn) == 1 else real(name, **kwargs)
+
+    monkeypatch.setattr(services, "unique_slug", drawn_before_the_other_was_saved)
+    response = client.post("/organizations/apply", data=application(
+        name="Épicerie Solidaire d'Ève", rna="W691234568"))
+
+    assert response.status_code == 302
+    assert len(drawn) == 2
+    assert sorted(o.slug for o in organizations()) == [
+        "epicerie-solidaire-d-eve", "epicerie-solidaire-d-eve-2"]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Membership)) == 2
+
+
+def test_a_slug_taken_again_and_again_asks_to_send_the_form_again(client, applicant,
+                                                                  monkeypatch):
+    from marketplace.organizations import services
+
+    assert client.post("/organizations/apply", data=application(
+        name="Épicerie Solidaire d'Ève", rna="W691234567")).status_code == 302
+    monkeypatch.setattr(services, "unique_slug", lambda name, **kwargs: "epicerie-solidaire-d-eve")
+    response = client.post("/organizations/apply", data=application(
+        name="Épicerie Solidaire d'Ève", rna="W691234568"))
+
+    assert response.status_code == 400
+    text = response.get_data(as_text=True)
+    assert "Another organization of this name was saved at the same moment" in text
+    assert "already registered" not in text
+    assert len(organizations()) == 1
+
+
 def test_unverified_user_is_asked_to_confirm_their_email_first(client, make_user, login):
     login(make_user(verified=False))
 

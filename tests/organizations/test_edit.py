@@ -143,3 +143,36 @@ def test_a_race_on_an_edit_keeps_nothing_of_it(
     assert db.session.get(Organization, org.id).name == "Refusée"
     assert db.session.get(Organization, org.id).status == OrganizationStatus.REJECTED
     assert db.session.scalar(sa.select(AuditEntry.id)) is None
+
+
+def test_a_slug_taken_at_the_same_moment_by_a_renamed_application_is_drawn_again(
+    client, make_user, make_organization, login, monkeypatch
+):
+    """A rejected application renamed while another organization of the new name is saved:
+    the slug drawn is taken on the write, another one is drawn (not "identifiers taken")."""
+    make_organization(name="Atelier Vélo", kind=OrganizationKind.SOCIAL_ENTERPRISE,
+                      siret="44306184100047")
+    owner = make_user()
+    org = make_organization(
+        name="Refusée", kind=OrganizationKind.SOCIAL_ENTERPRISE, siret="55210055400013",
+        status=OrganizationStatus.REJECTED, owner=owner,
+    )
+    db.session.commit()
+    taken = db.session.scalar(sa.select(Organization.slug).where(Organization.name == "Atelier Vélo"))
+    real = services.unique_slug
+    drawn = []
+
+    def drawn_before_the_other_was_saved(name, **kwargs):
+        drawn.append(name)
+        return taken if len(drawn) == 1 else real(name, **kwargs)
+
+    monkeypatch.setattr(services, "unique_slug", drawn_before_the_other_was_saved)
+    login(owner)
+
+    response = client.post(f"/orgs/{org.id}/edit", data=contact(name="Atelier Vélo", ess_status="esus"))
+
+    assert response.status_code == 302 and len(drawn) == 2
+    db.session.expire_all()
+    renamed = db.session.get(Organization, org.id)
+    assert (renamed.name, renamed.slug) == ("Atelier Vélo", "atelier-velo")  # drawn again
+    assert renamed.status == OrganizationStatus.PENDING

@@ -1,10 +1,14 @@
 """Weekly templates generate slots; states explain why a slot cannot be chosen."""
+import threading
 from datetime import UTC, date, datetime, time, timedelta
 
+import pytest
 from freezegun import freeze_time
 
+from marketplace.db import db
 from marketplace.pickup import services as pickup
-from marketplace.pickup.services import SlotState
+from marketplace.pickup.services import PickupError, SlotState
+from tests.threads import InThread, wait_for_a_lock_wait
 
 
 def _location(organization):
@@ -60,3 +64,32 @@ def test_closed_slot_is_not_recreated_by_the_generator(app, make_organization):
         pickup.close_slot(first, reason="Inventaire", by=None)
         assert pickup.generate_slots(location, weeks=2) == []
         assert first.closed_reason == "Inventaire"
+
+
+@pytest.mark.postgres
+def test_a_slot_added_twice_at_once_is_added_once(app, make_organization):
+    """A double click on "add": the second waits for the first, then is told the slot exists
+    (the code before failed on the UNIQUE constraint, a 500)."""
+    from marketplace.pickup.models import PickupLocation, PickupSlot
+
+    location = _location(make_organization())
+    db.session.commit()
+    location_id = location.id
+    starts = datetime(2030, 12, 3, 16, tzinfo=UTC)
+
+    def add():
+        return pickup.add_slot(db.session.get(PickupLocation, location_id), starts_at=starts,
+                               ends_at=starts + timedelta(hours=2), capacity=4, cutoff_hours=1,
+                               by=None).id
+
+    release = threading.Event()
+    first = InThread(app, add, hold=release)
+    assert first.worked.wait(30) and first.error is None
+    second = InThread(app, add)
+    waited = wait_for_a_lock_wait(db.engine)
+    release.set()
+    assert first.join().error is None and waited
+    assert isinstance(second.join().error, PickupError), second.error
+    assert second.error.status_code < 500 and "already a slot" in str(second.error.message)
+    db.session.expire_all()
+    assert db.session.query(PickupSlot).filter_by(location_id=location_id).count() == 1
