@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import lazyload
 from stdnum import ean as stdnum_ean
 
@@ -35,7 +34,7 @@ from marketplace.catalog.models import (
     StockTakeStatus,
 )
 from marketplace.catalog.services import CatalogError
-from marketplace.db import db, lock_rows, lock_waits, utcnow
+from marketplace.db import db, insert_on_conflict, lock_rows, lock_waits, utcnow
 from marketplace.i18n import lazy_gettext as _l
 from marketplace.organizations.models import Organization
 
@@ -207,8 +206,7 @@ def record(stock_take: StockTake, product: Product, *, by, counted: int | None =
     if not 0 <= value <= COUNT_MAX:
         raise _count_out_of_range()
     table = StockTakeLine.__table__
-    dialect = db.session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).values(
+    insert = insert_on_conflict(table).values(
         stock_take_id=stock_take.id, product_id=product.id, counted=value,
         stock_when_counted=product.stock, counted_by_id=getattr(by, "id", None),
         counted_at=utcnow())
