@@ -100,13 +100,14 @@ def lock_rows(model, ids: Iterable[int]) -> list:
         return list(db.session.scalars(stmt))
 
 
-def insert_on_conflict(table: sa.Table):
+def insert_on_conflict(table: sa.Table, dialect: str | None = None):
     """An INSERT into `table` that can say ON CONFLICT ... DO NOTHING / DO UPDATE, in the
-    dialect of the session's database (PostgreSQL and SQLite both have it): a row written once
-    however many requests write it at the same moment, without a unique violation."""
+    dialect of the session's database (PostgreSQL and SQLite both have it), or the `dialect`
+    named: a row written once however many requests write it at the same moment, without a
+    unique violation."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    dialect = db.session.get_bind().dialect.name
+    dialect = dialect or db.session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
