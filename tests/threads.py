@@ -85,3 +85,19 @@ def wait_for_a_lock_wait(engine, *, waiting: int = 1, timeout: float = 10) -> bo
             return True
         time.sleep(0.05)
     return False
+
+
+def second_waits_for_first(app, first, second) -> tuple[InThread, InThread]:
+    """first() runs in a thread and keeps its transaction open, its row locks held; second()
+    starts in another thread and must wait for one of those locks; then the first commits and
+    the second goes on. Both are joined; `result` or `error` tell how each ended."""
+    release = threading.Event()
+    one = InThread(app, first, hold=release)
+    assert one.worked.wait(30) and one.error is None, one.error
+    two = InThread(app, second)
+    waited = wait_for_a_lock_wait(db.engine)
+    release.set()
+    one.join()
+    two.join()
+    assert waited, "the second did not wait for the first's lock"
+    return one, two

@@ -1,6 +1,5 @@
 """The monthly commission invoices issued by four jobs at once: one per seller, numbers without
 a gap; a seller's first accounting settings saved twice at once (PostgreSQL, real threads)."""
-import threading
 
 import pytest
 import sqlalchemy as sa
@@ -12,7 +11,7 @@ from marketplace.db import db
 from marketplace.invoicing.models import Document, DocumentKind
 from tests.accounting.test_commission_invoices import DECEMBER_5
 from tests.accounting.test_journal import NOVEMBER, build_books
-from tests.threads import InThread, at_once, wait_for_a_lock_wait
+from tests.threads import at_once, second_waits_for_first
 
 pytestmark = pytest.mark.postgres
 
@@ -48,14 +47,8 @@ def test_first_settings_saved_twice_at_once_are_saved_once(app, make_organizatio
         return lambda: save_settings(db.session.get(Organization, organization_id), {
             **DEFAULT_ACCOUNTS, "counter_vat_rate_bp": rate, "vat_number": ""}).organization_id
 
-    release = threading.Event()
-    first = InThread(app, save("550"), hold=release)
-    assert first.worked.wait(30) and first.error is None
-    second = InThread(app, save("1000"))
-    waited = wait_for_a_lock_wait(db.engine)
-    release.set()
-    assert first.join().error is None and second.join().error is None, second.error
-    assert waited
+    first, second = second_waits_for_first(app, save("550"), save("1000"))
+    assert first.error is None and second.error is None, second.error
     db.session.expire_all()
     assert db.session.scalars(sa.select(AccountingSettings.counter_vat_rate_bp).where(
         AccountingSettings.organization_id == organization_id)).all() == [1000]

@@ -1,7 +1,6 @@
 """Beneficiaries from a spreadsheet: every encoding and separator French offices produce, XLSX,
 and a file full of mistakes, each named on its line; nothing kept while a problem remains."""
 import io
-import threading
 
 import pytest
 from openpyxl import Workbook
@@ -11,7 +10,7 @@ from marketplace.campaigns.models import AmountMode, Beneficiary, CampaignEvent,
 from marketplace.campaigns.spreadsheet import SpreadsheetError, read
 from marketplace.db import db
 from marketplace.money import parse_euros
-from tests.threads import InThread, wait_for_a_lock_wait
+from tests.threads import second_waits_for_first
 
 FRENCH = ("Nom;Prénom;Courriel;Montant;Matricule;Nombre d'enfants\r\n"
           "Lefèvre;Hélène;helene.lefevre@example.fr;45,50;A-001;2\r\n"
@@ -208,14 +207,8 @@ def test_a_file_sent_twice_at_once_leaves_the_later_import(app, per_person):
         return lambda: load(db.session.get(Campaign, campaign_id), FRENCH.encode(),
                             filename=filename)[0].id
 
-    release = threading.Event()
-    first = InThread(app, upload("first.csv"), hold=release)
-    assert first.worked.wait(30) and first.error is None
-    second = InThread(app, upload("second.csv"))
-    waited = wait_for_a_lock_wait(db.engine)
-    release.set()
-    assert first.join().error is None and second.join().error is None, second.error
-    assert waited
+    first, second = second_waits_for_first(app, upload("first.csv"), upload("second.csv"))
+    assert first.error is None and second.error is None, second.error
     db.session.expire_all()
     pending = importing.pending_of(per_person)
     assert (pending.id, pending.filename) == (second.result, "second.csv")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import re
-import threading
 
 import pytest
 import sqlalchemy as sa
@@ -21,7 +20,7 @@ from marketplace.catalog.views import product_url
 from marketplace.db import db
 from marketplace.organizations.models import Membership, Role
 from marketplace.qr import qr_png
-from tests.threads import InThread, at_once, wait_for_a_lock_wait
+from tests.threads import at_once, second_waits_for_first
 
 EAN = "4006381333931"
 
@@ -235,15 +234,11 @@ def test_phones_starting_a_stock_take_at_once_share_one(app, seller):
     assert len(open_ids) == 1 and ids == open_ids * 4
 
 
-def _held_confirmation(app, take_id):
-    """A confirmation that has written its movements and holds its lock, not committed yet."""
+def confirm(take_id):
+    """The confirmation of a stock-take, as a thread's work: the movements it wrote."""
     from marketplace.catalog.models import StockTake
 
-    release = threading.Event()
-    confirmation = InThread(app, lambda: len(stocktake.confirm(
-        db.session.get(StockTake, take_id), by=None)), hold=release)
-    assert confirmation.worked.wait(30) and confirmation.error is None
-    return confirmation, release
+    return lambda: len(stocktake.confirm(db.session.get(StockTake, take_id), by=None))
 
 
 @pytest.mark.postgres
@@ -263,15 +258,8 @@ def test_a_scan_during_a_confirmation_waits_and_is_refused_not_lost(app, seller,
                                 db.session.get(Product, product_id), add=1, by=None).counted
 
     # A scan under way (not committed yet) when the confirmation starts: it is counted.
-    release_scan = threading.Event()
-    early = InThread(app, scan, hold=release_scan)
-    assert early.worked.wait(30) and early.result == 2
-    confirmation = InThread(app, lambda: len(stocktake.confirm(
-        db.session.get(StockTake, take_id), by=None)))
-    waited = wait_for_a_lock_wait(db.engine)
-    release_scan.set()
-    assert early.join().error is None and confirmation.join().error is None
-    assert waited, "the confirmation did not wait for the scan under way"
+    early, confirmation = second_waits_for_first(app, scan, confirm(take_id))
+    assert early.result == 2 and early.error is None and confirmation.error is None
     db.session.expire_all()
     assert db.session.get(Product, product_id).stock == 2  # the count of 2, with the early scan
 
@@ -280,13 +268,8 @@ def test_a_scan_during_a_confirmation_waits_and_is_refused_not_lost(app, seller,
     stocktake.record(db.session.get(StockTake, take_id), db.session.get(Product, product_id),
                      counted=5, by=None)
     db.session.commit()
-    confirmation, release = _held_confirmation(app, take_id)
-    late = InThread(app, scan)
-    waited = wait_for_a_lock_wait(db.engine)
-    release.set()
-    confirmation.join()
-    late.join()
-    assert confirmation.error is None and waited, "the scan did not wait for the confirmation"
+    confirmation, late = second_waits_for_first(app, confirm(take_id), scan)
+    assert confirmation.error is None
     assert isinstance(late.error, catalog.CatalogError) and late.error.status_code == 409
     assert "closed" in str(late.error.message)
     db.session.expire_all()
@@ -303,13 +286,9 @@ def test_a_cancel_during_a_confirmation_leaves_it_confirmed(app, seller, make_pr
     stocktake.record(take, product, counted=1, by=None)
     db.session.commit()
     take_id = take.id
-    confirmation, release = _held_confirmation(app, take_id)
-    cancellation = InThread(app, lambda: stocktake.cancel(db.session.get(StockTake, take_id),
-                                                          by=None))
-    wait_for_a_lock_wait(db.engine)
-    release.set()
-    confirmation.join()
-    cancellation.join()
+    confirmation, cancellation = second_waits_for_first(
+        app, confirm(take_id),
+        lambda: stocktake.cancel(db.session.get(StockTake, take_id), by=None))
     assert confirmation.error is None and confirmation.result == 1
     assert isinstance(cancellation.error, catalog.CatalogError)
     assert cancellation.error.status_code == 409

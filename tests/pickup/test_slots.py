@@ -1,5 +1,4 @@
 """Weekly templates generate slots; states explain why a slot cannot be chosen."""
-import threading
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -8,7 +7,7 @@ from freezegun import freeze_time
 from marketplace.db import db
 from marketplace.pickup import services as pickup
 from marketplace.pickup.services import PickupError, SlotState
-from tests.threads import InThread, wait_for_a_lock_wait
+from tests.threads import second_waits_for_first
 
 
 def _location(organization):
@@ -82,14 +81,9 @@ def test_a_slot_added_twice_at_once_is_added_once(app, make_organization):
                                ends_at=starts + timedelta(hours=2), capacity=4, cutoff_hours=1,
                                by=None).id
 
-    release = threading.Event()
-    first = InThread(app, add, hold=release)
-    assert first.worked.wait(30) and first.error is None
-    second = InThread(app, add)
-    waited = wait_for_a_lock_wait(db.engine)
-    release.set()
-    assert first.join().error is None and waited
-    assert isinstance(second.join().error, PickupError), second.error
+    first, second = second_waits_for_first(app, add, add)
+    assert first.error is None
+    assert isinstance(second.error, PickupError), second.error
     assert second.error.status_code < 500 and "already a slot" in str(second.error.message)
     db.session.expire_all()
     assert db.session.query(PickupSlot).filter_by(location_id=location_id).count() == 1
