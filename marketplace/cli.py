@@ -18,9 +18,8 @@ from marketplace.db import LockTimeout, db
 from marketplace.errors import DomainError
 from marketplace.giftcards.notify import deliver_due
 from marketplace.giftcards.services import expire_due
-from marketplace.i18n import money_filter
+from marketplace.i18n import local_today, money_filter
 from marketplace.ledger import services as ledger
-from marketplace.ledger.statement import local_today
 from marketplace.payments.services import expire_stale_orders, reconcile_report
 from marketplace.pickup import tasks as pickup_tasks
 from marketplace.pickup.alerts import send_daily_alerts

@@ -12,6 +12,7 @@ from marketplace.campaigns import billing, services
 from marketplace.campaigns.models import AmountMode, Campaign, CampaignEvent, UnspentPolicy
 from marketplace.campaigns.restrictions import SUGGESTED_CATEGORIES
 from marketplace.db import db
+from marketplace.i18n import local_today
 from marketplace.invoicing import transfers
 from marketplace.invoicing.references import printed
 from marketplace.organizations.models import Organization
@@ -26,7 +27,7 @@ def seed_campaigns(organization_slug: str, officer, admin=None) -> int:
     if cse is None or db.session.scalar(
             sa.select(Campaign.id).where(Campaign.organization_id == cse.id).limit(1)):
         return 0
-    today = date.today()
+    today = local_today()
     send_on = max(date(today.year, 12, 15), today + timedelta(days=7))
     if services.pmss_cents(send_on.year) is None:
         return 0
@@ -63,7 +64,7 @@ def _paid_campaign(cse: Organization, officer, admin, send_on: date) -> int:
         name=f"Bons de fin d'année {send_on.year} – équipe de nuit", event=CampaignEvent.NONE,
         year=send_on.year, send_on=send_on, validity_months=12, amount_mode=AmountMode.SAME,
         amount_cents=5000, unspent_policy=UnspentPolicy.CREDIT, category_slugs=None)
-    campaign = services.create_campaign(cse, settings, by=officer, today=date.today())
+    campaign = services.create_campaign(cse, settings, by=officer, today=local_today())
     rows = [{"line": i + 2, "last_name": LAST[(i + 3) % len(LAST)],
              "first_name": FIRST[(i + 5) % len(FIRST)],
              "email": f"nuit.{i + 1}@manufacture-lyonnaise.example",

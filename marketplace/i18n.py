@@ -8,8 +8,9 @@ CSV exports keep "09/12/2026 14:00", which spreadsheets read as a date and a tim
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from babel.numbers import format_percent
 from flask import Flask, current_app, g, request
@@ -110,6 +111,18 @@ def _date_pattern(style: str, day: int) -> str:
     if day == 1:  # le 1er décembre
         pattern = _DAY_OF_MONTH.sub("'1er'", pattern)
     return re.sub(r"(d|'1er') MMM", "\\1\u00a0MMM", pattern)  # 9 décembre on one line
+
+
+def local_zone() -> ZoneInfo:
+    """The marketplace's time zone (BABEL_DEFAULT_TIMEZONE, Europe/Paris), the one of its
+    days: a pickup day, an invoice's date, a campaign's sending day, a statement's month."""
+    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+
+def local_today(now: datetime | None = None) -> date:
+    """Today where the marketplace is, not the server's UTC date (from 23:00 UTC in winter,
+    22:00 in summer, Paris is already on the next day)."""
+    return (now or datetime.now(UTC)).astimezone(local_zone()).date()
 
 
 def format_day(value: date | datetime, style: str = "long") -> str:

@@ -17,12 +17,12 @@ from marketplace.accounting.models import CommissionInvoice
 from marketplace.accounting.services import settings_of
 from marketplace.db import db, lock_rows
 from marketplace.errors import DomainError
-from marketplace.i18n import format_day, format_rate
+from marketplace.i18n import format_day, format_rate, local_today
 from marketplace.i18n import lazy_gettext as _l
 from marketplace.invoicing import services as invoicing
 from marketplace.invoicing.models import VatTreatment
 from marketplace.ledger.services import commission_rate_bp
-from marketplace.ledger.statement import Period, local_today
+from marketplace.ledger.statement import Period
 from marketplace.organizations.models import Organization
 
 

@@ -7,6 +7,6 @@ def issue_commission_invoices() -> int:
     """The last month's commission invoice of each seller that has none yet (run daily: the
     first run of a month issues them, the others find them issued)."""
     from marketplace.accounting.commission import issue_month, month_to_invoice
-    from marketplace.ledger.statement import local_today
+    from marketplace.i18n import local_today
 
     return len(issue_month(month_to_invoice(None, today=local_today())).issued)

@@ -21,8 +21,9 @@ from marketplace.accounting.forms import SettingsForm
 from marketplace.accounting.models import ACCOUNT_FIELDS, CommissionInvoice
 from marketplace.accounting.services import VAT_RATES_BP, SettingsError, save_settings, settings_of
 from marketplace.db import db
+from marketplace.i18n import local_today
 from marketplace.invoicing.pdf import document_pdf
-from marketplace.ledger.statement import Period, StatementError, local_today, parse_period
+from marketplace.ledger.statement import Period, StatementError, parse_period
 from marketplace.organizations.access import member_required
 from marketplace.organizations.models import Role
 

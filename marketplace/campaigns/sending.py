@@ -31,6 +31,7 @@ from marketplace.db import db, lock_rows, utcnow
 from marketplace.giftcards import card_notes, codes, pdf, qr
 from marketplace.giftcards.models import GiftCard
 from marketplace.i18n import lazy_gettext as _l
+from marketplace.i18n import local_today
 from marketplace.notifications.services import Attachment, render_email, send_now
 
 CHUNK = 1000  # ids per UPDATE when marking cards as queued
@@ -121,12 +122,6 @@ def send_due(*, today: date | None = None, now: datetime | None = None) -> int:
     """The periodic job: queue the cards of every campaign whose sending date has come."""
     today = today or local_today()
     return sum(queue_sending(campaign, now=now) for campaign in campaigns_due(today))
-
-
-def local_today() -> date:
-    from zoneinfo import ZoneInfo
-
-    return datetime.now(ZoneInfo("Europe/Paris")).date()
 
 
 # --- one card ----------------------------------------------------------------------------------

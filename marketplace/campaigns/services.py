@@ -26,7 +26,7 @@ from marketplace.catalog.models import Category
 from marketplace.db import db, lock_rows, utcnow
 from marketplace.errors import DomainError
 from marketplace.i18n import lazy_gettext as _l
-from marketplace.i18n import money_filter
+from marketplace.i18n import local_today, money_filter
 from marketplace.organizations.models import (
     SELLER_KINDS,
     Organization,
@@ -173,7 +173,7 @@ def create_campaign(organization: Organization, settings: CampaignSettings, *, b
                     today: date | None = None) -> Campaign:
     if organization.kind != OrganizationKind.WORKS_COUNCIL:
         raise CampaignError(_l("Only works councils run campaigns."), status_code=403)
-    _check(settings, organization, today=today or date.today())
+    _check(settings, organization, today=today or local_today())
     campaign = Campaign(organization_id=organization.id, status=CampaignStatus.DRAFT,
                         created_by_id=getattr(by, "id", None))
     _apply(campaign, settings)
@@ -192,7 +192,7 @@ def update_campaign(campaign: Campaign, settings: CampaignSettings, *, by,
     _lock(campaign)
     if campaign.status not in EDITABLE:
         raise CampaignError(_l("This campaign can no longer be changed."), status_code=409)
-    _check(settings, campaign.organization, today=today or date.today())
+    _check(settings, campaign.organization, today=today or local_today())
     _apply(campaign, settings)
     profile = _profile(campaign.organization, settings, campaign.restriction_profile)
     if profile is None and campaign.restriction_profile is not None:

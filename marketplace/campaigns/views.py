@@ -2,8 +2,6 @@
 at the end of each request; these views never commit."""
 from __future__ import annotations
 
-from datetime import date
-
 import sqlalchemy as sa
 from flask import (
     Blueprint,
@@ -53,7 +51,7 @@ from marketplace.catalog.models import Category
 from marketplace.db import db
 from marketplace.exports import amount, cell, csv_response
 from marketplace.extensions import csrf
-from marketplace.i18n import format_day
+from marketplace.i18n import format_day, local_today
 from marketplace.invoicing.pdf import document_pdf
 from marketplace.invoicing.references import printed as printed_reference
 from marketplace.organizations.access import WORKS_COUNCILS, member_required, owned_or_404
@@ -116,7 +114,7 @@ def _form(campaign: Campaign | None = None, **kwargs) -> CampaignForm:
         form.categories.data = sorted(profile.category_slugs) if profile else []
         form.sellers.data = [s.id for s in profile.sellers] if profile else []
     elif campaign is None and not form.is_submitted():
-        form.year.data = date.today().year
+        form.year.data = local_today().year
     return form
 
 

@@ -9,11 +9,12 @@ import sqlalchemy as sa
 from marketplace.db import db, lock_rows, utcnow
 from marketplace.giftcards import pdf, qr
 from marketplace.giftcards.models import GiftCard
+from marketplace.i18n import local_today
 from marketplace.notifications.services import Attachment, queue, render_email
 
 
 def due(card: GiftCard, today: date | None = None) -> bool:
-    today = today or utcnow().date()
+    today = today or local_today()
     return card.delivered_at is None and (card.deliver_on is None or card.deliver_on <= today)
 
 
@@ -36,7 +37,7 @@ def send_card(card: GiftCard) -> None:
 def deliver_due(*, today: date | None = None, limit: int = 500) -> int:
     """Gifts whose delivery date has come: each emailed once (the job's unit of work commits,
     then the emails leave)."""
-    today = today or utcnow().date()
+    today = today or local_today()
     ids = db.session.scalars(
         sa.select(GiftCard.id).where(GiftCard.delivered_at.is_(None),
                                      GiftCard.deliver_on.is_not(None),

@@ -11,11 +11,12 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 
-from marketplace.db import db, utcnow
+from marketplace.db import db
 from marketplace.giftcards import notify
 from marketplace.giftcards import services as cards
 from marketplace.giftcards.models import CartCard, OrderCard
 from marketplace.i18n import lazy_gettext as _l
+from marketplace.i18n import local_today
 from marketplace.orders.signals import extra_items, order_left_cart, order_placed, order_sold
 
 MAX_CARDS_PER_CART = 20
@@ -28,7 +29,7 @@ def add_to_cart(cart, amount_cents: int, *, recipient_name: str | None = None,
                 deliver_on: date | None = None, today: date | None = None) -> CartCard:
     """Validate and put a card in the cart. Raises CardError with the reason."""
     cards.check_amount(amount_cents)
-    today = today or utcnow().date()
+    today = today or local_today()
     recipient_name = (recipient_name or "").strip()[:120] or None
     recipient_email = (recipient_email or "").strip() or None
     message = (message or "").strip() or None

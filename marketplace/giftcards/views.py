@@ -42,7 +42,7 @@ from marketplace.giftcards import services as cards
 from marketplace.giftcards.forms import BuyCardForm
 from marketplace.giftcards.models import CardStatus, GiftCard
 from marketplace.giftcards.schemas import DebitBody, wrong_fields
-from marketplace.i18n import format_day, money_filter
+from marketplace.i18n import format_day, local_today, money_filter
 from marketplace.money import parse_amount
 from marketplace.orders import cart as carts
 from marketplace.organizations import tickets
@@ -296,7 +296,7 @@ def card_delivery_note(line, order) -> str:
         if card is not None and card.delivered_at is not None:
             return _("It was sent by email to %(email)s on %(date)s.", email=email,
                      date=format_day(card.delivered_at, "long"))
-        if line.deliver_on is not None and line.deliver_on > utcnow().date():
+        if line.deliver_on is not None and line.deliver_on > local_today():
             return _("It will be sent by email to %(email)s on %(date)s.", email=email,
                      date=format_day(line.deliver_on, "long"))
         if card is None:

@@ -9,9 +9,8 @@ from flask import Blueprint, Response, render_template, request
 from flask_babel import gettext as _
 
 from marketplace.campaigns.models import Campaign
-from marketplace.db import utcnow
 from marketplace.errors import render_error
-from marketplace.i18n import current_locale_code, format_day
+from marketplace.i18n import current_locale_code, format_day, local_today
 from marketplace.i18n import money_filter as format_money
 from marketplace.insights import charts, impact, queries, report
 from marketplace.insights.periods import PeriodError, read_period
@@ -24,7 +23,7 @@ DAY_CHART_MAX_DAYS = 62  # longer periods are drawn per week only
 
 
 def today() -> date:
-    return utcnow().date()
+    return local_today()
 
 
 def percent(value: float | None) -> str:

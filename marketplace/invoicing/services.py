@@ -10,16 +10,15 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
 from stdnum.fr import siret as siret_number
 
 from marketplace import audit
-from marketplace.db import db, lock_rows, utcnow
+from marketplace.db import db, lock_rows
 from marketplace.errors import DomainError
-from marketplace.i18n import format_day, money_filter
+from marketplace.i18n import format_day, local_today, money_filter
 from marketplace.i18n import lazy_gettext as _l
 from marketplace.invoicing.issuer import issuer_snapshot
 from marketplace.invoicing.models import (
@@ -242,10 +241,6 @@ def documents_for(subject: str) -> list[Document]:
     """Every document issued for a subject (e.g. "campaign:12"), oldest first."""
     return list(db.session.scalars(
         sa.select(Document).where(Document.subject == subject).order_by(Document.id)))
-
-
-def local_today() -> date:
-    return utcnow().astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
 
 
 # --- internals -------------------------------------------------------------------------------

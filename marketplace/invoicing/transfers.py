@@ -11,11 +11,11 @@ from blinker import Namespace
 
 from marketplace import audit
 from marketplace.db import db, lock_rows
-from marketplace.i18n import LazyText, format_day, money_filter
+from marketplace.i18n import LazyText, format_day, local_today, money_filter
 from marketplace.i18n import lazy_gettext as _l
 from marketplace.invoicing.models import BankTransfer, Document, DocumentKind, PaymentStatus
 from marketplace.invoicing.references import find_reference
-from marketplace.invoicing.services import InvoicingError, local_today
+from marketplace.invoicing.services import InvoicingError
 
 signals = Namespace()
 # Sent (sender: the pro-forma) inside the unit of work when the transfers received add up to

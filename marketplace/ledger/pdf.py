@@ -11,9 +11,9 @@ from flask_babel import get_locale, gettext
 from fpdf.fonts import FontFace
 
 from marketplace.exports import local_date
-from marketplace.i18n import format_day, money_filter
+from marketplace.i18n import format_day, local_today, money_filter
 from marketplace.ledger.labels import kind_label
-from marketplace.ledger.statement import Statement, local_today
+from marketplace.ledger.statement import Statement
 from marketplace.pdf import A4Document
 
 GREEN = (18, 61, 50)

@@ -9,12 +9,12 @@ from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
-from marketplace.db import db, utcnow
+from marketplace.db import db
 from marketplace.errors import DomainError
 from marketplace.giftcards.models import CardTransaction, GiftCard
 from marketplace.i18n import lazy_gettext as _l
+from marketplace.i18n import local_zone
 from marketplace.ledger.models import EntryKind, LedgerEntry, Payout
-from marketplace.pickup.services import local_zone
 
 MAX_DAYS = 2 * 366  # two years (a financial year that is not a calendar year, and the next)
 FIRST_DAY = date(2000, 1, 1)
@@ -52,10 +52,6 @@ class Period:
         zone = local_zone()
         return (datetime.combine(self.start, time(0), tzinfo=zone),
                 datetime.combine(self.end + timedelta(days=1), time(0), tzinfo=zone))
-
-
-def local_today(now: datetime | None = None) -> date:
-    return (now or utcnow()).astimezone(local_zone()).date()
 
 
 def parse_period(start: str | None, end: str | None, *, today: date) -> Period:

@@ -19,13 +19,13 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from marketplace import exports, money
+from marketplace.i18n import local_today
 from marketplace.ledger import pdf
 from marketplace.ledger import services as ledger
 from marketplace.ledger.labels import kind_label, payout_status_label
 from marketplace.ledger.statement import (
     Period,
     StatementError,
-    local_today,
     parse_period,
     statement,
 )

@@ -5,15 +5,14 @@ import enum
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import current_app
 
 from marketplace import audit
 from marketplace.db import db, lock_rows, utcnow
 from marketplace.errors import DomainError
 from marketplace.i18n import lazy_gettext as _l
+from marketplace.i18n import local_today, local_zone
 from marketplace.pickup.models import PickupLocation, PickupSlot, SlotTemplate
 
 DEFAULT_WEEKS_AHEAD = 3
@@ -29,10 +28,6 @@ class SlotState(enum.StrEnum):
     PAST_CUTOFF = "past_cutoff"
     CLOSED = "closed"
     PAST = "past"
-
-
-def local_zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
 
 
 # --- locations -------------------------------------------------------------------------------
@@ -109,7 +104,7 @@ def generate_slots(
     # Two runs at once (a double click on "publish", the background job) would insert the same
     # slots and one would fail on the UNIQUE constraint: the second waits here, then sees them.
     lock_rows(PickupLocation, [location.id])
-    today = today or utcnow().astimezone(local_zone()).date()
+    today = today or local_today()
     existing = set(
         db.session.scalars(
             sa.select(PickupSlot.starts_at).where(

@@ -107,10 +107,10 @@ def test_the_facturx_pdf_carries_an_xml_valid_for_en16931(books, app):
 
 
 def test_the_daily_job_invoices_the_last_month_once(books, app, monkeypatch):
+    from marketplace import i18n
     from marketplace.accounting import tasks
-    from marketplace.ledger import statement
 
-    monkeypatch.setattr(statement, "local_today", lambda now=None: DECEMBER_5)
+    monkeypatch.setattr(i18n, "local_today", lambda now=None: DECEMBER_5)
     assert tasks.issue_commission_invoices.delay().get() == 1
     assert tasks.issue_commission_invoices.delay().get() == 0
     db.session.commit()

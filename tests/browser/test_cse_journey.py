@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from marketplace.db import db
+from marketplace.i18n import local_today
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path("/tmp/shots-billing")
@@ -74,7 +75,7 @@ def test_a_works_council_pays_its_christmas_campaign_by_transfer(live, browser):
     from marketplace.organizations.models import Organization
 
     app, base = live
-    today = date.today()
+    today = local_today()  # the marketplace's day (Paris), not the machine's UTC date
     send_on = max(date(today.year, 12, 18), today + timedelta(days=10))
     if services.pmss_cents(send_on.year) is None:
         pytest.skip(f"the URSSAF limits of {send_on.year} are not in the settings yet")

@@ -6,7 +6,6 @@ The worker part is skipped when Redis does not answer, unless REQUIRE_REDIS is s
 from __future__ import annotations
 
 import os
-from datetime import date
 from email import message_from_bytes, policy
 
 import sqlalchemy as sa
@@ -16,6 +15,7 @@ from marketplace import uow
 from marketplace.campaigns import sending
 from marketplace.campaigns.models import Beneficiary
 from marketplace.db import db
+from marketplace.i18n import local_today
 from tests.campaigns.helpers import issued_campaign
 from tests.redis_db import exclusive_redis_db
 from tests.workers import running_worker, wait_for
@@ -36,7 +36,7 @@ def _sent_count(campaign) -> int:
 
 
 def test_a_real_worker_sends_a_campaign_of_200_cards(app, database_url, tmp_path, make_campaign):
-    campaign = issued_campaign(make_campaign(send_on=date.today()), count=CARDS)
+    campaign = issued_campaign(make_campaign(send_on=local_today()), count=CARDS)
     expected = _codes_by_email(campaign)
     outbox = tmp_path / "instance" / "outbox"
     with exclusive_redis_db(REDIS_URL, "ess-marche-campaign-sending-test"), running_worker(
@@ -61,7 +61,7 @@ def test_a_real_worker_sends_a_campaign_of_200_cards(app, database_url, tmp_path
 
 
 def test_without_a_broker_the_same_campaign_is_sent_in_process(app, make_campaign, outbox):
-    campaign = issued_campaign(make_campaign(send_on=date.today()), count=CARDS)
+    campaign = issued_campaign(make_campaign(send_on=local_today()), count=CARDS)
     expected = _codes_by_email(campaign)
     with uow.unit():
         assert sending.send_due() == CARDS
