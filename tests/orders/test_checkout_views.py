@@ -65,7 +65,8 @@ def test_checkout_page_offers_each_sellers_slots_the_terms_and_the_hold(client, 
             "Confiture de fraises.") in page
     assert "Your items are kept for 30 minutes while you pay." in page
     assert "Total: €47.00" in page
-    assert "style=" not in page and "<script" not in page
+    assert "style=" not in page  # nothing inline (the CSP allows only the site's files)
+    assert not re.search(r"<script(?![^>]*\ssrc=)", page)
 
 
 def test_guest_checkout_with_two_sellers_holds_and_goes_to_the_payment_page(
