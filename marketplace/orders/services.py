@@ -312,38 +312,51 @@ def _write_order(cart_view: CartView, *, buyer: Buyer, chosen: dict[int, int], h
                                     hold_until=hold_until, now=now)
     (order,) = _inserted(Order, [_order_values(buyer, total_cents=cart_view.total_cents,
                                                hold_until=hold_until, now=now)])
-    parts = _inserted(OrderPart, [
-        {"order_id": order.id, "organization_id": group.organization.id,
-         "slot_id": chosen[group.organization.id], "subtotal_cents": group.subtotal_cents}
-        for group in cart_view.groups
-    ])
+    parts = _inserted(OrderPart, [{"order_id": order.id, **_part_columns(group, chosen)}
+                                  for group in cart_view.groups])
     lines = _inserted(OrderLine, [
-        {"part_id": part.id, "product_id": view.product.id, "title": view.product.title,
-         "unit_price_cents": view.product.price_cents, "vat_rate_bp": view.product.vat_rate_bp,
-         "is_perishable": view.product.is_perishable, "quantity": view.line.quantity}
+        {"part_id": part.id, **_line_columns(view)}
         for part, group in zip(parts, cart_view.groups, strict=True) for view in group.lines
     ])
-    # Held even when the stock is unlimited: the seller may start counting it before the
-    # payment, which then needs the units (mark_paid). Per part: its products' units, then
-    # its slot's place. Written without objects: order.holds is read from the database if
-    # asked for (a payment by gift cards alone, in this request).
-    holds = [
-        hold
-        for part, group in zip(parts, cart_view.groups, strict=True)
-        for hold in (
-            *({"order_id": order.id, "product_id": view.product.id, "slot_id": None,
-               "quantity": view.line.quantity, "expires_at": hold_until, "state": HoldState.HELD}
-              for view in group.lines),
-            {"order_id": order.id, "product_id": None, "slot_id": part.slot_id, "quantity": 1,
-             "expires_at": hold_until, "state": HoldState.HELD},
-        )
-    ]
+    # Written without objects: order.holds is read from the database if asked for (a payment
+    # by gift cards alone, in this request).
+    holds = [{"order_id": order.id, "product_id": product_id, "slot_id": slot_id,
+              "quantity": quantity, "expires_at": hold_until, "state": HoldState.HELD}
+             for product_id, slot_id, quantity in _holds_of(cart_view, chosen)]
     if holds:
         db.session.execute(_INSERT_HOLDS, holds)
     by_part = {part.id: [] for part in parts}
     for line in lines:
         by_part[line.part_id].append(line)
     return _linked(order, parts, by_part)
+
+
+def _part_columns(group, chosen: dict[int, int]) -> dict:
+    """A new order part's columns: its seller, the slot chosen for it, its subtotal."""
+    seller = group.organization.id
+    return {"organization_id": seller, "slot_id": chosen[seller],
+            "subtotal_cents": group.subtotal_cents}
+
+
+def _line_columns(view) -> dict:
+    """A new order line's columns: the product as it is sold now (title, price, VAT rate,
+    perishable or not, kept as they were whatever the seller changes later) and the quantity."""
+    product = view.product
+    return {"product_id": product.id, "title": product.title,
+            "unit_price_cents": product.price_cents, "vat_rate_bp": product.vat_rate_bp,
+            "is_perishable": product.is_perishable, "quantity": view.line.quantity}
+
+
+def _holds_of(cart_view: CartView, chosen: dict[int, int]) -> list[tuple]:
+    """(product_id, slot_id, quantity) of each hold of a new order, per part: its products'
+    units, then its slot's place. Held even when the stock is unlimited: the seller may start
+    counting it before the payment, which then needs the units (mark_paid)."""
+    return [
+        hold
+        for group in cart_view.groups
+        for hold in (*((view.product.id, None, view.line.quantity) for view in group.lines),
+                     (None, chosen[group.organization.id], 1))
+    ]
 
 
 def _linked(order: Order, parts: list, lines_of: dict[int, list]) -> Order:
@@ -460,52 +473,43 @@ def _write_order_chained(cart_view: CartView, *, buyer: Buyer, chosen: dict[int,
         "status": OrderStatus.PENDING_PAYMENT, "currency": "EUR", "amount_paid_cents": 0,
         "amount_refunded_cents": 0, "gift_cards_cents": 0, "created_at": now, "updated_at": now,
     }
-    lines = [(group.organization.id, view) for group in groups for view in group.lines]
-    # Per part: its products' units, then its slot's place (0 stands for "none" in an array).
-    holds = [
-        hold
-        for group in groups
-        for hold in (*((view.product.id, 0, view.line.quantity) for view in group.lines),
-                     (0, chosen[group.organization.id], 1))
-    ]
+    parts_columns = [_part_columns(group, chosen) for group in groups]
+    lines_by_part = [[_line_columns(view) for view in group.lines] for group in groups]
+    lines_columns = [(part["organization_id"], line)
+                     for part, lines in zip(parts_columns, lines_by_part, strict=True)
+                     for line in lines]
+    holds = _holds_of(cart_view, chosen)
     rows = db.session.execute(_WRITE_ORDER_CHAINED, {
         **order_values, "year": str(now.year), "held": HoldState.HELD,
-        "part_seller": [group.organization.id for group in groups],
-        "part_slot": [chosen[group.organization.id] for group in groups],
-        "part_subtotal": [group.subtotal_cents for group in groups],
-        "line_seller": [seller for seller, _ in lines],
-        "line_product": [view.product.id for _, view in lines],
-        "line_title": [view.product.title for _, view in lines],
-        "line_price": [view.product.price_cents for _, view in lines],
-        "line_vat": [view.product.vat_rate_bp for _, view in lines],
-        "line_perishable": [view.product.is_perishable for _, view in lines],
-        "line_quantity": [view.line.quantity for _, view in lines],
-        "hold_product": [product for product, _, _ in holds],
-        "hold_slot": [slot for _, slot, _ in holds],
+        "part_seller": [c["organization_id"] for c in parts_columns],
+        "part_slot": [c["slot_id"] for c in parts_columns],
+        "part_subtotal": [c["subtotal_cents"] for c in parts_columns],
+        "line_seller": [seller for seller, _ in lines_columns],
+        **{array: [c[column] for _, c in lines_columns] for array, column in (
+            ("line_product", "product_id"), ("line_title", "title"),
+            ("line_price", "unit_price_cents"), ("line_vat", "vat_rate_bp"),
+            ("line_perishable", "is_perishable"), ("line_quantity", "quantity"))},
+        # 0 stands for "none" in an array.
+        "hold_product": [product_id or 0 for product_id, _, _ in holds],
+        "hold_slot": [slot_id or 0 for _, slot_id, _ in holds],
         "hold_quantity": [quantity for _, _, quantity in holds],
-        "lock_product": sorted({view.product.id for _, view in lines}),
+        "lock_product": sorted({c["product_id"] for _, c in lines_columns}),
         "lock_slot": sorted(set(chosen.values())),
     }).all()
     ids = {(kind, key): row_id for kind, row_id, key in rows}
     (order_id, reference), = [(row_id, key) for kind, row_id, key in rows if kind == "order"]
     order = _as_loaded(Order, {**order_values, "id": order_id, "reference": reference})
     parts, lines_of = [], {}
-    for group in groups:
-        seller = group.organization.id
+    for columns, lines in zip(parts_columns, lines_by_part, strict=True):
         part = _as_loaded(OrderPart, {
-            "id": ids[("part", str(seller))], "order_id": order_id, "organization_id": seller,
-            "slot_id": chosen[seller], "status": OrderStatus.PENDING_PAYMENT,
-            "subtotal_cents": group.subtotal_cents, "refunded_cents": 0})
+            "id": ids[("part", str(columns["organization_id"]))], "order_id": order_id,
+            "status": OrderStatus.PENDING_PAYMENT, "refunded_cents": 0, **columns})
         parts.append(part)
         lines_of[part.id] = [
             _as_loaded(OrderLine, {
-                "id": ids[("line", f"{part.id} {view.product.id}")], "part_id": part.id,
-                "product_id": view.product.id, "title": view.product.title,
-                "unit_price_cents": view.product.price_cents,
-                "vat_rate_bp": view.product.vat_rate_bp,
-                "is_perishable": view.product.is_perishable, "quantity": view.line.quantity,
-                "refunded_quantity": 0})
-            for view in group.lines
+                "id": ids[("line", f"{part.id} {line['product_id']}")], "part_id": part.id,
+                "refunded_quantity": 0, **line})
+            for line in lines
         ]
     return _linked(order, parts, lines_of)
 
