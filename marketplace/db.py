@@ -79,9 +79,10 @@ def lock_waits() -> Iterator[None]:
         raise
 
 
-def lock_rows(model, ids: Iterable[int]) -> list:
+def lock_rows(model, ids: Iterable[int], *, share: bool = False) -> list:
     """SELECT ... FOR UPDATE the rows of `model` with these ids, in id order to avoid deadlocks,
     re-read as they are now; the model's eager relationships are not loaded (nor locked).
+    `share`: FOR SHARE, which holders do not wait for each other but FOR UPDATE waits for.
     A lock that cannot be had in time raises LockTimeout (lock_waits). SQLite serialises
     writers itself and ignores FOR UPDATE.
     """
@@ -93,15 +94,15 @@ def lock_rows(model, ids: Iterable[int]) -> list:
         .where(model.id.in_(ids))
         .order_by(model.id)
         .options(lazyload("*"))
-        .with_for_update(of=model)
+        .with_for_update(of=model, read=share)
         .execution_options(populate_existing=True)  # re-read values under the lock
     )
     with lock_waits():
         return list(db.session.scalars(stmt))
 
 
-def insert_on_conflict(table: sa.Table, dialect: str | None = None):
-    """An INSERT into `table` that can say ON CONFLICT ... DO NOTHING / DO UPDATE, in the
+def insert_on_conflict(table, dialect: str | None = None):
+    """An INSERT into `table` (a Table or a model) that can say ON CONFLICT ... DO NOTHING / DO UPDATE, in the
     dialect of the session's database (PostgreSQL and SQLite both have it), or the `dialect`
     named: a row written once however many requests write it at the same moment, without a
     unique violation."""

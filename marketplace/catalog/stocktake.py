@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from sqlalchemy.orm import lazyload
 from stdnum import ean as stdnum_ean
 
 from marketplace import audit, caching
@@ -34,7 +33,7 @@ from marketplace.catalog.models import (
     StockTakeStatus,
 )
 from marketplace.catalog.services import CatalogError
-from marketplace.db import db, insert_on_conflict, lock_rows, lock_waits, utcnow
+from marketplace.db import db, insert_on_conflict, lock_rows, utcnow
 from marketplace.i18n import lazy_gettext as _l
 from marketplace.organizations.models import Organization
 
@@ -126,14 +125,7 @@ def _lock_open(stock_take: StockTake, *, share: bool = False) -> StockTake:
     other, but a confirmation or a cancellation (FOR UPDATE) waits until the counts under way
     are committed, and reads them; a count arriving while one of them runs waits for it, then
     finds the stock-take closed (409) instead of being saved where no one will read it."""
-    if not share:
-        (stock_take,) = lock_rows(StockTake, [stock_take.id])
-    else:
-        with lock_waits():
-            stock_take = db.session.scalars(
-                sa.select(StockTake).where(StockTake.id == stock_take.id)
-                .options(lazyload("*")).with_for_update(read=True, of=StockTake)
-                .execution_options(populate_existing=True)).one()
+    (stock_take,) = lock_rows(StockTake, [stock_take.id], share=share)
     _must_be_open(stock_take)
     return stock_take
 
@@ -206,23 +198,23 @@ def record(stock_take: StockTake, product: Product, *, by, counted: int | None =
     if not 0 <= value <= COUNT_MAX:
         raise _count_out_of_range()
     table = StockTakeLine.__table__
-    insert = insert_on_conflict(table).values(
+    insert = insert_on_conflict(StockTakeLine).values(
         stock_take_id=stock_take.id, product_id=product.id, counted=value,
         stock_when_counted=product.stock, counted_by_id=getattr(by, "id", None),
         counted_at=utcnow())
     new_count = insert.excluded.counted if typed else table.c.counted + insert.excluded.counted
-    line_id = db.session.execute(insert.on_conflict_do_update(
+    line = db.session.scalars(insert.on_conflict_do_update(
         index_elements=[table.c.stock_take_id, table.c.product_id],
         set_={"counted": new_count,
               "stock_when_counted": insert.excluded.stock_when_counted,
               "counted_by_id": insert.excluded.counted_by_id,
               "counted_at": insert.excluded.counted_at},
         where=new_count <= COUNT_MAX,
-    ).returning(table.c.id)).scalar_one_or_none()
-    if line_id is None:  # the scan would take the count past the largest one
+    ).returning(StockTakeLine), execution_options={"populate_existing": True}).one_or_none()
+    if line is None:  # the scan would take the count past the largest one
         raise _count_out_of_range()
     db.session.expire(stock_take, ["lines"])
-    return db.session.get(StockTakeLine, line_id, populate_existing=True)
+    return line
 
 
 def _count_out_of_range() -> CatalogError:

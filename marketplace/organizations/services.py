@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -135,14 +135,15 @@ def apply(*, by: User, kind: OrganizationKind, details: Mapping[str, Any]) -> Or
     # By the user's id: the user's memberships, in the session, are read again after the write
     # (the membership is made once, and written again if a slug is drawn again).
     membership = Membership(organization=organization, user_id=by.id, role=Role.OWNER)
-    for attempt in range(1, SLUG_ATTEMPTS + 1):
-        try:
-            with _guarding_unique(last_attempt=attempt == SLUG_ATTEMPTS):
-                db.session.add(organization)
-                db.session.add(membership)
-            break
-        except _SlugTaken:  # another organization of this name, applied at the same moment
-            organization.slug = unique_slug(values["name"])
+
+    def write():
+        db.session.add(organization)
+        db.session.add(membership)
+
+    def draw_again():
+        organization.slug = unique_slug(values["name"])
+
+    _with_a_free_slug(write, draw_again)
     db.session.expire(by, ["memberships"])
     audit.record("organization.applied", organization, by=by)
     queue_email(
@@ -183,16 +184,18 @@ def update(organization: Organization, *, by: User, details: Mapping[str, Any]) 
     if "name" in changed and not organization.is_approved:
         # Not public yet: the address of the shop can still follow its name.
         slug = unique_slug(values["name"], exclude_id=organization.id)
-    for attempt in range(1, SLUG_ATTEMPTS + 1):
-        try:
-            with _guarding_unique(last_attempt=attempt == SLUG_ATTEMPTS):
-                if slug is not None:
-                    organization.slug = slug
-                for name in changed:
-                    setattr(organization, name, values[name])
-            break
-        except _SlugTaken:  # another organization of this name, saved at the same moment
-            slug = unique_slug(values["name"], exclude_id=organization.id)
+
+    def write():
+        if slug is not None:
+            organization.slug = slug
+        for name in changed:
+            setattr(organization, name, values[name])
+
+    def draw_again():
+        nonlocal slug
+        slug = unique_slug(values["name"], exclude_id=organization.id)
+
+    _with_a_free_slug(write, draw_again)
     audit.record("organization.updated", organization, by=by, data={"fields": changed})
     if organization.status == OrganizationStatus.REJECTED:
         organization.status = OrganizationStatus.PENDING
@@ -376,6 +379,19 @@ _UNIQUE_COLUMN = re.compile(r"uq_organization_(\w+)|organization\.(\w+)")
 
 class _SlugTaken(Exception):
     """The slug drawn was taken meanwhile: the caller draws another one and writes again."""
+
+
+def _with_a_free_slug(write: Callable[[], None], draw_again: Callable[[], None]) -> None:
+    """write() under _guarding_unique; when the slug it writes was taken meanwhile by another
+    organization of the same name (saved at the same moment), draw_again() and write again,
+    SLUG_ATTEMPTS times in all."""
+    for attempt in range(1, SLUG_ATTEMPTS + 1):
+        try:
+            with _guarding_unique(last_attempt=attempt == SLUG_ATTEMPTS):
+                write()
+            return
+        except _SlugTaken:
+            draw_again()
 
 
 def _unique_column(exc: IntegrityError) -> str | None:
