@@ -37,7 +37,7 @@ import sqlalchemy as sa
 from flask import Flask, Response, current_app, request
 from sqlalchemy.orm import Mapped, mapped_column
 
-from marketplace.db import db
+from marketplace.db import db, insert_on_conflict
 
 log = logging.getLogger(__name__)
 
@@ -258,12 +258,8 @@ def write(batch: Counter) -> int:
 
 
 def _upsert(dialect: str):
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     table = PageViewDay.__table__
-    statement = insert(table)
+    statement = insert_on_conflict(table, dialect)
     return statement.on_conflict_do_update(
         index_elements=[table.c.day, table.c.kind, table.c.object_id, table.c.referrer],
         set_={"views": table.c.views + statement.excluded.views})
